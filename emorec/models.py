@@ -1,0 +1,84 @@
+"""Model definitions: every architecture takes N×48×48×1 float32 (0..255) and returns N×7 softmax.
+
+Importing this module imports Keras; nothing is built until a function is called.
+"""
+
+import keras
+from keras import layers
+
+from .labels import INPUT_SIZE, NUM_CLASSES
+
+
+def _stage(x, filters, kernel, convs, dropout, weight_decay):
+    """One convolutional stage: ``convs`` × (Conv, BatchNorm, ReLU), then MaxPool and Dropout."""
+    for _ in range(convs):
+        x = layers.Conv2D(filters, kernel, padding="same", use_bias=False,
+                          kernel_regularizer=keras.regularizers.l2(weight_decay) if weight_decay else None)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+    x = layers.MaxPooling2D(2)(x)
+    return layers.Dropout(dropout)(x)
+
+
+def _dense(x, units, dropout):
+    x = layers.Dense(units, use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU()(x)
+    return layers.Dropout(dropout)(x)
+
+
+def _inputs():
+    inputs = keras.Input((INPUT_SIZE, INPUT_SIZE, 1), name="face")
+    # Intensity scaling lives in the model so training and inference cannot disagree.
+    return inputs, layers.Rescaling(1.0 / 255.0)(inputs)
+
+
+def build_deep():
+    """The seeds' deep network: 4 stages (64 5×5, 128 3×3, 512 3×3, 512 3×3), dense 256 and 512."""
+    inputs, x = _inputs()
+    for filters, kernel in ((64, 5), (128, 3), (512, 3), (512, 3)):
+        x = _stage(x, filters, kernel, convs=1, dropout=0.25, weight_decay=0)
+    x = layers.Flatten()(x)
+    x = _dense(x, 256, 0.25)
+    x = _dense(x, 512, 0.25)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="emotion")(x)
+    return keras.Model(inputs, outputs, name="deep")
+
+
+def build_shallow():
+    """The seeds' shallow network: 2 stages (32 3×3, 64 3×3) and one dense layer of 128."""
+    inputs, x = _inputs()
+    for filters in (32, 64):
+        x = _stage(x, filters, 3, convs=1, dropout=0.25, weight_decay=0)
+    x = layers.Flatten()(x)
+    x = _dense(x, 128, 0.5)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="emotion")(x)
+    return keras.Model(inputs, outputs, name="shallow")
+
+
+def build_vgg(widths=(32, 64, 128, 256), dense=256, weight_decay=1e-4):
+    """Project default: 4 VGG-style stages of two 3×3 convs each, global pooling, one dense layer.
+
+    Two small convs per stage see as far as one 5×5 with fewer weights and an extra
+    non-linearity; global average pooling keeps the head small, so a face costs well
+    under a millisecond on a laptop CPU.
+    """
+    inputs, x = _inputs()
+    for i, filters in enumerate(widths):
+        x = _stage(x, filters, 3, convs=2, dropout=0.1 + 0.1 * i, weight_decay=weight_decay)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = _dense(x, dense, 0.5)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="emotion")(x)
+    return keras.Model(inputs, outputs, name="vgg")
+
+
+ARCHITECTURES = {"vgg": build_vgg, "deep": build_deep, "shallow": build_shallow}
+DEFAULT_ARCH = "vgg"
+
+
+def build_model(arch=DEFAULT_ARCH):
+    """Build an uncompiled model by name (one of :data:`ARCHITECTURES`)."""
+    try:
+        return ARCHITECTURES[arch]()
+    except KeyError:
+        raise ValueError(f"unknown architecture {arch!r}; choose one of {sorted(ARCHITECTURES)}") from None

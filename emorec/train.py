@@ -1,0 +1,290 @@
+"""Training: a dataset and a :class:`TrainConfig` in, a run folder out.
+
+A run folder holds (all written atomically, refreshed every epoch):
+``emotion_cnn.h5`` (best model on validation accuracy), ``emotion_cnn.json`` (metadata),
+``history.csv``, ``curves.png`` and the resume state ``resume.keras`` + ``resume.json``
+(weights, optimizer, learning rate, early-stopping and plateau counters, history).
+Ctrl-C or a killed process loses at most the epoch in progress; ``resume=True`` goes on.
+"""
+
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from .artifacts import atomic_path, library_versions, metadata_path, now_iso, read_json, write_json, write_text
+from .data import describe, load_dataset
+from .labels import DEFAULT_MODEL_DIR, EMOTIONS, INPUT_SIZE, MODEL_FILENAME, NUM_CLASSES
+from .preprocess import PREPROCESSING, to_model_input
+
+RESUME_MODEL = "resume.keras"
+RESUME_STATE = "resume.json"
+
+
+class TrainingError(Exception):
+    """A run that cannot start or go on as asked; the message says what to do."""
+
+
+@dataclass
+class TrainConfig:
+    data: str
+    out: str
+    arch: str = "vgg"
+    epochs: int = 60
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    schedule: str = "plateau"          # "plateau" (ReduceLROnPlateau) or "cosine"
+    lr_patience: int = 3
+    patience: int = 12                 # early stopping on val accuracy; 0 = off
+    class_weight: str = "none"         # "none" or "balanced"
+    label_smoothing: float = 0.0
+    augment: bool = True
+    seed: int = 0
+    skip_bad_rows: bool = False
+    val_fraction: float = 0.1
+
+    @classmethod
+    def from_dict(cls, d):
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def augmentation(seed):
+    """Random flips, rotations (±15°), shifts (±10 %), zoom (±10 %) and erasing; active only in training."""
+    import keras
+    from keras import layers
+    return keras.Sequential([
+        layers.RandomFlip("horizontal", seed=seed),
+        layers.RandomRotation(15 / 360, fill_mode="nearest", seed=seed + 1),
+        layers.RandomTranslation(0.1, 0.1, fill_mode="nearest", seed=seed + 2),
+        layers.RandomZoom(0.1, fill_mode="nearest", seed=seed + 3),
+        layers.RandomErasing(factor=0.5, scale=(0.02, 0.12), value_range=(0, 255), seed=seed + 4),
+    ], name="augment")
+
+
+def class_weights(y, mode):
+    """``"balanced"`` -> {class: n / (7 · count)} (Disgust, the rarest, gets ~9×); ``"none"`` -> None."""
+    if mode == "none":
+        return None
+    if mode != "balanced":
+        raise TrainingError(f"unknown class weighting {mode!r}; use 'none' or 'balanced'")
+    counts = np.bincount(y, minlength=NUM_CLASSES).astype(float)
+    return {c: float(len(y) / (NUM_CLASSES * n)) if n else 0.0 for c, n in enumerate(counts)}
+
+
+def _one_hot(y):
+    return np.eye(NUM_CLASSES, dtype=np.float32)[y]
+
+
+def _build_training_model(config, steps_per_epoch):
+    import keras
+    from .models import build_model
+    base = build_model(config.arch)
+    inputs = keras.Input((INPUT_SIZE, INPUT_SIZE, 1), name="face")
+    x = augmentation(config.seed)(inputs) if config.augment else inputs
+    model = keras.Model(inputs, base(x), name="trainer")
+    lr = config.lr
+    if config.schedule == "cosine":
+        lr = keras.optimizers.schedules.CosineDecay(config.lr, decay_steps=config.epochs * steps_per_epoch)
+    elif config.schedule != "plateau":
+        raise TrainingError(f"unknown schedule {config.schedule!r}; use 'plateau' or 'cosine'")
+    model.compile(optimizer=keras.optimizers.AdamW(lr, weight_decay=config.weight_decay),
+                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+                  metrics=["accuracy"])
+    return model, base
+
+
+def _base_of(trainer):
+    return trainer.layers[-1]
+
+
+def save_curves(history, path):
+    """Accuracy and loss per epoch, train vs validation, as a PNG."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    epochs = [h["epoch"] for h in history]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, key, title in ((ax1, "accuracy", "accuracy"), (ax2, "loss", "loss")):
+        ax.plot(epochs, [h[key] for h in history], label="train (augmented)")
+        ax.plot(epochs, [h[f"val_{key}"] for h in history], label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    from .artifacts import save_figure
+    save_figure(fig, path, dpi=100)
+    plt.close(fig)
+
+
+def _checkpoint_callback(out, config, state, callbacks_to_restore):
+    import keras
+
+    class Checkpoint(keras.callbacks.Callback):
+        """Per epoch: best .h5, history CSV, curves, resume state — each written atomically."""
+
+        def on_train_begin(self, logs=None):
+            # Runs after the other callbacks reset themselves, so restored counters win.
+            for cb in callbacks_to_restore:
+                for k, v in state.get("callbacks", {}).get(type(cb).__name__, {}).items():
+                    setattr(cb, k, v)
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t0 = time.time()
+            self.lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = dict(logs or {})
+            row = {"epoch": epoch + 1, "lr": self.lr, "seconds": round(time.time() - self.t0, 1)}
+            row.update({k: float(logs[k]) for k in ("accuracy", "loss", "val_accuracy", "val_loss")})
+            state["history"].append(row)
+            state["train_seconds"] = state.get("train_seconds", 0.0) + row["seconds"]
+            if row["val_accuracy"] > state.get("best_val_accuracy", -1.0):
+                state["best_val_accuracy"], state["best_epoch"] = row["val_accuracy"], epoch + 1
+                with atomic_path(out / MODEL_FILENAME) as tmp:
+                    _base_of(self.model).save(tmp)
+                print(f"\nepoch {epoch + 1}: val accuracy {row['val_accuracy']:.4f} is the best so far; "
+                      f"saved {out / MODEL_FILENAME}")
+            write_text(out / "history.csv", _history_csv(state["history"]))
+            save_curves(state["history"], out / "curves.png")
+            state["epochs_done"] = epoch + 1
+            state["next_lr"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            state["callbacks"] = {type(cb).__name__: {k: _plain(getattr(cb, k)) for k in ("wait", "best", "cooldown_counter")
+                                                     if hasattr(cb, k)} for cb in callbacks_to_restore}
+            with atomic_path(out / RESUME_MODEL) as tmp:
+                self.model.save(tmp)
+            write_json(out / RESUME_STATE, state)
+
+    return Checkpoint()
+
+
+def _plain(v):
+    return float(v) if isinstance(v, (np.floating, float)) else int(v) if isinstance(v, (np.integer, int)) else v
+
+
+def _history_csv(history):
+    cols = list(history[0])
+    return "\n".join([",".join(cols)] + [",".join(str(h[c]) for c in cols) for h in history]) + "\n"
+
+
+def _check_out(out, resume, replace_default):
+    if out.resolve() == DEFAULT_MODEL_DIR.resolve() and not replace_default:
+        raise TrainingError(f"{out} holds the shipped default model; training will not overwrite it. "
+                            "Choose another --out (the default is a new folder under model/), "
+                            "or pass --replace-default if you really mean to replace it.")
+    if resume:
+        if not (out / RESUME_STATE).exists() or not (out / RESUME_MODEL).exists():
+            raise TrainingError(f"nothing to resume in {out}: {RESUME_STATE} / {RESUME_MODEL} not found. "
+                                "Start a new run without --resume.")
+    elif (out / MODEL_FILENAME).exists() or (out / RESUME_STATE).exists():
+        raise TrainingError(f"{out} already holds a training run. Pass --resume to continue it, "
+                            "or choose a new --out folder.")
+
+
+def train(config, *, resume=False, replace_default=False, dataset=None, verbose=1):
+    """Train (or resume) a run; returns the metadata dict written beside the model."""
+    import keras
+
+    out = Path(config.out)
+    _check_out(out, resume, replace_default)
+    if resume:
+        state = read_json(out / RESUME_STATE)
+        saved = TrainConfig.from_dict(state["config"])
+        saved.epochs, saved.out = config.epochs, str(out)
+        config = saved
+    else:
+        state = {"config": asdict(config), "history": [], "epochs_done": 0, "started": now_iso()}
+    state["config"] = asdict(config)
+    keras.utils.set_random_seed(config.seed + state["epochs_done"])
+
+    if dataset is None:
+        dataset = load_dataset(config.data, skip_bad=config.skip_bad_rows,
+                               val_fraction=config.val_fraction, seed=config.seed)
+    print(describe(dataset))
+    x_train, y_train = dataset.split("train")
+    x_val, y_val = dataset.split("val")
+    steps = int(np.ceil(len(y_train) / config.batch_size))
+
+    out.mkdir(parents=True, exist_ok=True)
+    if resume:
+        trainer = keras.models.load_model(out / RESUME_MODEL)
+        if config.schedule == "plateau":
+            trainer.optimizer.learning_rate = state.get("next_lr", config.lr)
+        print(f"resuming {out} after epoch {state['epochs_done']} "
+              f"(best val accuracy {state.get('best_val_accuracy', 0):.4f} at epoch {state.get('best_epoch')})")
+    else:
+        trainer, _ = _build_training_model(config, steps)
+    base = _base_of(trainer)
+    print(f"architecture {config.arch}: {base.count_params():,} parameters")
+
+    callbacks = []
+    if config.patience:
+        callbacks.append(keras.callbacks.EarlyStopping("val_accuracy", mode="max", patience=config.patience))
+    if config.schedule == "plateau":
+        callbacks.append(keras.callbacks.ReduceLROnPlateau("val_accuracy", mode="max", factor=0.5,
+                                                           patience=config.lr_patience, min_lr=1e-6, verbose=1))
+    callbacks.append(_checkpoint_callback(out, config, state, list(callbacks)))
+
+    interrupted = False
+    if state["epochs_done"] >= config.epochs:
+        print(f"already trained {state['epochs_done']} of {config.epochs} epochs; pass a larger --epochs to go on.")
+    else:
+        try:
+            trainer.fit(to_model_input(x_train), _one_hot(y_train), batch_size=config.batch_size,
+                        epochs=config.epochs, initial_epoch=state["epochs_done"],
+                        validation_data=(to_model_input(x_val), _one_hot(y_val)),
+                        class_weight=class_weights(y_train, config.class_weight),
+                        callbacks=callbacks, shuffle=True, verbose=verbose)
+        except KeyboardInterrupt:
+            interrupted = True
+            print(f"\ninterrupted during epoch {state['epochs_done'] + 1}; the last finished epoch is saved.")
+    if "best_epoch" not in state:
+        raise TrainingError("stopped before the first epoch finished; nothing was saved. Run again.")
+    meta = finalize(out, config, state, dataset)
+    if interrupted:
+        print(f"continue with: python main.py train --resume {out} --epochs {config.epochs}")
+    return meta
+
+
+def finalize(out, config, state, dataset):
+    """Score the best model on validation and test, and write its metadata JSON."""
+    import keras
+    model = keras.models.load_model(out / MODEL_FILENAME, compile=False)
+    scores = {}
+    for split in ("val", "test"):
+        x, y = dataset.splits[split]
+        if len(y):
+            probs = model.predict(to_model_input(x), batch_size=512, verbose=0)
+            scores[split] = float(np.mean(probs.argmax(1) == y))
+    meta = {
+        "format": "emorec-model/1",
+        "classes": list(EMOTIONS),
+        "input_size": INPUT_SIZE,
+        "input": f"N×{INPUT_SIZE}×{INPUT_SIZE}×1 float32, gray values 0..255",
+        "preprocessing": PREPROCESSING,
+        "arch": config.arch,
+        "params": int(model.count_params()),
+        "config": asdict(config),
+        "data": {"source": dataset.source, "sha256": dataset.sha256, "counts": dataset.counts(),
+                 "skipped": len(dataset.skipped)},
+        "epochs_run": state["epochs_done"],
+        "best_epoch": state["best_epoch"],
+        "val_accuracy": scores.get("val"),
+        "test_accuracy": scores.get("test"),
+        "train_seconds": round(state.get("train_seconds", 0.0), 1),
+        "backend": keras.backend.backend(),
+        "created": now_iso(),
+        "versions": library_versions(),
+    }
+    write_json(metadata_path(out / MODEL_FILENAME), meta)
+    print(f"best model: {out / MODEL_FILENAME} (epoch {meta['best_epoch']} of {meta['epochs_run']}); "
+          f"validation accuracy {_pct(meta['val_accuracy'])}, test accuracy {_pct(meta['test_accuracy'])}")
+    return meta
+
+
+def _pct(v):
+    return "n/a" if v is None else f"{100 * v:.2f} %"
+
