@@ -31,19 +31,20 @@ def _add_train(sub):
                    help="vgg: project default (2 convs per stage); deep: the seeds' 4-conv 64/128/512/512 "
                         "network; shallow: the seeds' 2-conv network")
     p.add_argument("--epochs", type=int, default=None, help="maximum epochs (default 60; with --resume, the saved run's)")
-    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--batch-size", type=int, default=128, help="images per training step")
     p.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate")
     p.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW weight decay")
     p.add_argument("--schedule", choices=("plateau", "cosine"), default="plateau",
                    help="plateau: halve the LR after --lr-patience epochs without a val accuracy gain; "
                         "cosine: decay to 0 over --epochs")
-    p.add_argument("--lr-patience", type=int, default=3)
+    p.add_argument("--lr-patience", type=int, default=3,
+                   help="epochs without a val accuracy gain before the plateau schedule halves the LR")
     p.add_argument("--patience", type=int, default=12, help="early-stopping patience in epochs (0 = off)")
     p.add_argument("--class-weight", choices=("none", "balanced"), default="none",
                    help="balanced: weight each class by n/(7·count) to help rare classes (Disgust)")
-    p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument("--label-smoothing", type=float, default=0.0, help="label smoothing of the cross-entropy loss")
     p.add_argument("--no-augment", action="store_true", help="turn off flips/rotations/shifts/zoom/erasing")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed for weights, shuffling, augmentation and splits")
     p.add_argument("--val-fraction", type=float, default=0.1,
                    help="share of train held out for validation when the data has no validation split")
     p.add_argument("--skip-bad-rows", action="store_true",
@@ -83,11 +84,98 @@ def _run_train(args):
     return 0
 
 
+def _add_evaluate(sub):
+    p = sub.add_parser("evaluate", help="score a model on a dataset split",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                       description="Accuracy, per-class precision/recall/F1 and confusion matrices (Markdown, JSON, "
+                                   "PNG) of a model on one split; PrivateTest is the CSV's test split.")
+    p.add_argument("--model", help="model .h5 or run folder (default: the shipped model)")
+    p.add_argument("--data", required=True, help="fer2013.csv(.gz) or class-folder tree")
+    p.add_argument("--split", choices=("test", "val", "train"), default="test",
+                   help="test = PrivateTest for the Kaggle CSV; val = PublicTest")
+    p.add_argument("--tta", action="store_true", help="also report horizontal-flip test-time augmentation")
+    p.add_argument("--out", help="folder for the reports (default: beside the model)")
+    p.add_argument("--skip-bad-rows", action="store_true", help="leave out malformed rows/files instead of stopping")
+    p.set_defaults(func=_run_evaluate)
+
+
+def _run_evaluate(args):
+    from .data import describe, load_dataset
+    from .evaluate import evaluate
+    dataset = load_dataset(args.data, skip_bad=args.skip_bad_rows)
+    print(describe(dataset))
+    report = evaluate(args.model, dataset, split=args.split, out_dir=args.out, tta=args.tta)
+    print(f"{report['split']} accuracy: {100 * report['plain']['accuracy']:.2f} % "
+          f"(macro F1 {report['plain']['macro_f1']:.3f}, n={report['plain']['n']})")
+    if "tta" in report:
+        print(f"{report['split']} accuracy with flip TTA: {100 * report['tta']['accuracy']:.2f} %")
+    print("wrote " + ", ".join(report["files"].values()))
+    return 0
+
+
+def _add_preview(sub):
+    p = sub.add_parser("preview", help="save a grid of sample faces per class",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--data", required=True, help="fer2013.csv(.gz) or class-folder tree")
+    p.add_argument("--split", choices=("train", "val", "test"), default="train", help="which split to sample")
+    p.add_argument("--per-class", type=int, default=8, help="samples per class")
+    p.add_argument("--seed", type=int, default=0, help="seed for picking the samples")
+    p.add_argument("--out", default="preview.png", help="PNG file to write")
+    p.add_argument("--skip-bad-rows", action="store_true", help="leave out malformed rows/files instead of stopping")
+    p.set_defaults(func=_run_preview)
+
+
+def _run_preview(args):
+    from .data import load_dataset
+    from .preview import preview_grid
+    dataset = load_dataset(args.data, skip_bad=args.skip_bad_rows)
+    x, y = dataset.split(args.split)
+    preview_grid(x, y, args.out, per_class=args.per_class, seed=args.seed, title=f"{dataset.source} — {args.split}")
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _add_analyze(sub):
+    from .options import add_recognizer_flags
+    p = sub.add_parser("analyze", help="label faces in images, folders and videos",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                       description="Annotated copies, per-frame CSVs, summaries and timelines for images, "
+                                   "folders (recursive) and videos. Re-running skips finished files.")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="image, video or folder")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--every", type=int, default=1, help="analyse every Nth video frame")
+    p.add_argument("--no-video", action="store_true", help="videos: write the CSV, summary and timeline only")
+    p.add_argument("--overwrite", action="store_true", help="redo files that are already done")
+    p.add_argument("--workers", type=int, default=1, help="files analysed in parallel processes")
+    add_recognizer_flags(p)
+    p.set_defaults(func=_run_analyze)
+
+
+def _run_analyze(args):
+    from .analyze import AnalyzeOptions, analyze_paths
+    from .options import recognizer_kwargs
+    if args.every < 1 or args.workers < 1:
+        raise SystemExit("--every and --workers must be at least 1")
+    options = AnalyzeOptions(every=args.every, no_video=args.no_video, overwrite=args.overwrite,
+                             recognizer=recognizer_kwargs(args))
+    records = analyze_paths(args.paths, args.out, options, workers=args.workers)
+    counts = {s: sum(r["status"] == s for r in records) for s in ("done", "skipped", "failed")}
+    print(f"{counts['done']} done, {counts['skipped']} skipped (already done), {counts['failed']} failed; "
+          f"index: {Path(args.out) / 'index.json'}")
+    for r in records:
+        if r["status"] == "failed":
+            print(f"  failed: {r['input']}: {r['reason']}", file=sys.stderr)
+    return 1 if counts["failed"] else 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="main.py", description=USAGE,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_train(sub)
+    _add_evaluate(sub)
+    _add_preview(sub)
+    _add_analyze(sub)
     return parser
 
 
@@ -97,11 +185,13 @@ def main(argv=None):
         print(USAGE)
         return 0
     args = build_parser().parse_args(argv)
+    from .classifier import ModelError
     from .data import DataError
+    from .detector import DetectorError
     from .train import TrainingError
     try:
         return args.func(args)
-    except (DataError, TrainingError, FileNotFoundError) as e:
+    except (DataError, TrainingError, ModelError, DetectorError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -184,8 +184,12 @@ def _check_out(out, resume, replace_default):
                             "or choose a new --out folder.")
 
 
-def train(config, *, resume=False, replace_default=False, dataset=None, verbose=1):
-    """Train (or resume) a run; returns the metadata dict written beside the model."""
+def train(config, *, resume=False, replace_default=False, dataset=None, verbose=1, extra_callbacks=()):
+    """Train (or resume) a run; returns the metadata dict written beside the model.
+
+    ``dataset``: an already loaded :class:`data.Dataset` (else ``config.data`` is loaded);
+    ``extra_callbacks``: more Keras callbacks, run after the checkpointing one.
+    """
     import keras
 
     out = Path(config.out)
@@ -227,6 +231,7 @@ def train(config, *, resume=False, replace_default=False, dataset=None, verbose=
         callbacks.append(keras.callbacks.ReduceLROnPlateau("val_accuracy", mode="max", factor=0.5,
                                                            patience=config.lr_patience, min_lr=1e-6, verbose=1))
     callbacks.append(_checkpoint_callback(out, config, state, list(callbacks)))
+    callbacks.extend(extra_callbacks)
 
     interrupted = False
     if state["epochs_done"] >= config.epochs:

@@ -1,0 +1,9 @@
+#!/usr/bin/env python3
+"""Live facial emotion recognition window. Run `python UI.py --help`."""
+
+import sys
+
+from emorec.ui_main import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""The face classifier: a saved Keras model run through the LiteRT (TFLite) runtime.
+
+The ``.h5`` is the model of record; a ``.tflite`` export is cached beside it with a stamp
+holding the ``.h5``'s SHA-256 and rebuilt whenever the ``.h5`` changes. With a fresh export
+nothing here imports TensorFlow, so the window starts in about a second.
+"""
+
+import contextlib
+import hashlib
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .artifacts import atomic_path, metadata_path, now_iso, read_json, write_json
+from .labels import DEFAULT_MODEL, EMOTIONS, INPUT_SIZE, MODEL_FILENAME, NUM_CLASSES
+from .preprocess import to_model_input
+
+
+class ModelError(Exception):
+    """A model file that is missing, unreadable or of the wrong shape; the message says what to do."""
+
+
+def resolve_model_path(path=None):
+    """``None`` -> the shipped default; a folder -> its ``emotion_cnn.h5``; checks the file exists."""
+    path = Path(path) if path else DEFAULT_MODEL
+    if path.is_dir():
+        path = path / MODEL_FILENAME
+    if not path.exists():
+        hint = ("the shipped default model is missing: restore model/default/ from git "
+                "(git checkout -- model/default)") if path == DEFAULT_MODEL else \
+               "check the path, or train one with `python main.py train --data data/fer2013.csv`"
+        raise ModelError(f"model not found: {path}; {hint}.")
+    if path.suffix.lower() not in (".h5", ".keras"):
+        raise ModelError(f"{path}: expected a Keras model file (.h5 or .keras).")
+    return path
+
+
+def load_metadata(model_path):
+    """The metadata JSON beside a model, checked against this program's classes and input size."""
+    meta_file = metadata_path(model_path)
+    if not meta_file.exists():
+        warnings.warn(f"{meta_file} not found: assuming the standard class order {', '.join(EMOTIONS)} "
+                      "and 48×48 gray input with values 0..255", stacklevel=2)
+        return {"classes": list(EMOTIONS), "input_size": INPUT_SIZE}
+    try:
+        meta = read_json(meta_file)
+    except ValueError as e:
+        raise ModelError(f"{meta_file} is not valid JSON ({e}); restore it or retrain.") from None
+    if list(meta.get("classes", [])) != list(EMOTIONS) or meta.get("input_size") != INPUT_SIZE:
+        raise ModelError(f"{meta_file}: the model predicts {meta.get('classes')} from "
+                         f"{meta.get('input_size')}px crops; this program needs {list(EMOTIONS)} from "
+                         f"{INPUT_SIZE}px crops.")
+    return meta
+
+
+def _sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def export_path(model_path):
+    return Path(model_path).with_suffix(".tflite")
+
+
+def ensure_export(model_path):
+    """Return the path of a ``.tflite`` export that matches ``model_path``, (re)building it if needed."""
+    model_path = Path(model_path)
+    tflite, stamp = export_path(model_path), model_path.with_suffix(".tflite.json")
+    digest = _sha256(model_path)
+    if tflite.exists() and stamp.exists():
+        try:
+            if read_json(stamp).get("source_sha256") == digest:
+                return tflite
+        except ValueError:
+            pass  # a damaged stamp only means: export again
+    keras_model = load_keras_model(model_path)
+    import tensorflow as tf
+    converter = tf.lite.TFLiteConverter.from_keras_model(keras_model)
+    with contextlib.redirect_stdout(io.StringIO()):   # the converter prints its whole signature
+        flatbuffer = converter.convert()
+    with atomic_path(tflite) as tmp:
+        tmp.write_bytes(flatbuffer)
+    write_json(stamp, {"source": model_path.name, "source_sha256": digest, "created": now_iso(),
+                       "tensorflow": tf.__version__})
+    return tflite
+
+
+def load_keras_model(model_path):
+    """Load and shape-check a Keras model (N×48×48×1 in, N×7 out)."""
+    import keras
+    try:
+        model = keras.models.load_model(model_path, compile=False)
+    except Exception as e:  # Keras and h5py raise many types for a damaged or foreign file
+        raise ModelError(f"{model_path} is not a readable Keras model ({type(e).__name__}: {e}). "
+                         "Re-download or retrain it.") from None
+    _check_shapes(model_path, tuple(model.input_shape[1:]), tuple(model.output_shape[1:]))
+    return model
+
+
+def _check_shapes(path, input_shape, output_shape):
+    input_shape, output_shape = tuple(int(v) for v in input_shape), tuple(int(v) for v in output_shape)
+    if input_shape != (INPUT_SIZE, INPUT_SIZE, 1) or output_shape != (NUM_CLASSES,):
+        raise ModelError(f"{path}: the model maps {input_shape} to {output_shape}; this program needs "
+                         f"({INPUT_SIZE}, {INPUT_SIZE}, 1) gray crops to {NUM_CLASSES} emotion scores.")
+
+
+class Classifier:
+    """``classifier(faces)``: N×48×48 uint8 gray crops -> N×7 float32 probabilities (rows sum to 1).
+
+    All faces of a call go through the runtime at once; the interpreter is resized only when N changes.
+    """
+
+    def __init__(self, model_path=None, num_threads=1):
+        from ai_edge_litert.interpreter import Interpreter
+        self.model_path = resolve_model_path(model_path)
+        self.metadata = load_metadata(self.model_path)
+        tflite = ensure_export(self.model_path)
+        try:
+            self._interpreter = Interpreter(model_path=str(tflite), num_threads=num_threads)
+        except (ValueError, RuntimeError) as e:
+            raise ModelError(f"{tflite} could not be loaded ({e}); delete it and it will be rebuilt.") from None
+        inp, out = self._interpreter.get_input_details()[0], self._interpreter.get_output_details()[0]
+        _check_shapes(tflite, inp["shape"][1:], out["shape"][1:])
+        self._in, self._out = inp["index"], out["index"]
+        self._batch = None
+
+    def __call__(self, faces):
+        x = to_model_input(faces)
+        if len(x) == 0:
+            return np.zeros((0, NUM_CLASSES), np.float32)
+        if self._batch != len(x):
+            self._interpreter.resize_tensor_input(self._in, x.shape)
+            self._interpreter.allocate_tensors()
+            self._batch = len(x)
+        self._interpreter.set_tensor(self._in, x)
+        self._interpreter.invoke()
+        return self._interpreter.get_tensor(self._out).copy()
+
+    def predict(self, faces, batch_size=256, tta=False):
+        """Probabilities for many crops, in chunks; ``tta`` averages with the horizontal flip."""
+        faces = np.asarray(faces)
+        chunks = []
+        for i in range(0, len(faces), batch_size):
+            part = faces[i:i + batch_size]
+            probs = self(part)
+            if tta:
+                probs = (probs + self(np.ascontiguousarray(part[:, :, ::-1]))) / 2
+            chunks.append(probs)
+        return np.concatenate(chunks) if chunks else np.zeros((0, NUM_CLASSES), np.float32)

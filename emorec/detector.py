@@ -1,0 +1,80 @@
+"""Face detection with the shipped Haar cascade, and the pure box helpers around it.
+
+Boxes are int arrays of shape (N, 4) holding (x, y, w, h) in full-frame pixels.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .labels import CASCADE_PATH
+from .preprocess import to_face48
+
+
+class DetectorError(Exception):
+    """The cascade could not be loaded; the message names the file and the fix."""
+
+
+@dataclass
+class DetectorSettings:
+    scale_factor: float = 1.2     # image pyramid step; larger is faster, finds fewer faces
+    min_neighbors: int = 5        # detections needed to keep a face; larger is stricter
+    min_size: int = 48            # smallest face side, in full-frame pixels
+    detect_width: int = 320       # frames wider than this are downscaled for detection (0 = never)
+    pad: float = 0.1              # crops grow by this fraction of the box side on every edge
+
+
+class HaarDetector:
+    """``detector(gray)`` -> (N, 4) boxes; ``gray`` is an H×W uint8 frame."""
+
+    def __init__(self, cascade_path=CASCADE_PATH, settings=None):
+        self.settings = settings or DetectorSettings()
+        try:
+            # OpenCV raises for a missing or malformed file, and returns an empty classifier for others.
+            self.cascade = cv2.CascadeClassifier(str(cascade_path)) if Path(cascade_path).is_file() else None
+        except (cv2.error, SystemError):
+            self.cascade = None
+        if self.cascade is None or self.cascade.empty():
+            raise DetectorError(f"could not load the Haar cascade {cascade_path}: restore "
+                                "haarcascade_frontalface_default.xml (git checkout -- haarcascade_frontalface_default.xml); "
+                                "note opencv-python 5 has no Haar cascades, install 'opencv-python<5'.")
+
+    def __call__(self, gray):
+        s = self.settings
+        h, w = gray.shape[:2]
+        scale = s.detect_width / w if s.detect_width and w > s.detect_width else 1.0
+        small = cv2.resize(gray, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA) \
+            if scale != 1.0 else gray
+        min_side = max(12, round(s.min_size * scale))
+        found = self.cascade.detectMultiScale(small, scaleFactor=s.scale_factor, minNeighbors=s.min_neighbors,
+                                              minSize=(min_side, min_side))
+        if len(found) == 0:
+            return np.zeros((0, 4), int)
+        return np.round(np.asarray(found, float) / scale).astype(int)
+
+
+def square_boxes(boxes, pad=0.0):
+    """Make boxes square around their centres (side = max(w, h)) and grow each edge by ``pad``·side."""
+    boxes = np.asarray(boxes, float).reshape(-1, 4)
+    side = boxes[:, 2:].max(axis=1) * (1 + 2 * pad)
+    cx, cy = boxes[:, 0] + boxes[:, 2] / 2, boxes[:, 1] + boxes[:, 3] / 2
+    return np.stack([cx - side / 2, cy - side / 2, side, side], axis=1).round().astype(int)
+
+
+def clip_boxes(boxes, width, height):
+    """Clip boxes to a width×height frame; boxes keep at least 1 px."""
+    boxes = np.asarray(boxes, int).reshape(-1, 4)
+    x0 = np.clip(boxes[:, 0], 0, width - 1)
+    y0 = np.clip(boxes[:, 1], 0, height - 1)
+    x1 = np.clip(boxes[:, 0] + boxes[:, 2], x0 + 1, width)
+    y1 = np.clip(boxes[:, 1] + boxes[:, 3], y0 + 1, height)
+    return np.stack([x0, y0, x1 - x0, y1 - y0], axis=1)
+
+
+def crop_faces(gray, boxes):
+    """N clipped boxes on an H×W uint8 frame -> N×48×48 uint8 crops (via :func:`to_face48`)."""
+    if len(boxes) == 0:
+        return np.zeros((0, 48, 48), np.uint8)
+    return np.stack([to_face48(gray[y:y + h, x:x + w]) for x, y, w, h in boxes])

@@ -1,0 +1,98 @@
+"""Evaluation: accuracy, per-class precision/recall/F1 and confusion matrices, as Markdown, JSON and PNG."""
+
+from pathlib import Path
+
+import numpy as np
+
+from .artifacts import now_iso, save_figure, write_json, write_text
+from .labels import EMOTIONS, NUM_CLASSES
+
+
+def confusion(y_true, y_pred):
+    """7×7 counts; rows are true classes, columns predictions."""
+    return np.bincount(y_true * NUM_CLASSES + y_pred, minlength=NUM_CLASSES ** 2).reshape(NUM_CLASSES, NUM_CLASSES)
+
+
+def per_class(cm):
+    """Per-class precision, recall, F1 and support from a confusion matrix (0 where undefined)."""
+    tp = np.diag(cm).astype(float)
+    predicted, actual = cm.sum(0).astype(float), cm.sum(1).astype(float)
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, actual, out=np.zeros_like(tp), where=actual > 0)
+    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros_like(tp), where=precision + recall > 0)
+    return {name: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+            for name, p, r, f, s in zip(EMOTIONS, precision, recall, f1, actual)}
+
+
+def score(y_true, probs):
+    """Accuracy, macro F1, per-class figures and the confusion matrix for N×7 probabilities."""
+    y_pred = probs.argmax(1)
+    cm = confusion(y_true, y_pred)
+    classes = per_class(cm)
+    return {"accuracy": float(np.mean(y_pred == y_true)), "macro_f1": float(np.mean([c["f1"] for c in classes.values()])),
+            "n": int(len(y_true)), "per_class": classes, "confusion": cm.tolist()}
+
+
+def plot_confusion(cm, path, title):
+    """Counts and row-normalised confusion matrices side by side."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    cm = np.asarray(cm)
+    norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
+    for ax, data, fmt, sub in ((axes[0], cm, "d", "counts"), (axes[1], norm, ".2f", "row-normalised (recall)")):
+        ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+        ax.set_xticks(range(NUM_CLASSES), EMOTIONS, rotation=45, ha="right")
+        ax.set_yticks(range(NUM_CLASSES), EMOTIONS)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title(sub)
+        for i in range(NUM_CLASSES):
+            for j in range(NUM_CLASSES):
+                ax.text(j, i, format(data[i, j], fmt), ha="center", va="center", fontsize=8,
+                        color="white" if norm[i, j] > 0.5 else "black")
+    fig.suptitle(title)
+    fig.tight_layout()
+    save_figure(fig, path, dpi=100)
+    plt.close(fig)
+
+
+def markdown(report):
+    lines = [f"# Evaluation: {report['model']}", "",
+             f"Data: `{report['data']}`, split **{report['split']}** ({report['plain']['n']} images), {report['date']}.", "",
+             "| run | accuracy | macro F1 |", "|---|---|---|"]
+    for key, name in (("plain", "plain"), ("tta", "horizontal-flip TTA")):
+        if key in report:
+            lines.append(f"| {name} | {100 * report[key]['accuracy']:.2f} % | {report[key]['macro_f1']:.3f} |")
+    lines += ["", "Per class (plain):", "", "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+    for name, c in report["plain"]["per_class"].items():
+        lines.append(f"| {name} | {c['precision']:.3f} | {c['recall']:.3f} | {c['f1']:.3f} | {c['support']} |")
+    lines += ["", "Confusion matrix (plain; rows true, columns predicted):", "",
+              "| | " + " | ".join(EMOTIONS) + " |", "|---" * (NUM_CLASSES + 1) + "|"]
+    for name, row in zip(EMOTIONS, report["plain"]["confusion"]):
+        lines.append(f"| **{name}** | " + " | ".join(str(v) for v in row) + " |")
+    lines += ["", f"![confusion matrix]({Path(report['files']['confusion_png']).name})", ""]
+    return "\n".join(lines)
+
+
+def evaluate(model_path, dataset, split="test", out_dir=None, tta=False, classifier=None):
+    """Score a model on one split of a dataset; write ``eval_<split>.{md,json}`` and
+    ``confusion_<split>.png`` into ``out_dir`` (default: the model's folder). Returns the report dict."""
+    from .classifier import Classifier, resolve_model_path
+    model_path = resolve_model_path(model_path)
+    classifier = classifier or Classifier(model_path)
+    x, y = dataset.split(split)
+    out_dir = Path(out_dir) if out_dir else model_path.parent
+    report = {"model": str(model_path), "data": dataset.source, "data_sha256": dataset.sha256, "split": split,
+              "runtime": "LiteRT (TFLite export of the .h5)", "date": now_iso(),
+              "plain": score(y, classifier.predict(x))}
+    if tta:
+        report["tta"] = score(y, classifier.predict(x, tta=True))
+    report["files"] = {k: str(out_dir / f"{stem}_{split}.{ext}") for k, stem, ext in
+                       (("markdown", "eval", "md"), ("json", "eval", "json"), ("confusion_png", "confusion", "png"))}
+    plot_confusion(report["plain"]["confusion"], report["files"]["confusion_png"],
+                   f"{model_path.name} on {split}: accuracy {100 * report['plain']['accuracy']:.2f} %")
+    write_json(report["files"]["json"], report)
+    write_text(report["files"]["markdown"], markdown(report))
+    return report

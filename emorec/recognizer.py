@@ -1,0 +1,84 @@
+"""The recognition core: BGR frame in, one :class:`Face` per detected face out.
+
+detect (Haar, on a downscaled gray frame) → square + pad → clip → crop 48×48 → classify all faces in
+one batched call → track ids and smooth probabilities. Imports neither Tk nor TensorFlow.
+
+>>> rec = Recognizer()                      # shipped model + shipped Haar cascade
+>>> for face in rec(frame_bgr):             # frame_bgr: H×W×3 uint8, OpenCV's BGR order
+...     print(face.id, face.box, face.label, round(face.confidence, 2), face.probs["happy"])
+"""
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from .detector import DetectorSettings, HaarDetector, clip_boxes, crop_faces, square_boxes
+from .labels import CASCADE_PATH, EMOTIONS
+from .tracking import Tracker
+
+
+@dataclass
+class Face:
+    """One recognized face. ``box`` is (x, y, w, h) in frame pixels; ``probs`` maps every emotion to
+    its (smoothed, unrounded) probability, in :data:`labels.EMOTIONS` order, summing to 1."""
+    id: int
+    box: tuple
+    probs: dict = field(repr=False)
+    label: str = ""
+    confidence: float = 0.0
+
+    @classmethod
+    def from_probs(cls, track_id, box, probs):
+        k = int(np.argmax(probs))
+        return cls(int(track_id), tuple(int(v) for v in box),
+                   {name: float(p) for name, p in zip(EMOTIONS, probs)}, EMOTIONS[k], float(probs[k]))
+
+
+class Recognizer:
+    """Callable frame → faces pipeline.
+
+    detector: callable gray H×W uint8 → (N, 4) boxes (default: :class:`HaarDetector`).
+    classifier: callable N×48×48 uint8 → N×7 probabilities (default: :class:`classifier.Classifier`).
+    smoothing: EMA weight of a track's past, 0 = off. detect_every: run the detector every Nth frame
+    and reuse the tracked boxes in between (classification still runs on every frame).
+    """
+
+    def __init__(self, model=None, cascade=CASCADE_PATH, *, detector=None, classifier=None,
+                 settings=None, smoothing=0.6, detect_every=1):
+        self.settings = settings or DetectorSettings()
+        self.detector = detector or HaarDetector(cascade, self.settings)
+        if classifier is None:
+            from .classifier import Classifier
+            classifier = Classifier(model)
+        self.classifier = classifier
+        self.tracker = Tracker(smoothing=smoothing)
+        self.detect_every = max(1, int(detect_every))
+        self._frame_index = 0
+        self._boxes = np.zeros((0, 4), int)
+
+    def reset(self):
+        """Forget tracks (call when the source changes)."""
+        self.tracker.reset()
+        self._frame_index = 0
+        self._boxes = np.zeros((0, 4), int)
+
+    def classify(self, faces):
+        """N×48×48 uint8 gray crops → N×7 float32 probabilities, in one batched call."""
+        return self.classifier(np.asarray(faces, np.uint8))
+
+    def boxes(self, gray):
+        """Face boxes for a gray frame: detected, squared, padded and clipped to the frame."""
+        if self._frame_index % self.detect_every == 0:
+            raw = self.detector(gray)
+            self._boxes = clip_boxes(square_boxes(raw, self.settings.pad), gray.shape[1], gray.shape[0])
+        self._frame_index += 1
+        return self._boxes
+
+    def __call__(self, frame_bgr):
+        frame = np.asarray(frame_bgr)
+        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
+        boxes = self.boxes(gray)
+        probs = self.classify(crop_faces(gray, boxes))
+        ids, smoothed = self.tracker.update(boxes, probs)
+        return [Face.from_probs(i, b, p) for i, b, p in zip(ids, boxes, smoothed)]

@@ -1,0 +1,53 @@
+"""Command line of UI.py: parse flags, build the recognizer, open the window."""
+
+import argparse
+import sys
+
+from .options import add_recognizer_flags, recognizer_kwargs
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="UI.py", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                                description="Live facial emotion recognition in a window: every face is boxed "
+                                            "in its emotion's colour, with the probabilities of the largest (or "
+                                            "clicked) face as bars. Keys: space = pause, q/Esc = quit.")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--source", help="a video or image file to show instead of the camera")
+    src.add_argument("--camera", type=int, default=0, help="camera index")
+    p.add_argument("--mirror", action="store_true", help="mirror the picture (selfie view)")
+    p.add_argument("--loop", action="store_true", help="loop video files instead of stopping on the last frame")
+    p.add_argument("--output-dir", default=".", help="where snapshots and recordings are saved")
+    p.add_argument("--record-video", action="store_true", help="recordings also save an annotated .mp4")
+    add_recognizer_flags(p)
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    from .classifier import ModelError
+    from .detector import DetectorError
+    from .recognizer import Recognizer
+    try:
+        recognizer = Recognizer(**recognizer_kwargs(args))
+    except (ModelError, DetectorError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    try:
+        import tkinter as tk
+    except ImportError as e:
+        print(f"error: Tkinter is not installed ({e}); install your system's python3-tk package.", file=sys.stderr)
+        return 2
+    try:
+        root = tk.Tk()
+    except tk.TclError as e:
+        print(f"error: cannot open a window ({e}). Tkinter needs a display; on Linux install python3-tk "
+              "and run inside a desktop session (or Xvfb).", file=sys.stderr)
+        return 2
+    from .gui import App
+    App(root, recognizer, args.source if args.source else args.camera, output_dir=args.output_dir,
+        loop=args.loop, mirror=args.mirror, record_video=args.record_video)
+    try:
+        root.mainloop()
+    except KeyboardInterrupt:
+        pass
+    return 0

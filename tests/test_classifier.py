@@ -1,0 +1,78 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from emorec.classifier import Classifier, ModelError, ensure_export, export_path, resolve_model_path
+
+
+@pytest.fixture
+def model_copy(tiny_model, tmp_path):
+    for f in tiny_model.parent.glob("emotion_cnn.*"):
+        shutil.copy(f, tmp_path / f.name)
+    return tmp_path / "emotion_cnn.h5"
+
+
+def test_batched_equals_per_face_and_matches_keras(model_copy):
+    import keras
+    clf = Classifier(model_copy)
+    faces = np.random.default_rng(0).integers(0, 256, (5, 48, 48), dtype=np.uint8)
+    batched = clf(faces)
+    single = np.concatenate([clf(faces[i:i + 1]) for i in range(5)])
+    assert batched.shape == (5, 7) and np.allclose(batched.sum(1), 1, atol=1e-5)
+    assert np.allclose(batched, single, atol=1e-6)
+    ref = np.asarray(keras.models.load_model(model_copy, compile=False)(faces[..., None].astype(np.float32)))
+    assert np.allclose(batched, ref, atol=1e-5)
+    assert clf(np.zeros((0, 48, 48), np.uint8)).shape == (0, 7)
+
+
+def test_export_is_cached_and_rebuilt_when_the_model_changes(model_copy):
+    tflite = ensure_export(model_copy)
+    mtime = tflite.stat().st_mtime_ns
+    assert ensure_export(model_copy) == tflite and tflite.stat().st_mtime_ns == mtime
+    import keras
+    model = keras.models.load_model(model_copy, compile=False)
+    model.set_weights([w * 0.5 for w in model.get_weights()])
+    model.save(model_copy)
+    ensure_export(model_copy)
+    stamp = json.loads(model_copy.with_suffix(".tflite.json").read_text())
+    import hashlib
+    assert stamp["source_sha256"] == hashlib.sha256(model_copy.read_bytes()).hexdigest()
+    assert export_path(model_copy).stat().st_mtime_ns != mtime
+
+
+def test_missing_corrupt_and_wrong_models(tmp_path, model_copy):
+    with pytest.raises(ModelError, match="model not found"):
+        resolve_model_path(tmp_path / "none.h5")
+    bad = tmp_path / "bad" / "emotion_cnn.h5"
+    bad.parent.mkdir()
+    bad.write_bytes(b"this is not hdf5")
+    with pytest.raises(ModelError, match="not a readable Keras model"):
+        Classifier(bad)
+    import keras
+    wrong = keras.Sequential([keras.Input((64, 64, 3)), keras.layers.Flatten(), keras.layers.Dense(5)])
+    wrong_path = tmp_path / "wrong" / "emotion_cnn.h5"
+    wrong_path.parent.mkdir()
+    wrong.save(wrong_path)
+    with pytest.raises(ModelError, match="needs"):
+        Classifier(wrong_path)
+    meta = model_copy.with_suffix(".json")
+    meta.write_text(json.dumps({"classes": ["a", "b"], "input_size": 48}))
+    with pytest.raises(ModelError, match="predicts"):
+        Classifier(model_copy)
+    meta.write_text("{not json")
+    with pytest.raises(ModelError, match="not valid JSON"):
+        Classifier(model_copy)
+
+
+def test_folder_resolves_to_its_model(model_copy):
+    assert resolve_model_path(model_copy.parent) == model_copy
+
+
+def test_flip_tta_is_symmetric(model_copy):
+    clf = Classifier(model_copy)
+    faces = np.random.default_rng(1).integers(0, 256, (3, 48, 48), dtype=np.uint8)
+    a = clf.predict(faces, tta=True)
+    b = clf.predict(faces[:, :, ::-1], tta=True)
+    assert np.allclose(a, b, atol=1e-5)

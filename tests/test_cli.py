@@ -1,0 +1,72 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from emorec.cli import build_parser, main
+from emorec.ui_main import build_parser as ui_parser
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_no_arguments_prints_usage_with_how_to_get_data(capsys):
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert "python main.py train" in out and "Kaggle" in out and "UI.py" in out
+
+
+@pytest.mark.parametrize("command,flags", [
+    ("train", ["--data", "--arch", "--epochs", "--batch-size", "--out", "--resume", "--seed", "--class-weight",
+               "--skip-bad-rows", "--replace-default", "--schedule"]),
+    ("evaluate", ["--model", "--data", "--tta", "--out", "--split"]),
+    ("preview", ["--data", "--per-class", "--out"]),
+    ("analyze", ["--out", "--every", "--no-video", "--overwrite", "--workers", "--smoothing", "--scale-factor",
+                 "--min-neighbors", "--min-size", "--detect-width", "--model"]),
+])
+def test_every_subcommand_documents_its_flags(command, flags, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    out = capsys.readouterr().out
+    for flag in flags:
+        assert flag in out, flag
+
+
+def test_every_flag_has_help_text():
+    parsers = [ui_parser()] + list(build_parser()._subparsers._group_actions[0].choices.values())
+    for parser in parsers:
+        for action in parser._actions:
+            if action.option_strings and action.dest != "help":
+                assert action.help, f"{parser.prog} {action.option_strings} has no help"
+
+
+def test_ui_help_documents_source_camera_model_and_knobs():
+    out = subprocess.run([sys.executable, str(ROOT / "UI.py"), "--help"], capture_output=True, text=True, check=True).stdout
+    for flag in ("--model", "--source", "--camera", "--scale-factor", "--min-neighbors", "--smoothing", "--mirror"):
+        assert flag in out
+
+
+def test_main_py_reports_missing_data_cleanly(tmp_path):
+    run = subprocess.run([sys.executable, str(ROOT / "main.py"), "train", "--data", str(tmp_path / "nope.csv"),
+                          "--out", str(tmp_path / "run")], capture_output=True, text=True)
+    assert run.returncode == 2 and "data not found" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_ui_reports_a_missing_model_cleanly(tmp_path):
+    run = subprocess.run([sys.executable, str(ROOT / "UI.py"), "--model", str(tmp_path / "none.h5")],
+                         capture_output=True, text=True)
+    assert run.returncode == 2 and "model not found" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_train_then_evaluate_and_preview_from_the_command_line(tiny_csv, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(tiny_csv), "--arch", "shallow", "--epochs", "1", "--batch-size", "8",
+                 "--out", str(out)]) == 0
+    assert (out / "emotion_cnn.h5").exists()
+    assert main(["train", "--resume", str(out), "--epochs", "2"]) == 0
+    assert main(["evaluate", "--model", str(out), "--data", str(tiny_csv), "--tta"]) == 0
+    text = capsys.readouterr().out
+    assert "test accuracy" in text and "flip TTA" in text and (out / "eval_test.md").exists()
+    assert main(["preview", "--data", str(tiny_csv), "--out", str(tmp_path / "p.png")]) == 0
+    assert (tmp_path / "p.png").stat().st_size > 1000
+    assert main(["train", "--data", str(tiny_csv), "--out", str(out)]) == 2      # refuses to overwrite a run

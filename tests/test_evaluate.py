@@ -1,0 +1,37 @@
+import json
+
+import numpy as np
+
+from emorec.data import load_csv
+from emorec.evaluate import confusion, evaluate, per_class, score
+from emorec.labels import EMOTIONS
+
+from conftest import csv_rows, write_csv
+
+
+def test_confusion_and_per_class_figures():
+    y_true = np.array([0, 0, 1, 1, 3, 3])
+    y_pred = np.array([0, 1, 1, 1, 3, 0])
+    cm = confusion(y_true, y_pred)
+    assert cm[0, 0] == 1 and cm[0, 1] == 1 and cm[1, 1] == 2 and cm[3, 0] == 1 and cm.sum() == 6
+    pc = per_class(cm)
+    assert pc["angry"]["precision"] == 0.5 and pc["angry"]["recall"] == 0.5
+    assert pc["disgust"]["precision"] == 2 / 3 and pc["disgust"]["recall"] == 1.0
+    assert pc["fear"]["f1"] == 0 and pc["fear"]["support"] == 0
+
+
+def test_score_accuracy():
+    probs = np.eye(7)[[0, 1, 2, 2]]
+    assert score(np.array([0, 1, 2, 3]), probs)["accuracy"] == 0.75
+
+
+def test_evaluate_writes_markdown_json_and_png(tiny_model, tmp_path):
+    rows, _ = csv_rows(["Training", "PrivateTest"])
+    ds = load_csv(write_csv(tmp_path / "d.csv", rows), use_cache=False)
+    report = evaluate(tiny_model, ds, split="test", out_dir=tmp_path / "rep", tta=True)
+    md = (tmp_path / "rep" / "eval_test.md").read_text()
+    saved = json.loads((tmp_path / "rep" / "eval_test.json").read_text())
+    assert (tmp_path / "rep" / "confusion_test.png").stat().st_size > 1000
+    assert saved["plain"]["n"] == 7 and set(saved["plain"]["per_class"]) == set(EMOTIONS)
+    assert "tta" in saved and saved["plain"]["accuracy"] == report["plain"]["accuracy"]
+    assert "horizontal-flip TTA" in md and "| happy |" in md and "precision" in md

@@ -1,0 +1,100 @@
+import csv
+
+import keras
+import numpy as np
+import pytest
+
+from emorec.artifacts import read_json
+from emorec.data import load_csv
+from emorec.labels import DEFAULT_MODEL_DIR, EMOTIONS
+from emorec.train import TrainConfig, TrainingError, class_weights, train
+
+from conftest import csv_rows, write_csv
+
+
+@pytest.fixture
+def small_data(tmp_path):
+    rows, _ = csv_rows(["Training"] * 3 + ["PublicTest", "PrivateTest"])
+    return load_csv(write_csv(tmp_path / "d.csv", rows), use_cache=False)
+
+
+def config(tmp_path, **kw):
+    base = dict(data="unused.csv", out=str(tmp_path / "run"), arch="shallow", epochs=1, batch_size=8, patience=0)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_one_epoch_writes_every_artifact_and_the_model_reloads_identically(tmp_path, small_data):
+    meta = train(config(tmp_path), dataset=small_data, verbose=0)
+    run = tmp_path / "run"
+    for name in ("emotion_cnn.h5", "emotion_cnn.json", "history.csv", "curves.png", "resume.keras", "resume.json"):
+        assert (run / name).stat().st_size > 0, name
+    assert not list(run.glob(".*partial*"))
+    saved = read_json(run / "emotion_cnn.json")
+    assert saved["classes"] == list(EMOTIONS) and saved["input_size"] == 48
+    assert saved["epochs_run"] == 1 and saved["arch"] == "shallow" and saved["data"]["sha256"] == small_data.sha256
+    assert 0 <= saved["val_accuracy"] <= 1 and 0 <= saved["test_accuracy"] <= 1
+    assert meta["params"] == saved["params"] > 0
+    h5 = keras.models.load_model(run / "emotion_cnn.h5", compile=False)
+    resumed = keras.models.load_model(run / "resume.keras").layers[-1]   # the trainer's inner model
+    x = small_data.splits["test"][0][..., None].astype(np.float32)
+    assert np.allclose(np.asarray(h5(x)), np.asarray(resumed(x)), atol=1e-6)
+    with open(run / "history.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["epoch"] for r in rows] == ["1"] and {"accuracy", "val_accuracy", "loss", "val_loss", "lr"} <= set(rows[0])
+
+
+class StopAtEpoch(keras.callbacks.Callback):
+    """Simulates Ctrl-C at the start of a given epoch (0-based)."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_interrupt_keeps_the_last_epoch_and_resume_goes_on(tmp_path, small_data):
+    cfg = config(tmp_path, epochs=3, schedule="plateau", lr_patience=1, patience=5)
+    meta = train(cfg, dataset=small_data, verbose=0, extra_callbacks=[StopAtEpoch(2)])
+    assert meta["epochs_run"] == 2
+    state = read_json(tmp_path / "run" / "resume.json")
+    assert state["epochs_done"] == 2 and len(state["history"]) == 2
+    assert "EarlyStopping" in state["callbacks"] and "ReduceLROnPlateau" in state["callbacks"]
+    meta = train(config(tmp_path, epochs=3), resume=True, dataset=small_data, verbose=0)
+    assert meta["epochs_run"] == 3
+    state = read_json(tmp_path / "run" / "resume.json")
+    assert [h["epoch"] for h in state["history"]] == [1, 2, 3]
+    assert state["config"]["lr_patience"] == 1            # the saved run's settings, not the new defaults
+
+
+def test_resume_restores_learning_rate(tmp_path, small_data):
+    train(config(tmp_path, epochs=1), dataset=small_data, verbose=0)
+    state_file = tmp_path / "run" / "resume.json"
+    state = read_json(state_file)
+    state["next_lr"] = 1.25e-4
+    from emorec.artifacts import write_json
+    write_json(state_file, state)
+    train(config(tmp_path, epochs=2), resume=True, dataset=small_data, verbose=0)
+    assert read_json(state_file)["history"][-1]["lr"] == pytest.approx(1.25e-4)
+
+
+def test_existing_run_default_model_and_missing_state_are_refused(tmp_path, small_data):
+    train(config(tmp_path), dataset=small_data, verbose=0)
+    with pytest.raises(TrainingError, match="--resume"):
+        train(config(tmp_path), dataset=small_data, verbose=0)
+    with pytest.raises(TrainingError, match="nothing to resume"):
+        train(config(tmp_path, out=str(tmp_path / "other")), resume=True, dataset=small_data, verbose=0)
+    with pytest.raises(TrainingError, match="shipped default"):
+        train(config(tmp_path, out=str(DEFAULT_MODEL_DIR)), dataset=small_data, verbose=0)
+
+
+def test_balanced_class_weights():
+    y = np.array([0] * 6 + [1] * 2 + [2] * 4 + [3, 4, 5, 6] * 2)
+    w = class_weights(y, "balanced")
+    assert w[1] == pytest.approx(len(y) / (7 * 2)) and w[0] < w[1]
+    assert class_weights(y, "none") is None
+    with pytest.raises(TrainingError):
+        class_weights(y, "sqrt")
