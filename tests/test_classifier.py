@@ -23,7 +23,7 @@ def test_batched_equals_per_face_and_matches_keras(model_copy):
     assert batched.shape == (5, 7) and np.allclose(batched.sum(1), 1, atol=1e-5)
     assert np.allclose(batched, single, atol=1e-6)
     ref = np.asarray(keras.models.load_model(model_copy, compile=False)(faces[..., None].astype(np.float32)))
-    assert np.allclose(batched, ref, atol=1e-5)
+    assert np.allclose(batched, ref, atol=0.03)          # int8 weights: close to the float model, not equal
     assert clf(np.zeros((0, 48, 48), np.uint8)).shape == (0, 7)
 
 

@@ -1,0 +1,119 @@
+"""Live frame loop at 640×480: detect / classify / draw / total ms per frame with one and four real
+faces, per-face classification ms, and cold start (process start to first recognized frame).
+
+    python bench/bench_frame.py [--model PATH] [--fer-python PATH]
+
+--fer-python: a Python that can `import fer` (bench/setup_fer_venv.sh makes one); the PyPI `fer`
+package is then timed on the same frames in the same run and the ratio printed.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from common import ROOT, frame_four_faces, frame_one_face, median_ms
+
+from emorec.drawing import draw_faces
+from emorec.recognizer import Recognizer
+
+
+def stage_times(rec, frame):
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    rec.reset()
+    faces = rec(frame)
+    from emorec.detector import crop_faces
+    boxes = rec.boxes(gray)
+    crops = crop_faces(gray, boxes)
+    return {
+        "faces": len(faces),
+        "detect_ms": median_ms(lambda: rec.boxes(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))),
+        "classify_ms": median_ms(lambda: rec.classify(crop_faces(gray, boxes))),
+        "draw_ms": median_ms(lambda: draw_faces(frame, faces)),
+        "total_ms": median_ms(lambda: draw_faces(frame, rec(frame))),
+        "per_face_classify_ms": median_ms(lambda: rec.classify(crops)) / max(1, len(crops)),
+    }
+
+
+COLD = """
+import time, sys
+t0 = time.perf_counter()
+sys.path.insert(0, {root!r})
+import cv2
+from emorec.recognizer import Recognizer
+frame = cv2.imread({frame!r})
+faces = Recognizer({model!r})(frame)
+print(len(faces), time.perf_counter() - t0)
+"""
+
+
+def cold_start(model, frame_path):
+    code = COLD.format(root=str(ROOT), frame=str(frame_path), model=model)
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    return time.perf_counter() - t0, int(out[0])
+
+
+FER = """
+import json, sys, time, statistics, cv2, warnings
+warnings.filterwarnings("ignore")
+try:
+    from fer import FER
+except ImportError:   # fer >= 25 no longer re-exports it
+    from fer.fer import FER
+det = FER()
+res = {}
+for name in sys.argv[1:]:
+    frame = cv2.imread(name)
+    for _ in range(5):
+        faces = det.detect_emotions(frame)
+    ts = []
+    for _ in range(50):
+        t0 = time.perf_counter(); det.detect_emotions(frame); ts.append((time.perf_counter() - t0) * 1e3)
+    res[name] = {"total_ms": statistics.median(ts), "faces": len(faces)}
+print(json.dumps(res))
+"""
+
+
+def fer_times(fer_python, paths):
+    run = subprocess.run([fer_python, "-c", FER, *map(str, paths)], capture_output=True, text=True)
+    if run.returncode:
+        raise SystemExit(f"timing fer failed:\n{run.stderr[-2000:]}")
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", help="model .h5 (default: the shipped model)")
+    p.add_argument("--fer-python", help="Python interpreter with the PyPI fer package installed")
+    args = p.parse_args()
+    rec = Recognizer(args.model)
+    frames = {"1 face": frame_one_face(), "4 faces": frame_four_faces()}
+    tmp = Path(tempfile.mkdtemp())
+    paths = {k: tmp / f"{k.replace(' ', '_')}.png" for k in frames}
+    for k, f in frames.items():
+        cv2.imwrite(str(paths[k]), f)
+    ours = {k: stage_times(rec, f) for k, f in frames.items()}
+    peer = fer_times(args.fer_python, paths.values()) if args.fer_python else None
+    print("frame loop at 640×480, median ms (one core of this CPU; LiteRT, 1 thread)")
+    print(f"{'frame':8s} {'faces':>5s} {'detect':>8s} {'classify':>9s} {'draw':>6s} {'total':>7s} {'per face':>9s}"
+          + ("   fer total  fer faces  ratio" if peer else ""))
+    for k, r in ours.items():
+        line = (f"{k:8s} {r['faces']:5d} {r['detect_ms']:8.2f} {r['classify_ms']:9.2f} {r['draw_ms']:6.2f} "
+                f"{r['total_ms']:7.2f} {r['per_face_classify_ms']:9.3f}")
+        if peer:
+            f = peer[str(paths[k])]
+            line += f"   {f['total_ms']:9.2f}  {f['faces']:9d}  {f['total_ms'] / r['total_ms']:5.1f}×"
+        print(line)
+    seconds, n = cold_start(args.model, paths["1 face"])
+    print(f"cold start (new process → first recognized frame, {n} face): {seconds:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
