@@ -23,9 +23,9 @@ import numpy as np
 from .artifacts import atomic_path, now_iso, save_figure, write_json, write_text
 from .drawing import draw_faces
 from .labels import COLORS_BGR, EMOTIONS
+from .recognizer import FACE_COLUMNS
 from .sources import SourceError, Video, kind_of, read_image
 
-FACE_COLUMNS = ["id", "x", "y", "w", "h", "label", "confidence", *EMOTIONS]
 FRAME_COLUMNS = ["frame", "time_s", *FACE_COLUMNS]
 
 
@@ -67,10 +67,6 @@ def collect_inputs(paths):
     return found, bad
 
 
-def _face_row(f):
-    return [f.id, *f.box, f.label, f"{f.confidence:.6f}", *(f"{f.probs[e]:.6f}" for e in EMOTIONS)]
-
-
 def _summary(face_rows):
     """Label shares and mean probabilities per track and overall, from [(track_id, Face)]."""
     def stats(faces):
@@ -92,7 +88,7 @@ def analyze_image(path, folder, recognizer):
     with atomic_path(outputs["annotated"]) as tmp:
         if not cv2.imwrite(str(tmp), draw_faces(image, faces)):
             raise OSError(f"could not write {outputs['annotated']}")
-    write_text(outputs["faces_csv"], _csv_text(FACE_COLUMNS, [_face_row(f) for f in faces]))
+    write_text(outputs["faces_csv"], _csv_text(FACE_COLUMNS, [f.row() for f in faces]))
     return {"frames": 1, "faces": len(faces), "size": [image.shape[1], image.shape[0]],
             "summary": _summary(faces)}, outputs
 
@@ -112,7 +108,7 @@ def analyze_video(path, folder, recognizer, options, progress=None):
                 if index % options.every == 0:
                     faces = recognizer(frame)
                     t = index / video.fps
-                    rows += [[index, f"{t:.3f}", *_face_row(f)] for f in faces]
+                    rows += [[index, f"{t:.3f}", *f.row()] for f in faces]
                     all_faces += faces
                     timeline.append((t, np.mean([[f.probs[e] for e in EMOTIONS] for f in faces], axis=0)
                                      if faces else np.full(len(EMOTIONS), np.nan)))

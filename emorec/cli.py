@@ -68,7 +68,8 @@ def _run_train(args):
             raise SystemExit("train needs --data PATH (fer2013.csv or a class-folder tree). Run `python main.py` "
                              "for where to get the data.")
         out = args.out or str(MODEL_DIR / f"{args.arch}-{datetime.now():%Y%m%d-%H%M%S}")
-    config = TrainConfig(data=args.data or "", out=out, arch=args.arch, epochs=args.epochs or 60,
+    # Absolute, so that --resume works from any working directory.
+    config = TrainConfig(data=str(Path(args.data).resolve()) if args.data else "", out=out, arch=args.arch, epochs=args.epochs or 60,
                          batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
                          schedule=args.schedule, lr_patience=args.lr_patience, patience=args.patience,
                          class_weight=args.class_weight, label_smoothing=args.label_smoothing,

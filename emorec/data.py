@@ -56,7 +56,7 @@ def file_sha256(path, chunk=1 << 20):
     return h.hexdigest()
 
 
-def load_dataset(path, *, skip_bad=False, val_fraction=0.1, seed=0, use_cache=True, cache_dir=CACHE_DIR):
+def load_dataset(path, *, skip_bad=False, val_fraction=0.1, seed=0, use_cache=True, cache_dir=None):
     """Load a CSV file or a folder tree; see the module docstring. Raises :class:`DataError`."""
     path = Path(path)
     if not path.exists():
@@ -75,9 +75,11 @@ def _cache_file(path, cache_dir, skip_bad, val_fraction, seed):
     return Path(cache_dir) / f"{path.name}.{hashlib.sha1(key.encode()).hexdigest()[:16]}.npz"
 
 
-def load_csv(path, *, skip_bad=False, val_fraction=0.1, seed=0, use_cache=True, cache_dir=CACHE_DIR):
-    """Parse a Kaggle FER2013 CSV (``emotion,pixels[,Usage]``, optionally gzip'd)."""
+def load_csv(path, *, skip_bad=False, val_fraction=0.1, seed=0, use_cache=True, cache_dir=None):
+    """Parse a Kaggle FER2013 CSV (``emotion,pixels[,Usage]``, optionally gzip'd); ``cache_dir``
+    defaults to the module's ``CACHE_DIR`` (``data/cache`` in the project)."""
     path = Path(path)
+    cache_dir = cache_dir or CACHE_DIR
     cache = _cache_file(path, cache_dir, skip_bad, val_fraction, seed) if use_cache else None
     if cache is not None and cache.exists():
         with np.load(cache, allow_pickle=False) as z:

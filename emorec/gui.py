@@ -188,6 +188,9 @@ class App:
         self._poll_id = self.root.after(POLL_MS, self._poll)
 
     def _show_message(self, kind, text):
+        if kind in ("error", "end") and self.recording:   # the worker has closed the recording
+            self.recording = False
+            self.button["Record"].configure(text="Record")
         if kind == "error":
             self.status.set(text)
             self.canvas.delete("all")
@@ -221,7 +224,8 @@ class App:
         shown = next((f for f in faces if f.id == self.selected_id), None) or \
             max(faces, key=lambda f: f.box[2] * f.box[3], default=None)
         self._draw_bars(shown)
-        self.fps_text.set(f"{result['fps']:.1f} frames/s · {len(faces)} face{'s' if len(faces) != 1 else ''}")
+        self.fps_text.set(f"{result['fps']:.1f} frames/s · {result['ms']:.1f} ms/frame · "
+                          f"{len(faces)} face{'s' if len(faces) != 1 else ''}")
         self.frames_shown += 1
 
     def _draw_bars(self, face):

@@ -18,6 +18,10 @@ from .labels import CASCADE_PATH, EMOTIONS
 from .tracking import Tracker
 
 
+#: CSV columns of :meth:`Face.row`, shared by the window's recordings and `main.py analyze`.
+FACE_COLUMNS = ["id", "x", "y", "w", "h", "label", "confidence", *EMOTIONS]
+
+
 @dataclass
 class Face:
     """One recognized face. ``box`` is (x, y, w, h) in frame pixels; ``probs`` maps every emotion to
@@ -27,6 +31,10 @@ class Face:
     probs: dict = field(repr=False)
     label: str = ""
     confidence: float = 0.0
+
+    def row(self):
+        """The face as CSV values in :data:`FACE_COLUMNS` order (probabilities to 6 decimals)."""
+        return [self.id, *self.box, self.label, f"{self.confidence:.6f}", *(f"{self.probs[e]:.6f}" for e in EMOTIONS)]
 
     @classmethod
     def from_probs(cls, track_id, box, probs):

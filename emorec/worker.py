@@ -4,6 +4,7 @@ It never touches a widget: it hands the newest result to the window through a qu
 (older results are dropped, never queued) and status messages through a second queue.
 """
 
+import contextlib
 import csv
 import queue
 import threading
@@ -16,49 +17,44 @@ import numpy as np
 
 from .artifacts import atomic_path
 from .drawing import draw_faces
-from .labels import EMOTIONS
+from .recognizer import FACE_COLUMNS
 from .sources import SourceError, open_source
 
-CSV_HEADER = ["time", "frame", "id", "x", "y", "w", "h", "label", "confidence", *EMOTIONS]
+CSV_HEADER = ["time", "frame", *FACE_COLUMNS]
 
 
 class Recording:
     """Per-frame, per-face rows to a CSV (and optionally an annotated video), owned by the worker thread.
 
-    Both files are written under temporary names and renamed into place when the recording stops.
+    Both files are written under temporary names and renamed into place by :meth:`close`.
     """
 
     def __init__(self, folder, fps, with_video):
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         self.csv_path = Path(folder) / f"emotions-{stamp}.csv"
         self.video_path = Path(folder) / f"emotions-{stamp}.mp4" if with_video else None
-        self._csv_ctx = atomic_path(self.csv_path)
-        self._csv_file = open(self._csv_ctx.__enter__(), "w", newline="")
-        self._writer = csv.writer(self._csv_file)
+        self._fps, self._video = fps or 30.0, None
+        # ExitStack unwinds last-in first-out: each file is closed before its temporary name is renamed.
+        self._files = contextlib.ExitStack()
+        tmp = self._files.enter_context(atomic_path(self.csv_path))
+        self._writer = csv.writer(self._files.enter_context(open(tmp, "w", newline="")))
         self._writer.writerow(CSV_HEADER)
-        self._fps, self._video, self._video_ctx = fps or 30.0, None, None
-        self.frames = 0
 
     def add(self, frame_index, faces, annotated):
         t = datetime.now().isoformat(timespec="milliseconds")
         for f in faces:
-            self._writer.writerow([t, frame_index, f.id, *f.box, f.label, f"{f.confidence:.6f}",
-                                   *(f"{f.probs[e]:.6f}" for e in EMOTIONS)])
+            self._writer.writerow([t, frame_index, *f.row()])
         if self.video_path is not None:
             if self._video is None:
-                self._video_ctx = atomic_path(self.video_path)
+                tmp = self._files.enter_context(atomic_path(self.video_path))
                 h, w = annotated.shape[:2]
-                self._video = cv2.VideoWriter(str(self._video_ctx.__enter__()), cv2.VideoWriter_fourcc(*"mp4v"),
-                                              self._fps, (w, h))
+                self._video = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), self._fps, (w, h))
+                self._files.callback(self._video.release)
             self._video.write(annotated)
-        self.frames += 1
 
     def close(self):
-        self._csv_file.close()
-        self._csv_ctx.__exit__(None, None, None)
-        if self._video is not None:
-            self._video.release()
-            self._video_ctx.__exit__(None, None, None)
+        """Finish both files; returns the paths written."""
+        self._files.close()
         return [p for p in (self.csv_path, self.video_path) if p is not None and p.exists()]
 
 
@@ -66,7 +62,8 @@ class FrameWorker(threading.Thread):
     """Reads a source, recognizes each frame and hands the newest result to the GUI.
 
     Results: dicts with ``rgb`` (H×W×3 uint8 annotated, mirrored if asked), ``bgr`` (the same, BGR),
-    ``faces``, ``frame`` index, ``fps``. Messages: (kind, text) tuples.
+    ``faces``, ``frame`` index, ``fps`` (frames shown per second) and ``ms`` (read + recognize + draw
+    time of this frame). Messages: (kind, text) tuples.
     """
 
     def __init__(self, recognizer, source_spec, results, messages, *, loop=False, mirror=False):
@@ -118,6 +115,7 @@ class FrameWorker(threading.Thread):
                         source.rewind()
                         self.recognizer.reset()
                         continue
+                    self._finish_recording()
                     self.messages.put(("end", f"end of {source.name}" if frame_index != 1 else source.name))
                     self.stopped.wait()
                     break
@@ -125,13 +123,14 @@ class FrameWorker(threading.Thread):
                     frame = np.ascontiguousarray(frame[:, ::-1])
                 faces = self.recognizer(frame)
                 annotated = draw_faces(frame, faces, self.selected_id)
+                busy_ms = (time.perf_counter() - t0) * 1e3
                 if self._recording is not None:
                     self._recording.add(frame_index, faces, annotated)
                 now = time.perf_counter()
                 fps = 0.9 * fps + 0.1 / max(now - t_last, 1e-6) if fps else 1.0 / max(now - t_last, 1e-6)
                 t_last = now
                 self._publish({"bgr": annotated, "rgb": cv2.cvtColor(annotated, cv2.COLOR_BGR2RGB), "faces": faces,
-                               "frame": frame_index, "fps": fps})
+                               "frame": frame_index, "fps": fps, "ms": busy_ms})
                 frame_index += 1
                 if period:   # play files at their own speed rather than as fast as possible
                     self.stopped.wait(max(0.0, period - (time.perf_counter() - t0)))

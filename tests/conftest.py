@@ -46,6 +46,13 @@ def csv_rows(usages=SPLIT_USAGES, seed=0):
     return [[i % NUM_CLASSES, " ".join(map(str, x[i].ravel())), usages[i // NUM_CLASSES]] for i in range(n)], x
 
 
+@pytest.fixture(autouse=True, scope="session")
+def parse_cache_outside_the_project(tmp_path_factory):
+    """Commands under test cache parsed CSVs in a temporary folder, not in the project's data/cache."""
+    import emorec.data
+    emorec.data.CACHE_DIR = tmp_path_factory.mktemp("parse_cache")
+
+
 @pytest.fixture
 def tiny_csv(tmp_path):
     """A 21-row Kaggle-format CSV: 7 Training, 7 PublicTest, 7 PrivateTest rows, one per class each."""
