@@ -101,7 +101,7 @@ def main():
         cv2.imwrite(str(paths[k]), f)
     ours = {k: stage_times(rec, f) for k, f in frames.items()}
     peer = fer_times(args.fer_python, paths.values()) if args.fer_python else None
-    print("frame loop at 640×480, median ms (one core of this CPU; LiteRT, 1 thread)")
+    print("frame loop at 640×480, median ms (Haar with OpenCV's default threads, LiteRT with 1 thread)")
     print(f"{'frame':8s} {'faces':>5s} {'detect':>8s} {'classify':>9s} {'draw':>6s} {'total':>7s} {'per face':>9s}"
           + ("   fer total  fer faces  ratio" if peer else ""))
     for k, r in ours.items():

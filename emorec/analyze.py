@@ -203,6 +203,8 @@ _WORKER = {}
 def _init_worker(options, lock, slots):
     from tqdm import tqdm
     from .recognizer import Recognizer
+    # Parallelism comes from the processes: OpenCV's own threads would oversubscribe the cores.
+    cv2.setNumThreads(1)
     tqdm.set_lock(lock)
     with slots.get_lock():
         slots.value += 1

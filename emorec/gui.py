@@ -72,7 +72,7 @@ class App:
         side = ttk.Frame(main, padding=(8, 0))
         side.grid(row=0, column=1, sticky="n")
         ttk.Label(side, text="Emotions", font=("TkDefaultFont", 12, "bold")).grid(sticky="w")
-        self.bars = tk.Canvas(side, width=260, height=len(EMOTIONS) * 28 + 8, background="white", highlightthickness=0)
+        self.bars = tk.Canvas(side, width=260, height=len(EMOTIONS) * 28 + 28, background="white", highlightthickness=0)
         self.bars.grid(sticky="w", pady=(2, 8))
         ttk.Label(side, textvariable=self.fps_text).grid(sticky="w")
 
@@ -224,8 +224,8 @@ class App:
         shown = next((f for f in faces if f.id == self.selected_id), None) or \
             max(faces, key=lambda f: f.box[2] * f.box[3], default=None)
         self._draw_bars(shown)
-        self.fps_text.set(f"{result['fps']:.1f} frames/s · {result['ms']:.1f} ms/frame · "
-                          f"{len(faces)} face{'s' if len(faces) != 1 else ''}")
+        rate = f"{result['fps']:.1f} frames/s · " if result["fps"] else ""
+        self.fps_text.set(f"{rate}{result['ms']:.1f} ms/frame · {len(faces)} face{'s' if len(faces) != 1 else ''}")
         self.frames_shown += 1
 
     def _draw_bars(self, face):

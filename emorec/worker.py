@@ -127,7 +127,9 @@ class FrameWorker(threading.Thread):
                 if self._recording is not None:
                     self._recording.add(frame_index, faces, annotated)
                 now = time.perf_counter()
-                fps = 0.9 * fps + 0.1 / max(now - t_last, 1e-6) if fps else 1.0 / max(now - t_last, 1e-6)
+                if frame_index:   # a rate needs two frames; 0 means "not known yet"
+                    rate = 1.0 / max(now - t_last, 1e-6)
+                    fps = 0.9 * fps + 0.1 * rate if fps else rate
                 t_last = now
                 self._publish({"bgr": annotated, "rgb": cv2.cvtColor(annotated, cv2.COLOR_BGR2RGB), "faces": faces,
                                "frame": frame_index, "fps": fps, "ms": busy_ms})
