@@ -88,6 +88,27 @@ def fer_times(fer_python, paths):
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
+def export_speeds(model_path, faces):
+    """Per-face ms of the shipped int8-weight export vs a float32 export of the same .h5 (needs TensorFlow)."""
+    import contextlib
+    import io
+    import tensorflow as tf
+    from ai_edge_litert.interpreter import Interpreter
+    from emorec.classifier import ensure_export, load_keras_model, resolve_model_path
+    path = resolve_model_path(model_path)
+    with contextlib.redirect_stdout(io.StringIO()):
+        float_model = tf.lite.TFLiteConverter.from_keras_model(load_keras_model(path)).convert()
+    out = {}
+    for name, kwargs in (("float32", {"model_content": float_model}), ("int8 weights", {"model_path": str(ensure_export(path))})):
+        it = Interpreter(num_threads=1, **kwargs)
+        index = it.get_input_details()[0]["index"]
+        x = faces[:1, ..., None].astype(np.float32)
+        it.resize_tensor_input(index, x.shape)
+        it.allocate_tensors()
+        out[name] = median_ms(lambda: (it.set_tensor(index, x), it.invoke()))
+    return out
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", help="model .h5 (default: the shipped model)")
@@ -113,6 +134,11 @@ def main():
         print(line)
     seconds, n = cold_start(args.model, paths["1 face"])
     print(f"cold start (new process → first recognized frame, {n} face): {seconds:.2f} s")
+    gray = cv2.cvtColor(frames["1 face"], cv2.COLOR_BGR2GRAY)
+    from emorec.detector import crop_faces
+    speeds = export_speeds(args.model, crop_faces(gray, rec.boxes(gray)))
+    print("one face through LiteRT: " + ", ".join(f"{k} export {v:.3f} ms" for k, v in speeds.items())
+          + f" ({speeds['float32'] / speeds['int8 weights']:.1f}× faster quantized)")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ holding the ``.h5``'s SHA-256 and rebuilt whenever the ``.h5`` changes. With a f
 nothing here imports TensorFlow, so the window starts in well under a second.
 
 The export uses TFLite dynamic-range quantization (int8 weights, activations quantized on the
-fly by XNNPACK): 3.6× faster per face than float32 on this CPU, probabilities within ~0.01.
+fly by XNNPACK): several times faster per face than float32 (bench/bench_frame.py prints both),
+probabilities within ~0.01 of the float model.
 ``evaluate`` measures accuracy through this same runtime, so reported figures are what users get.
 """
 
