@@ -10,6 +10,7 @@ skips finished inputs. ``OUT/index.json`` and ``OUT/index.csv`` list everything.
 
 import contextlib
 import csv
+import dataclasses
 import io
 import multiprocessing as mp
 import time
@@ -95,6 +96,9 @@ def analyze_image(path, folder, recognizer):
 
 def analyze_video(path, folder, recognizer, options, progress=None):
     video = Video(path)
+    if progress is not None and video.frame_count:
+        progress.total = video.frame_count
+        progress.refresh()
     recognizer.reset()
     outputs = {"frames_csv": folder / "frames.csv", "timeline": folder / "timeline.png"}
     if not options.no_video:
@@ -176,6 +180,8 @@ def analyze_one(path, key, out, options, recognizer, progress=None):
         folder.mkdir(parents=True, exist_ok=True)
         if record["kind"] == "image":
             result, outputs = analyze_image(path, folder, recognizer)
+            if progress is not None:
+                progress.update(1)
         else:
             result, outputs = analyze_video(path, folder, recognizer, options, progress)
     except (SourceError, OSError, cv2.error) as e:
@@ -190,8 +196,8 @@ def analyze_one(path, key, out, options, recognizer, progress=None):
 
 def _settings(options):
     rec = dict(options.recognizer)
-    if "settings" in rec and hasattr(rec["settings"], "__dict__"):
-        rec["settings"] = dict(vars(rec["settings"]))
+    if dataclasses.is_dataclass(rec.get("settings")):
+        rec["settings"] = dataclasses.asdict(rec["settings"])
     return {"every": options.every, "no_video": options.no_video, "recognizer": rec}
 
 
@@ -215,18 +221,8 @@ def _init_worker(options, lock, slots):
 
 def _work(path, key, out):
     from tqdm import tqdm
-    total = _frame_count(path)
-    with tqdm(total=total, desc=Path(path).name[:30], unit="frame", position=_WORKER["slot"], leave=False) as bar:
+    with tqdm(total=1, desc=Path(path).name[:30], unit="frame", position=_WORKER["slot"], leave=False) as bar:
         return analyze_one(path, key, out, _WORKER["options"], _WORKER["recognizer"], bar)
-
-
-def _frame_count(path):
-    if kind_of(path) != "video":
-        return 1
-    cap = cv2.VideoCapture(str(path))
-    n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-    cap.release()
-    return n if n > 0 else None
 
 
 def analyze_paths(paths, out, options, workers=1, recognizer=None):
@@ -243,7 +239,7 @@ def analyze_paths(paths, out, options, workers=1, recognizer=None):
                 from .recognizer import Recognizer
                 recognizer = Recognizer(**options.recognizer)
             for path, key in inputs:
-                with tqdm(total=_frame_count(path), desc=path.name[:30], unit="frame", position=1, leave=False) as bar:
+                with tqdm(total=1, desc=path.name[:30], unit="frame", position=1, leave=False) as bar:
                     records.append(analyze_one(path, key, out, options, recognizer, bar))
                 overall.update(1)
         else:

@@ -69,18 +69,13 @@ def _run_train(args):
                              "for where to get the data.")
         out = args.out or str(MODEL_DIR / f"{args.arch}-{datetime.now():%Y%m%d-%H%M%S}")
     # Absolute, so that --resume works from any working directory.
-    config = TrainConfig(data=str(Path(args.data).resolve()) if args.data else "", out=out, arch=args.arch, epochs=args.epochs or 60,
+    config = TrainConfig(data=str(Path(args.data).resolve()) if args.data else "", out=out, arch=args.arch,
+                         epochs=args.epochs if args.resume else (args.epochs or 60),
                          batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
                          schedule=args.schedule, lr_patience=args.lr_patience, patience=args.patience,
                          class_weight=args.class_weight, label_smoothing=args.label_smoothing,
                          augment=not args.no_augment, seed=args.seed, skip_bad_rows=args.skip_bad_rows,
                          val_fraction=args.val_fraction)
-    if args.resume and args.epochs is None:
-        from .artifacts import read_json
-        from .train import RESUME_STATE
-        state_file = Path(out) / RESUME_STATE
-        if state_file.exists():
-            config.epochs = read_json(state_file)["config"]["epochs"]
     train(config, resume=bool(args.resume), replace_default=args.replace_default)
     return 0
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .labels import CASCADE_PATH
+from .labels import CASCADE_PATH, INPUT_SIZE
 from .preprocess import to_face48
 
 
@@ -79,5 +79,5 @@ def clip_boxes(boxes, width, height):
 def crop_faces(gray, boxes):
     """N clipped boxes on an H×W uint8 frame -> N×48×48 uint8 crops (via :func:`to_face48`)."""
     if len(boxes) == 0:
-        return np.zeros((0, 48, 48), np.uint8)
+        return np.zeros((0, INPUT_SIZE, INPUT_SIZE), np.uint8)
     return np.stack([to_face48(gray[y:y + h, x:x + w]) for x, y, w, h in boxes])

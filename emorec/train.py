@@ -197,7 +197,9 @@ def train(config, *, resume=False, replace_default=False, dataset=None, verbose=
     if resume:
         state = read_json(out / RESUME_STATE)
         saved = TrainConfig.from_dict(state["config"])
-        saved.epochs, saved.out = config.epochs, str(out)
+        saved.out = str(out)
+        if config.epochs:   # None: keep the saved run's epoch budget
+            saved.epochs = config.epochs
         config = saved
     else:
         state = {"config": asdict(config), "history": [], "epochs_done": 0, "started": now_iso()}
