@@ -28,7 +28,7 @@ def _add_train(sub):
     p.add_argument("--data", help="fer2013.csv(.gz) or a folder with train/ and test/ class folders (required "
                                   "unless --resume)")
     p.add_argument("--arch", default=DEFAULT_ARCH, choices=sorted(ARCHITECTURES),
-                   help="vgg: project default (2 convs per stage); deep: the seeds' 4-conv 64/128/512/512 "
+                   help="vgg: project default (2 convs per stage, 32-256 wide); vgg-wide: the same 48-384 wide; deep: the seeds' 4-conv 64/128/512/512 "
                         "network; shallow: the seeds' 2-conv network")
     p.add_argument("--epochs", type=int, default=None, help="maximum epochs (default 60; with --resume, the saved run's)")
     p.add_argument("--batch-size", type=int, default=128, help="images per training step")
@@ -49,6 +49,9 @@ def _add_train(sub):
                    help="share of train held out for validation when the data has no validation split")
     p.add_argument("--skip-bad-rows", action="store_true",
                    help="leave out malformed CSV rows / unreadable images (and report how many) instead of stopping")
+    p.add_argument("--init-from", metavar="MODEL",
+                   help="start from this model's weights (a .h5 or run folder of the same --arch), e.g. to "
+                        "fine-tune the shipped model on your data or give a finished run another LR cycle")
     p.add_argument("--out", help="run folder (default: a new folder model/<arch>-<date-time>)")
     p.add_argument("--resume", nargs="?", const=True, metavar="DIR",
                    help="continue an interrupted run (in DIR, or in --out) from its last finished epoch")
@@ -75,7 +78,8 @@ def _run_train(args):
                          schedule=args.schedule, lr_patience=args.lr_patience, patience=args.patience,
                          class_weight=args.class_weight, label_smoothing=args.label_smoothing,
                          augment=not args.no_augment, seed=args.seed, skip_bad_rows=args.skip_bad_rows,
-                         val_fraction=args.val_fraction)
+                         val_fraction=args.val_fraction,
+                         init_from=str(Path(args.init_from).resolve()) if args.init_from else "")
     train(config, resume=bool(args.resume), replace_default=args.replace_default)
     return 0
 

@@ -56,7 +56,8 @@ def build_shallow():
     return keras.Model(inputs, outputs, name="shallow")
 
 
-def build_vgg(widths=(32, 64, 128, 256), dense=256, weight_decay=1e-4):
+def build_vgg(widths=(32, 64, 128, 256), dense=256, weight_decay=1e-4, dropout=(0.1, 0.2, 0.3, 0.4),
+              dense_dropout=0.5, name="vgg"):
     """Project default: 4 VGG-style stages of two 3×3 convs each, global pooling, one dense layer.
 
     Two small convs per stage see as far as one 5×5 with fewer weights and an extra
@@ -64,15 +65,25 @@ def build_vgg(widths=(32, 64, 128, 256), dense=256, weight_decay=1e-4):
     under a millisecond on a laptop CPU.
     """
     inputs, x = _inputs()
-    for i, filters in enumerate(widths):
-        x = _stage(x, filters, 3, convs=2, dropout=0.1 + 0.1 * i, weight_decay=weight_decay)
+    for filters, rate in zip(widths, dropout, strict=True):
+        x = _stage(x, filters, 3, convs=2, dropout=rate, weight_decay=weight_decay)
     x = layers.GlobalAveragePooling2D()(x)
-    x = _dense(x, dense, 0.5)
+    x = _dense(x, dense, dense_dropout)
     outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="emotion")(x)
-    return keras.Model(inputs, outputs, name="vgg")
+    return keras.Model(inputs, outputs, name=name)
 
 
-ARCHITECTURES = {"vgg": build_vgg, "deep": build_deep, "shallow": build_shallow}
+def build_vgg_wide():
+    """The same four stages 1.5× wider (48/96/192/384, 2.7 M parameters), with lighter dropout.
+
+    The 32-wide net ends training with train accuracy only ~3 points above validation, i.e. it
+    underfits; this one has the capacity, costs ~0.6 ms per face through the int8 export and
+    ~2× the training time per epoch.
+    """
+    return build_vgg((48, 96, 192, 384), dropout=(0.1, 0.15, 0.2, 0.25), dense_dropout=0.4, name="vgg_wide")
+
+
+ARCHITECTURES = {"vgg": build_vgg, "vgg-wide": build_vgg_wide, "deep": build_deep, "shallow": build_shallow}
 DEFAULT_ARCH = "vgg"
 
 

@@ -20,6 +20,9 @@ def add_recognizer_flags(parser):
                    help="probability smoothing per tracked face, 0 (off) to <1 (strong)")
     g.add_argument("--detect-every", type=int, default=1,
                    help="run the detector every Nth frame and reuse tracked boxes in between")
+    g.add_argument("--no-tta", action="store_true",
+                   help="classify each face once instead of averaging it with its mirror image "
+                        "(half the classification time, slightly lower accuracy)")
     return g
 
 
@@ -35,4 +38,4 @@ def settings_from_args(args):
 def recognizer_kwargs(args):
     """Keyword arguments for :class:`recognizer.Recognizer` from parsed flags."""
     return {"model": args.model, "settings": settings_from_args(args), "smoothing": args.smoothing,
-            "detect_every": args.detect_every}
+            "detect_every": args.detect_every, "tta": not args.no_tta}

@@ -50,10 +50,12 @@ class Recognizer:
     classifier: callable N×48×48 uint8 → N×7 probabilities (default: :class:`classifier.Classifier`).
     smoothing: EMA weight of a track's past, 0 = off. detect_every: run the detector every Nth frame
     and reuse the tracked boxes in between (classification still runs on every frame).
+    tta: average each face's probabilities with those of its mirror image (the faces and their
+    mirrors go through the classifier in the same batched call; costs a second pass per face).
     """
 
     def __init__(self, model=None, cascade=CASCADE_PATH, *, detector=None, classifier=None,
-                 settings=None, smoothing=0.6, detect_every=1):
+                 settings=None, smoothing=0.6, detect_every=1, tta=True):
         self.settings = settings or DetectorSettings()
         self.detector = detector or HaarDetector(cascade, self.settings)
         if classifier is None:
@@ -62,6 +64,7 @@ class Recognizer:
         self.classifier = classifier
         self.tracker = Tracker(smoothing=smoothing)
         self.detect_every = max(1, int(detect_every))
+        self.tta = bool(tta)
         self._frame_index = 0
         self._boxes = np.zeros((0, 4), int)
 
@@ -72,8 +75,13 @@ class Recognizer:
         self._boxes = np.zeros((0, 4), int)
 
     def classify(self, faces):
-        """N×48×48 uint8 gray crops → N×7 float32 probabilities, in one batched call."""
-        return self.classifier(np.asarray(faces, np.uint8))
+        """N×48×48 uint8 gray crops → N×7 float32 probabilities, in one batched call
+        (2N crops with ``tta``: the faces, then their mirrors)."""
+        faces = np.asarray(faces, np.uint8)
+        if not self.tta or len(faces) == 0:
+            return self.classifier(faces)
+        probs = self.classifier(np.concatenate([faces, faces[:, :, ::-1]]))
+        return (probs[:len(faces)] + probs[len(faces):]) / 2
 
     def boxes(self, gray):
         """Face boxes for a gray frame: detected, squared, padded and clipped to the frame."""

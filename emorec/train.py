@@ -44,6 +44,7 @@ class TrainConfig:
     seed: int = 0
     skip_bad_rows: bool = False
     val_fraction: float = 0.1
+    init_from: str = ""                # start from this .h5's weights (same --arch): fine-tune / warm restart
 
     @classmethod
     def from_dict(cls, d):
@@ -98,6 +99,23 @@ def _build_training_model(config, steps_per_epoch):
 
 def _base_of(trainer):
     return trainer.layers[-1]
+
+
+def load_initial_weights(base, path):
+    """Copy the weights of the model in ``path`` (a .h5 or a run folder) into ``base``; same architecture only."""
+    from .classifier import ModelError, load_keras_model, resolve_model_path
+    try:
+        path = resolve_model_path(path)
+        source = load_keras_model(path)
+    except ModelError as e:
+        raise TrainingError(f"--init-from: {e}") from None
+    theirs, ours = source.get_weights(), base.get_weights()
+    if len(theirs) != len(ours) or any(a.shape != b.shape for a, b in zip(theirs, ours)):
+        raise TrainingError(f"--init-from: {path} holds a different network ({source.count_params():,} parameters) "
+                            f"than --arch builds ({base.count_params():,}); pass the --arch it was trained with "
+                            f"(see its emotion_cnn.json, \"arch\").")
+    base.set_weights(theirs)
+    print(f"starting from the weights of {path}")
 
 
 def save_curves(history, path):
@@ -222,7 +240,9 @@ def train(config, *, resume=False, replace_default=False, dataset=None, verbose=
         print(f"resuming {out} after epoch {state['epochs_done']} "
               f"(best val accuracy {state.get('best_val_accuracy', 0):.4f} at epoch {state.get('best_epoch')})")
     else:
-        trainer, _ = _build_training_model(config, steps)
+        trainer, base = _build_training_model(config, steps)
+        if config.init_from:
+            load_initial_weights(base, config.init_from)
     base = _base_of(trainer)
     print(f"architecture {config.arch}: {base.count_params():,} parameters")
 

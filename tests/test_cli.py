@@ -18,11 +18,11 @@ def test_no_arguments_prints_usage_with_how_to_get_data(capsys):
 
 @pytest.mark.parametrize("command,flags", [
     ("train", ["--data", "--arch", "--epochs", "--batch-size", "--out", "--resume", "--seed", "--class-weight",
-               "--skip-bad-rows", "--replace-default", "--schedule"]),
+               "--skip-bad-rows", "--replace-default", "--schedule", "--label-smoothing", "--patience"]),
     ("evaluate", ["--model", "--data", "--tta", "--out", "--split"]),
     ("preview", ["--data", "--per-class", "--out"]),
     ("analyze", ["--out", "--every", "--no-video", "--overwrite", "--workers", "--smoothing", "--scale-factor",
-                 "--min-neighbors", "--min-size", "--detect-width", "--model"]),
+                 "--min-neighbors", "--min-size", "--detect-width", "--model", "--no-tta"]),
 ])
 def test_every_subcommand_documents_its_flags(command, flags, capsys):
     with pytest.raises(SystemExit):

@@ -34,10 +34,35 @@ def test_boxes_are_clipped_at_the_frame_edge():
     assert x == 0 and y == 200 and w == 70 and h == 40
 
 
-def test_all_faces_of_a_frame_go_in_one_batched_call():
-    rec = make(FakeDetector([[0, 0, 40, 40], [50, 0, 40, 40], [100, 0, 40, 40]]))
+@pytest.mark.parametrize("tta, batch", [(True, 6), (False, 3)])
+def test_all_faces_of_a_frame_go_in_one_batched_call(tta, batch):
+    rec = make(FakeDetector([[0, 0, 40, 40], [50, 0, 40, 40], [100, 0, 40, 40]]), tta=tta)
     rec(np.zeros((200, 200, 3), np.uint8))
-    assert rec.classifier.batches == [3]
+    assert rec.classifier.batches == [batch]
+
+
+class LeftHalfClassifier:
+    """Scores from the left half only, so a face and its mirror image get different probabilities."""
+
+    def __call__(self, faces):
+        left = faces[:, :, :24].reshape(len(faces), -1).mean(1) / 255
+        logits = np.stack([left * (k + 1) for k in range(7)], 1)
+        e = np.exp(logits)
+        return (e / e.sum(1, keepdims=True)).astype(np.float32)
+
+
+def test_tta_averages_each_face_with_its_mirror_image():
+    clf = LeftHalfClassifier()
+    faces = np.zeros((2, 48, 48), np.uint8)
+    faces[0, :, :24] = 255                      # bright left half
+    faces[1, :, 24:] = 200                      # bright right half
+    with_tta = Recognizer(detector=FakeDetector([]), classifier=clf, tta=True).classify(faces)
+    plain = Recognizer(detector=FakeDetector([]), classifier=clf, tta=False).classify(faces)
+    mirrored = clf(np.ascontiguousarray(faces[:, :, ::-1]))
+    assert not np.allclose(plain, mirrored)
+    assert np.allclose(with_tta, (plain + mirrored) / 2)
+    assert np.allclose(with_tta.sum(1), 1, atol=1e-6)
+    assert np.allclose(with_tta, Recognizer(detector=FakeDetector([]), classifier=clf).classify(faces[:, :, ::-1]))
 
 
 def test_batched_classify_equals_per_face_classify():

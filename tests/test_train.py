@@ -98,3 +98,35 @@ def test_balanced_class_weights():
     assert class_weights(y, "none") is None
     with pytest.raises(TrainingError):
         class_weights(y, "sqrt")
+
+
+def test_init_from_starts_from_the_given_weights(tmp_path, small_data):
+    train(config(tmp_path, out=str(tmp_path / "first")), dataset=small_data, verbose=0)
+    first = keras.models.load_model(tmp_path / "first" / "emotion_cnn.h5", compile=False)
+    cfg = config(tmp_path, out=str(tmp_path / "second"), lr=1e-9, init_from=str(tmp_path / "first"),
+                 augment=False)
+    train(cfg, dataset=small_data, verbose=0)
+    second = keras.models.load_model(tmp_path / "second" / "emotion_cnn.h5", compile=False)
+    x = small_data.splits["test"][0][..., None].astype(np.float32)
+    # lr 1e-9: one epoch barely moves the weights (BatchNorm statistics still update a little)
+    assert np.allclose(np.asarray(first(x)), np.asarray(second(x)), atol=0.05)
+    fresh = config(tmp_path, out=str(tmp_path / "third"), lr=1e-9, augment=False, seed=1)
+    train(fresh, dataset=small_data, verbose=0)
+    third = keras.models.load_model(tmp_path / "third" / "emotion_cnn.h5", compile=False)
+    assert not np.allclose(np.asarray(first(x)), np.asarray(third(x)), atol=0.05)
+
+
+@pytest.mark.parametrize("make_source, message", [
+    (lambda p: p / "missing.h5", "model not found"),
+    (lambda p: (p / "bad.h5").write_bytes(b"not a model") and p / "bad.h5", "not a readable Keras model"),
+])
+def test_init_from_a_missing_or_corrupt_model_says_so(tmp_path, small_data, make_source, message):
+    with pytest.raises(TrainingError, match=message):
+        train(config(tmp_path, init_from=str(make_source(tmp_path))), dataset=small_data, verbose=0)
+    assert not (tmp_path / "run" / "emotion_cnn.h5").exists()
+
+
+def test_init_from_a_different_architecture_names_the_fix(tmp_path, small_data):
+    train(config(tmp_path, out=str(tmp_path / "first")), dataset=small_data, verbose=0)
+    with pytest.raises(TrainingError, match="pass the --arch it was trained with"):
+        train(config(tmp_path, arch="vgg", init_from=str(tmp_path / "first")), dataset=small_data, verbose=0)
