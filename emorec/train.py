@@ -88,13 +88,19 @@ def _build_training_model(config, steps_per_epoch):
     model = keras.Model(inputs, base(x), name="trainer")
     lr = config.lr
     if config.schedule == "cosine":
-        lr = keras.optimizers.schedules.CosineDecay(config.lr, decay_steps=config.epochs * steps_per_epoch)
+        lr = _cosine(config, steps_per_epoch)
     elif config.schedule != "plateau":
         raise TrainingError(f"unknown schedule {config.schedule!r}; use 'plateau' or 'cosine'")
     model.compile(optimizer=keras.optimizers.AdamW(lr, weight_decay=config.weight_decay),
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
                   metrics=["accuracy"])
     return model, base
+
+
+def _cosine(config, steps_per_epoch):
+    """Cosine decay from ``config.lr`` to 0 at the end of epoch ``config.epochs`` (a function of the step count)."""
+    import keras
+    return keras.optimizers.schedules.CosineDecay(config.lr, decay_steps=config.epochs * steps_per_epoch)
 
 
 def _base_of(trainer):
@@ -237,6 +243,10 @@ def train(config, *, resume=False, replace_default=False, dataset=None, verbose=
         trainer = keras.models.load_model(out / RESUME_MODEL)
         if config.schedule == "plateau":
             trainer.optimizer.learning_rate = state.get("next_lr", config.lr)
+        else:
+            # The decay follows the (possibly changed) epoch budget: a longer run keeps learning instead of
+            # sitting at LR 0, a shorter one decays faster from where it is.
+            trainer.optimizer.learning_rate = _cosine(config, steps)
         print(f"resuming {out} after epoch {state['epochs_done']} "
               f"(best val accuracy {state.get('best_val_accuracy', 0):.4f} at epoch {state.get('best_epoch')})")
     else:

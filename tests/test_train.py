@@ -130,3 +130,16 @@ def test_init_from_a_different_architecture_names_the_fix(tmp_path, small_data):
     train(config(tmp_path, out=str(tmp_path / "first")), dataset=small_data, verbose=0)
     with pytest.raises(TrainingError, match="pass the --arch it was trained with"):
         train(config(tmp_path, arch="vgg", init_from=str(tmp_path / "first")), dataset=small_data, verbose=0)
+
+
+@pytest.mark.parametrize("first, second", [(2, 4), (4, 3)])
+def test_resume_replans_the_cosine_decay_over_the_new_epoch_budget(tmp_path, small_data, first, second):
+    cfg = config(tmp_path, epochs=first, schedule="cosine", lr=0.01)
+    stop = [StopAtEpoch(2)] if first > 2 else []
+    train(cfg, dataset=small_data, verbose=0, extra_callbacks=stop)
+    train(config(tmp_path, epochs=second), resume=True, dataset=small_data, verbose=0)
+    lrs = [h["lr"] for h in read_json(tmp_path / "run" / "resume.json")["history"]]
+    assert len(lrs) == second
+    # the LR at the start of epoch 3 (after 2 epochs) is the cosine over `second` epochs, not over `first`
+    assert lrs[2] == pytest.approx(0.01 * 0.5 * (1 + np.cos(np.pi * 2 / second)), rel=1e-4)
+    assert lrs[0] == pytest.approx(0.01, rel=1e-5) and lrs[-1] > 0 and all(a >= b for a, b in zip(lrs, lrs[1:]))
