@@ -49,6 +49,11 @@ def _add_train(sub):
                    help="share of train held out for validation when the data has no validation split")
     p.add_argument("--skip-bad-rows", action="store_true",
                    help="leave out malformed CSV rows / unreadable images (and report how many) instead of stopping")
+    p.add_argument("--ferplus", metavar="CSV",
+                   help="FER+ votes (fer2013new.csv, Kaggle CSV data only): train on a mix of the FER2013 label "
+                        "and the 10 annotators' vote shares; validation and test keep the FER2013 labels")
+    p.add_argument("--ferplus-weight", type=float, default=0.5,
+                   help="share of the FER+ votes in the training targets, 0..1")
     p.add_argument("--init-from", metavar="MODEL",
                    help="start from this model's weights (a .h5 or run folder of the same --arch), e.g. to "
                         "fine-tune the shipped model on your data or give a finished run another LR cycle")
@@ -71,6 +76,8 @@ def _run_train(args):
             raise SystemExit("train needs --data PATH (fer2013.csv or a class-folder tree). Run `python main.py` "
                              "for where to get the data.")
         out = args.out or str(MODEL_DIR / f"{args.arch}-{datetime.now():%Y%m%d-%H%M%S}")
+    if not 0 <= args.ferplus_weight <= 1:
+        raise SystemExit(f"--ferplus-weight must be between 0 and 1, got {args.ferplus_weight}")
     # Absolute, so that --resume works from any working directory.
     config = TrainConfig(data=str(Path(args.data).resolve()) if args.data else "", out=out, arch=args.arch,
                          epochs=args.epochs if args.resume else (args.epochs or 60),
@@ -79,7 +86,9 @@ def _run_train(args):
                          class_weight=args.class_weight, label_smoothing=args.label_smoothing,
                          augment=not args.no_augment, seed=args.seed, skip_bad_rows=args.skip_bad_rows,
                          val_fraction=args.val_fraction,
-                         init_from=str(Path(args.init_from).resolve()) if args.init_from else "")
+                         init_from=str(Path(args.init_from).resolve()) if args.init_from else "",
+                         ferplus=str(Path(args.ferplus).resolve()) if args.ferplus else "",
+                         ferplus_weight=args.ferplus_weight)
     train(config, resume=bool(args.resume), replace_default=args.replace_default)
     return 0
 

@@ -45,6 +45,8 @@ class TrainConfig:
     skip_bad_rows: bool = False
     val_fraction: float = 0.1
     init_from: str = ""                # start from this .h5's weights (same --arch): fine-tune / warm restart
+    ferplus: str = ""                  # FER+ fer2013new.csv: mix its votes into the training targets
+    ferplus_weight: float = 0.5
 
     @classmethod
     def from_dict(cls, d):
@@ -236,6 +238,12 @@ def train(config, *, resume=False, replace_default=False, dataset=None, verbose=
     print(describe(dataset))
     x_train, y_train = dataset.split("train")
     x_val, y_val = dataset.split("val")
+    targets = _one_hot(y_train)
+    if config.ferplus:
+        from .ferplus import load_votes, soft_targets
+        targets = soft_targets(y_train, load_votes(config.ferplus, dataset), config.ferplus_weight)
+        print(f"training targets: {1 - config.ferplus_weight:.2f} × FER2013 label + "
+              f"{config.ferplus_weight:.2f} × FER+ votes ({config.ferplus})")
     steps = int(np.ceil(len(y_train) / config.batch_size))
 
     out.mkdir(parents=True, exist_ok=True)
@@ -270,7 +278,7 @@ def train(config, *, resume=False, replace_default=False, dataset=None, verbose=
         print(f"already trained {state['epochs_done']} of {config.epochs} epochs; pass a larger --epochs to go on.")
     else:
         try:
-            trainer.fit(to_model_input(x_train), _one_hot(y_train), batch_size=config.batch_size,
+            trainer.fit(to_model_input(x_train), targets, batch_size=config.batch_size,
                         epochs=config.epochs, initial_epoch=state["epochs_done"],
                         validation_data=(to_model_input(x_val), _one_hot(y_val)),
                         class_weight=class_weights(y_train, config.class_weight),

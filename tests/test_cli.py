@@ -18,7 +18,8 @@ def test_no_arguments_prints_usage_with_how_to_get_data(capsys):
 
 @pytest.mark.parametrize("command,flags", [
     ("train", ["--data", "--arch", "--epochs", "--batch-size", "--out", "--resume", "--seed", "--class-weight",
-               "--skip-bad-rows", "--replace-default", "--schedule", "--label-smoothing", "--patience"]),
+               "--skip-bad-rows", "--replace-default", "--schedule", "--label-smoothing", "--patience",
+               "--init-from", "--ferplus", "--ferplus-weight"]),
     ("evaluate", ["--model", "--data", "--tta", "--out", "--split"]),
     ("preview", ["--data", "--per-class", "--out"]),
     ("analyze", ["--out", "--every", "--no-video", "--overwrite", "--workers", "--smoothing", "--scale-factor",

@@ -1,0 +1,90 @@
+import csv
+
+import numpy as np
+import pytest
+
+from emorec.cli import main
+from emorec.data import DataError, load_csv
+from emorec.ferplus import FERPLUS_COLUMNS, load_votes, soft_targets
+from emorec.labels import EMOTIONS
+
+from conftest import csv_rows, write_csv
+
+HEADER = ["Usage", "Image name", "neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear",
+          "contempt", "unknown", "NF"]
+
+
+def ferplus_file(path, usages, labels, votes_for=None):
+    """One FER+ row per image: 7 votes for ``votes_for[i]`` (default: the image's own label), 3 for neutral."""
+    votes_for = labels if votes_for is None else votes_for
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(HEADER)
+        for i, (usage, label) in enumerate(zip(usages, votes_for)):
+            row = dict.fromkeys(HEADER[2:], 0)
+            row[FERPLUS_COLUMNS[EMOTIONS[label]]] += 7
+            row["neutral"] += 3
+            w.writerow([usage, f"fer{i:07d}.png", *(row[c] for c in HEADER[2:])])
+    return path
+
+
+@pytest.fixture
+def data(tmp_path):
+    usages = ["Training"] * 3 + ["PublicTest", "PrivateTest"]
+    rows, _ = csv_rows(usages)
+    path = write_csv(tmp_path / "fer.csv", rows)
+    return path, [r[2] for r in rows], [r[0] for r in rows]
+
+
+def test_soft_targets_mix_one_hot_labels_with_vote_shares():
+    y = np.array([3, 0, 6])
+    votes = np.array([[0, 0, 0, 8, 0, 0, 2], [0] * 7, [5, 0, 0, 0, 0, 0, 5]], np.float32)
+    t = soft_targets(y, votes, 0.5)
+    assert np.allclose(t.sum(1), 1)
+    assert np.allclose(t[0], [0, 0, 0, 0.9, 0, 0, 0.1])
+    assert np.allclose(t[1], np.eye(7)[0])                 # no votes for our classes: the label alone
+    assert np.allclose(t[2], [0.25, 0, 0, 0, 0, 0, 0.75])
+    assert np.allclose(soft_targets(y, votes, 0.0), np.eye(7)[y])
+    with pytest.raises(ValueError):
+        soft_targets(y, votes, 1.5)
+
+
+def test_votes_line_up_with_the_training_rows(tmp_path, data):
+    path, usages, labels = data
+    ds = load_csv(path, use_cache=False)
+    votes = load_votes(ferplus_file(tmp_path / "new.csv", usages, labels), ds)
+    y = ds.split("train")[1]
+    assert votes.shape == (len(y), 7)
+    assert (votes.argmax(1) == y).all()
+    assert votes.sum(1).tolist() == [10.0] * len(y)
+
+
+def test_misaligned_votes_are_refused(tmp_path, data):
+    path, usages, labels = data
+    ds = load_csv(path, use_cache=False)
+    shifted = [(label + 1) % 7 for label in labels]
+    with pytest.raises(DataError, match="does not line up"):
+        load_votes(ferplus_file(tmp_path / "new.csv", usages, labels, votes_for=shifted), ds)
+    with pytest.raises(DataError, match="Training rows"):
+        load_votes(ferplus_file(tmp_path / "short.csv", usages[7:], labels[7:]), ds)
+
+
+def test_missing_or_foreign_votes_file_names_the_problem(tmp_path, data):
+    ds = load_csv(data[0], use_cache=False)
+    with pytest.raises(DataError, match="not found"):
+        load_votes(tmp_path / "nope.csv", ds)
+    with pytest.raises(DataError, match="missing column"):
+        load_votes(write_csv(tmp_path / "other.csv", [[1, 2, 3]], header=("a", "b", "c")), ds)
+
+
+def test_train_with_ferplus_from_the_command_line(tmp_path, data, capsys):
+    path, usages, labels = data
+    votes = ferplus_file(tmp_path / "new.csv", usages, labels)
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(path), "--ferplus", str(votes), "--ferplus-weight", "0.3", "--arch",
+                 "shallow", "--epochs", "1", "--batch-size", "8", "--out", str(out)]) == 0
+    assert "0.30 × FER+ votes" in capsys.readouterr().out
+    assert (out / "emotion_cnn.h5").exists()
+    with pytest.raises(SystemExit, match="between 0 and 1"):
+        main(["train", "--data", str(path), "--ferplus", str(votes), "--ferplus-weight", "2", "--out",
+              str(tmp_path / "r2")])
