@@ -28,8 +28,9 @@ def _add_train(sub):
     p.add_argument("--data", help="fer2013.csv(.gz) or a folder with train/ and test/ class folders (required "
                                   "unless --resume)")
     p.add_argument("--arch", default=DEFAULT_ARCH, choices=sorted(ARCHITECTURES),
-                   help="vgg: project default (2 convs per stage, 32-256 wide); vgg-wide: the same 48-384 wide; deep: the seeds' 4-conv 64/128/512/512 "
-                        "network; shallow: the seeds' 2-conv network")
+                   help="vgg: project default (2 convs per stage, 32-256 wide); vgg-wide: the same 48-384 wide "
+                        "(the shipped model); deep: the seeds' 4-conv 64/128/512/512 network; shallow: the seeds' "
+                        "2-conv network")
     p.add_argument("--epochs", type=int, default=None, help="maximum epochs (default 60; with --resume, the saved run's)")
     p.add_argument("--batch-size", type=int, default=128, help="images per training step")
     p.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate")

@@ -258,10 +258,10 @@ def train(config, *, resume=False, replace_default=False, dataset=None, verbose=
         print(f"resuming {out} after epoch {state['epochs_done']} "
               f"(best val accuracy {state.get('best_val_accuracy', 0):.4f} at epoch {state.get('best_epoch')})")
     else:
-        trainer, base = _build_training_model(config, steps)
-        if config.init_from:
-            load_initial_weights(base, config.init_from)
+        trainer, _ = _build_training_model(config, steps)
     base = _base_of(trainer)
+    if config.init_from and not resume:
+        load_initial_weights(base, config.init_from)
     print(f"architecture {config.arch}: {base.count_params():,} parameters")
 
     callbacks = []
