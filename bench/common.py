@@ -55,3 +55,22 @@ def fer2013_csv():
     if not path.exists():
         raise SystemExit(f"{path} not found: this benchmark reads the real FER2013 CSV")
     return path
+
+
+def short_run_scores(dataset, configs, tta=False):
+    """Train each named :class:`emorec.train.TrainConfig` (its ``out`` is replaced by a temporary folder)
+    and score its best model on the validation split (PublicTest), never on PrivateTest.
+    ``configs``: {name: TrainConfig}; returns {name: evaluate.score(...) dict}."""
+    import tempfile
+    from dataclasses import replace
+    from emorec.classifier import Classifier
+    from emorec.evaluate import score
+    from emorec.train import train
+    x, y = dataset.split("val")
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (name, config) in enumerate(configs.items()):
+            out = Path(tmp) / f"run{i}"
+            train(replace(config, out=str(out)), dataset=dataset, verbose=0)
+            results[name] = score(y, Classifier(out / "emotion_cnn.h5").predict(x, tta=tta))
+    return results

@@ -5,15 +5,11 @@ compared on the validation split (PublicTest), never on PrivateTest.
 """
 
 import argparse
-import tempfile
-from pathlib import Path
 
-from common import fer2013_csv
+from common import fer2013_csv, short_run_scores
 
-from emorec.classifier import Classifier
 from emorec.data import load_dataset
-from emorec.evaluate import score
-from emorec.train import TrainConfig, train
+from emorec.train import TrainConfig
 
 
 def main():
@@ -24,14 +20,10 @@ def main():
     args = p.parse_args()
     data = args.data or str(fer2013_csv())
     dataset = load_dataset(data)
-    x, y = dataset.split("val")
-    results = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for mode in ("none", "balanced"):
-            out = Path(tmp) / mode
-            train(TrainConfig(data=data, out=str(out), arch=args.arch, epochs=args.epochs, patience=0,
-                              class_weight=mode), dataset=dataset, verbose=0)
-            results[mode] = score(y, Classifier(out / "emotion_cnn.h5").predict(x))
+    y = dataset.split("val")[1]
+    results = short_run_scores(dataset, {mode: TrainConfig(data=data, out="", arch=args.arch, epochs=args.epochs,
+                                                           patience=0, class_weight=mode)
+                                         for mode in ("none", "balanced")})
     print(f"class weighting, {args.arch}, {args.epochs} epochs each, same seed; validation = PublicTest "
           f"({len(y)} images)")
     print(f"{'--class-weight':15s} {'accuracy':>9s} {'macro F1':>9s} {'disgust recall':>15s} {'disgust F1':>11s} "

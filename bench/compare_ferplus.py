@@ -5,15 +5,11 @@ targets, compared on the validation split (PublicTest, FER2013 labels), never on
 """
 
 import argparse
-import tempfile
-from pathlib import Path
 
-from common import SHARED_DATA, fer2013_csv
+from common import SHARED_DATA, fer2013_csv, short_run_scores
 
-from emorec.classifier import Classifier
 from emorec.data import load_dataset
-from emorec.evaluate import score
-from emorec.train import TrainConfig, train
+from emorec.train import TrainConfig
 
 
 def main():
@@ -25,15 +21,11 @@ def main():
     args = p.parse_args()
     data = str(fer2013_csv())
     dataset = load_dataset(data)
-    x, y = dataset.split("val")
-    results = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for w in args.weights:
-            out = Path(tmp) / f"w{w}"
-            train(TrainConfig(data=data, out=str(out), arch=args.arch, epochs=args.epochs, patience=0,
-                              schedule="cosine", ferplus=args.ferplus if w else "", ferplus_weight=w),
-                  dataset=dataset, verbose=0)
-            results[w] = score(y, Classifier(out / "emotion_cnn.h5").predict(x, tta=True))
+    y = dataset.split("val")[1]
+    results = short_run_scores(dataset, {w: TrainConfig(data=data, out="", arch=args.arch, epochs=args.epochs,
+                                                        patience=0, schedule="cosine",
+                                                        ferplus=args.ferplus if w else "", ferplus_weight=w)
+                                         for w in args.weights}, tta=True)
     print(f"FER+ soft targets, {args.arch}, {args.epochs} epochs each (cosine), same seed; "
           f"validation = PublicTest with FER2013 labels ({len(y)} images), flip TTA as live")
     print(f"{'--ferplus-weight':17s} {'accuracy':>9s} {'macro F1':>9s}")

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .data import DataError
-from .labels import EMOTIONS, NUM_CLASSES
+from .labels import EMOTIONS, NUM_CLASSES, USAGE_TO_SPLIT
 
 #: FER+ column for each of our classes, in :data:`labels.EMOTIONS` order (contempt, unknown, NF unused).
 FERPLUS_COLUMNS = {"angry": "anger", "disgust": "disgust", "fear": "fear", "happy": "happiness",
@@ -19,8 +19,8 @@ FERPLUS_COLUMNS = {"angry": "anger", "disgust": "disgust", "fear": "fear", "happ
 MIN_AGREEMENT = 0.4
 
 
-def load_votes(path, dataset, usage="Training", split="train"):
-    """FER+ votes for ``dataset``'s ``split``: N×7 float32 vote counts in our class order.
+def load_votes(path, dataset):
+    """FER+ votes for ``dataset``'s training split: N×7 float32 vote counts in our class order.
 
     Raises :class:`data.DataError` when the file is unreadable or does not line up with the dataset.
     """
@@ -38,7 +38,8 @@ def load_votes(path, dataset, usage="Training", split="train"):
     if dataset.skipped:
         raise DataError(f"--ferplus needs every row of {dataset.source} ({len(dataset.skipped)} were skipped as "
                         "bad): FER+ votes line up with the Kaggle CSV row by row.")
-    y = dataset.split(split)[1]
+    usage = "Training"
+    y = dataset.split(USAGE_TO_SPLIT[usage])[1]
     rows = df[df["Usage"].astype(str).str.strip() == usage]
     if len(rows) != len(y):
         raise DataError(f"{path} has {len(rows):,} {usage} rows, {dataset.source} has {len(y):,}: FER+ votes only "
