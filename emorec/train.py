@@ -4,9 +4,12 @@ A run folder holds (all written atomically, refreshed every epoch):
 ``emotion_cnn.h5`` (best model on validation accuracy), ``emotion_cnn.json`` (metadata),
 ``history.csv``, ``curves.png`` and the resume state ``resume.keras`` + ``resume.json``
 (weights, optimizer, learning rate, early-stopping and plateau counters, history).
-Ctrl-C or a killed process loses at most the epoch in progress; ``resume=True`` goes on.
+Ctrl-C, ``kill`` (SIGTERM) or a killed process loses at most the epoch in progress; ``resume=True`` goes on.
 """
 
+import contextlib
+import signal
+import threading
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -278,11 +281,12 @@ def train(config, *, resume=False, replace_default=False, dataset=None, verbose=
         print(f"already trained {state['epochs_done']} of {config.epochs} epochs; pass a larger --epochs to go on.")
     else:
         try:
-            trainer.fit(to_model_input(x_train), targets, batch_size=config.batch_size,
-                        epochs=config.epochs, initial_epoch=state["epochs_done"],
-                        validation_data=(to_model_input(x_val), _one_hot(y_val)),
-                        class_weight=class_weights(y_train, config.class_weight),
-                        callbacks=callbacks, shuffle=True, verbose=verbose)
+            with _sigterm_as_interrupt():
+                trainer.fit(to_model_input(x_train), targets, batch_size=config.batch_size,
+                            epochs=config.epochs, initial_epoch=state["epochs_done"],
+                            validation_data=(to_model_input(x_val), _one_hot(y_val)),
+                            class_weight=class_weights(y_train, config.class_weight),
+                            callbacks=callbacks, shuffle=True, verbose=verbose)
         except KeyboardInterrupt:
             interrupted = True
             print(f"\ninterrupted during epoch {state['epochs_done'] + 1}; the last finished epoch is saved.")
@@ -292,6 +296,24 @@ def train(config, *, resume=False, replace_default=False, dataset=None, verbose=
     if interrupted:
         print(f"continue with: python main.py train --resume {out} --epochs {config.epochs}")
     return meta
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """While training, ``kill PID`` (SIGTERM) stops the run the way Ctrl-C does: the finished epochs stay saved,
+    the best model gets its metadata, and the resume command is printed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def finalize(out, config, state, dataset):

@@ -1,4 +1,6 @@
 import csv
+import os
+import signal
 
 import keras
 import numpy as np
@@ -68,6 +70,26 @@ def test_interrupt_keeps_the_last_epoch_and_resume_goes_on(tmp_path, small_data)
     state = read_json(tmp_path / "run" / "resume.json")
     assert [h["epoch"] for h in state["history"]] == [1, 2, 3]
     assert state["config"]["lr_patience"] == 1            # the saved run's settings, not the new defaults
+
+
+class KillAtEpoch(keras.callbacks.Callback):
+    """Sends this process SIGTERM (what `kill PID` does) at the start of a given epoch (0-based)."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_sigterm_stops_like_ctrl_c_and_the_handler_is_restored(tmp_path, small_data, capsys):
+    before = signal.getsignal(signal.SIGTERM)
+    meta = train(config(tmp_path, epochs=3), dataset=small_data, verbose=0, extra_callbacks=[KillAtEpoch(1)])
+    assert meta["epochs_run"] == 1 and read_json(tmp_path / "run" / "resume.json")["epochs_done"] == 1
+    assert "--resume" in capsys.readouterr().out
+    assert signal.getsignal(signal.SIGTERM) is before
 
 
 def test_resume_restores_learning_rate(tmp_path, small_data):
