@@ -1,16 +1,17 @@
 """Model definitions: every architecture takes N×48×48×1 float32 (0..255) and returns N×7 softmax.
 
-Importing this module imports Keras; nothing is built until a function is called.
+Keras is imported when a model is built, not when this module is imported, so the command line can list
+the architectures (``main.py analyze --help``) without the seconds a TensorFlow import costs.
 """
-
-import keras
-from keras import layers
 
 from .labels import INPUT_SIZE, NUM_CLASSES
 
 
 def _stage(x, filters, kernel, convs, dropout, weight_decay):
     """One convolutional stage: ``convs`` × (Conv, BatchNorm, ReLU), then MaxPool and Dropout."""
+    import keras
+    from keras import layers
+
     for _ in range(convs):
         x = layers.Conv2D(filters, kernel, padding="same", use_bias=False,
                           kernel_regularizer=keras.regularizers.l2(weight_decay) if weight_decay else None)(x)
@@ -21,6 +22,8 @@ def _stage(x, filters, kernel, convs, dropout, weight_decay):
 
 
 def _dense(x, units, dropout):
+    from keras import layers
+
     x = layers.Dense(units, use_bias=False)(x)
     x = layers.BatchNormalization()(x)
     x = layers.ReLU()(x)
@@ -28,6 +31,9 @@ def _dense(x, units, dropout):
 
 
 def _inputs():
+    import keras
+    from keras import layers
+
     inputs = keras.Input((INPUT_SIZE, INPUT_SIZE, 1), name="face")
     # Intensity scaling lives in the model so training and inference cannot disagree.
     return inputs, layers.Rescaling(1.0 / 255.0)(inputs)
@@ -35,6 +41,9 @@ def _inputs():
 
 def build_deep():
     """The seeds' deep network: 4 stages (64 5×5, 128 3×3, 512 3×3, 512 3×3), dense 256 and 512."""
+    import keras
+    from keras import layers
+
     inputs, x = _inputs()
     for filters, kernel in ((64, 5), (128, 3), (512, 3), (512, 3)):
         x = _stage(x, filters, kernel, convs=1, dropout=0.25, weight_decay=0)
@@ -47,6 +56,9 @@ def build_deep():
 
 def build_shallow():
     """The seeds' shallow network: 2 stages (32 3×3, 64 3×3) and one dense layer of 128."""
+    import keras
+    from keras import layers
+
     inputs, x = _inputs()
     for filters in (32, 64):
         x = _stage(x, filters, 3, convs=1, dropout=0.25, weight_decay=0)
@@ -64,6 +76,9 @@ def build_vgg(widths=(32, 64, 128, 256), dense=256, weight_decay=1e-4, dropout=(
     non-linearity; global average pooling keeps the head small, so a face costs well
     under a millisecond on a laptop CPU.
     """
+    import keras
+    from keras import layers
+
     inputs, x = _inputs()
     for filters, rate in zip(widths, dropout, strict=True):
         x = _stage(x, filters, 3, convs=2, dropout=rate, weight_decay=weight_decay)

@@ -71,3 +71,11 @@ def test_train_then_evaluate_and_preview_from_the_command_line(tiny_csv, tmp_pat
     assert main(["preview", "--data", str(tiny_csv), "--out", str(tmp_path / "p.png")]) == 0
     assert (tmp_path / "p.png").stat().st_size > 1000
     assert main(["train", "--data", str(tiny_csv), "--out", str(out)]) == 2      # refuses to overwrite a run
+
+
+def test_the_command_line_builds_without_importing_tensorflow():
+    # analyze and --help run on LiteRT alone; a TensorFlow import would add seconds and log noise to each call.
+    code = ("import sys; from emorec.cli import build_parser; build_parser().parse_args(['analyze', 'x', '--out', 'y']);"
+            "print(sorted(m for m in ('keras', 'tensorflow') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
