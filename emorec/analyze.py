@@ -187,8 +187,11 @@ def analyze_one(path, key, out, options, recognizer, progress=None):
     except (SourceError, OSError, cv2.error) as e:
         return {**record, "status": "failed", "reason": str(e)}
     seconds = time.perf_counter() - t0
+    shares = result["summary"]["overall"]["label_share"]
     record.update(status="done", seconds=round(seconds, 3), frames=result["frames"], faces=result["faces"],
                   frames_per_s=round(result["frames"] / seconds, 2) if seconds else None,
+                  main_label=max(shares, key=shares.get) if shares else "",
+                  label_share={e: v for e, v in shares.items() if v},
                   outputs={k: str(v) for k, v in outputs.items()})
     write_json(summary_path, {**record, **result, "settings": _settings(options), "created": now_iso()})
     return record
@@ -258,5 +261,5 @@ def analyze_paths(paths, out, options, workers=1, recognizer=None):
 
 def write_index(out, records):
     write_json(Path(out) / "index.json", {"created": now_iso(), "files": records})
-    cols = ["input", "kind", "status", "reason", "folder", "frames", "faces", "seconds", "frames_per_s"]
+    cols = ["input", "kind", "status", "reason", "folder", "frames", "faces", "main_label", "seconds", "frames_per_s"]
     write_text(Path(out) / "index.csv", _csv_text(cols, [[r.get(c, "") for c in cols] for r in records]))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from emorec.analyze import AnalyzeOptions, analyze_paths, collect_inputs
-from emorec.cli import main
+from emorec.cli import _describe_result, main
 from emorec.detector import DetectorSettings
 from emorec.labels import EMOTIONS
 from emorec.recognizer import Recognizer
@@ -69,6 +69,11 @@ def test_images_and_video_produce_every_output(inputs, tmp_path):
     assert len(read_csv(image_folder / "faces.csv")) == 1
     index = json.loads((out / "index.json").read_text())
     assert len(index["files"]) == 3 and len(read_csv(out / "index.csv")) == 3
+    shares = summary["summary"]["overall"]["label_share"]
+    assert video["main_label"] == max(shares, key=shares.get)
+    assert video["label_share"] == {e: v for e, v in shares.items() if v}
+    assert {r["input"]: r["main_label"] for r in read_csv(out / "index.csv")} == \
+        {r["input"]: r["main_label"] for r in records}
 
 
 def test_every_n_and_no_video(inputs, tmp_path):
@@ -99,8 +104,20 @@ def test_corrupt_files_are_reported_and_the_rest_goes_on(inputs, tmp_path, tiny_
     status = {r["input"].rsplit("/", 1)[-1]: r["status"] for r in index}
     assert status == {"a.png": "done", "b.jpg": "done", "clip.avi": "done", "broken.mp4": "failed",
                       "broken.png": "failed", "missing.avi": "failed"}
-    err = capsys.readouterr().err
-    assert "broken.mp4" in err and "cannot read video" in err and "not found" in err
+    captured = capsys.readouterr()
+    assert "broken.mp4" in captured.err and "cannot read video" in captured.err and "not found" in captured.err
+    # each finished input gets a one-line result in the terminal
+    # (the real Haar cascade finds no face in the synthetic squares)
+    assert "  a.png: no face found" in captured.out and "  clip.avi: 12 frames, no face found" in captured.out
+
+
+def test_terminal_result_line_lists_label_shares_largest_first(inputs, tmp_path):
+    records = analyze_paths([inputs], tmp_path / "out", AnalyzeOptions(), recognizer=fake_recognizer())
+    video = next(r for r in records if r["kind"] == "video")
+    top = max(video["label_share"], key=video["label_share"].get)
+    assert _describe_result(video).startswith(f"12 frames, 12 face-frames: {top} ")
+    image = {**video, "kind": "image", "faces": 2, "label_share": {"happy": 0.5, "sad": 0.25, "fear": 0.25}}
+    assert _describe_result(image) == "2 faces: happy 50 %, sad 25 %, fear 25 %"
 
 
 def test_two_workers_give_the_same_results_as_one(inputs, tmp_path, tiny_model):
