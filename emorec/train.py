@@ -4,26 +4,20 @@ A run folder holds (all written atomically, refreshed every epoch):
 ``emotion_cnn.h5`` (best model on validation accuracy), ``emotion_cnn.json`` (metadata),
 ``history.csv``, ``curves.png`` and the resume state ``resume.keras`` + ``resume.json``
 (weights, optimizer, learning rate, early-stopping and plateau counters, history).
-Ctrl-C, ``kill`` (SIGTERM) or a killed process loses at most the epoch in progress; ``resume=True`` goes on.
+Ctrl-C, ``kill`` (SIGTERM) or a killed process loses at most the epoch in progress; ``resume=True`` goes on
+(the writing and the stop signals are in :mod:`emorec.checkpoint`).
 """
 
-import contextlib
-import signal
-import threading
-import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
-from .artifacts import atomic_path, library_versions, metadata_path, now_iso, read_json, write_json, write_text
+from .artifacts import library_versions, metadata_path, now_iso, read_json, write_json
+from .checkpoint import RESUME_MODEL, RESUME_STATE, StopSignals, base_of, checkpoint_callback
 from .data import describe, load_dataset
 from .labels import DEFAULT_MODEL_DIR, EMOTIONS, INPUT_SIZE, MODEL_FILENAME, NUM_CLASSES
 from .preprocess import PREPROCESSING, to_model_input
-
-RESUME_MODEL = "resume.keras"
-RESUME_STATE = "resume.json"
-
 
 class TrainingError(Exception):
     """A run that cannot start or go on as asked; the message says what to do."""
@@ -108,10 +102,6 @@ def _cosine(config, steps_per_epoch):
     return keras.optimizers.schedules.CosineDecay(config.lr, decay_steps=config.epochs * steps_per_epoch)
 
 
-def _base_of(trainer):
-    return trainer.layers[-1]
-
-
 def load_initial_weights(base, path):
     """Copy the weights of the model in ``path`` (a .h5 or a run folder) into ``base``; same architecture only."""
     from .classifier import ModelError, load_keras_model, resolve_model_path
@@ -127,76 +117,6 @@ def load_initial_weights(base, path):
                             f"(see its emotion_cnn.json, \"arch\").")
     base.set_weights(theirs)
     print(f"starting from the weights of {path}")
-
-
-def save_curves(history, path):
-    """Accuracy and loss per epoch, train vs validation, as a PNG."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    epochs = [h["epoch"] for h in history]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, key, title in ((ax1, "accuracy", "accuracy"), (ax2, "loss", "loss")):
-        ax.plot(epochs, [h[key] for h in history], label="train (augmented)")
-        ax.plot(epochs, [h[f"val_{key}"] for h in history], label="validation")
-        ax.set_xlabel("epoch")
-        ax.set_title(title)
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    from .artifacts import save_figure
-    save_figure(fig, path, dpi=100)
-    plt.close(fig)
-
-
-def _checkpoint_callback(out, config, state, callbacks_to_restore):
-    import keras
-
-    class Checkpoint(keras.callbacks.Callback):
-        """Per epoch: best .h5, history CSV, curves, resume state — each written atomically."""
-
-        def on_train_begin(self, logs=None):
-            # Runs after the other callbacks reset themselves, so restored counters win.
-            for cb in callbacks_to_restore:
-                for k, v in state.get("callbacks", {}).get(type(cb).__name__, {}).items():
-                    setattr(cb, k, v)
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.t0 = time.time()
-            self.lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-
-        def on_epoch_end(self, epoch, logs=None):
-            logs = dict(logs or {})
-            row = {"epoch": epoch + 1, "lr": self.lr, "seconds": round(time.time() - self.t0, 1)}
-            row.update({k: float(logs[k]) for k in ("accuracy", "loss", "val_accuracy", "val_loss")})
-            state["history"].append(row)
-            state["train_seconds"] = state.get("train_seconds", 0.0) + row["seconds"]
-            if row["val_accuracy"] > state.get("best_val_accuracy", -1.0):
-                state["best_val_accuracy"], state["best_epoch"] = row["val_accuracy"], epoch + 1
-                with atomic_path(out / MODEL_FILENAME) as tmp:
-                    _base_of(self.model).save(tmp)
-                print(f"\nepoch {epoch + 1}: val accuracy {row['val_accuracy']:.4f} is the best so far; "
-                      f"saved {out / MODEL_FILENAME}")
-            write_text(out / "history.csv", _history_csv(state["history"]))
-            save_curves(state["history"], out / "curves.png")
-            state["epochs_done"] = epoch + 1
-            state["next_lr"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-            state["callbacks"] = {type(cb).__name__: {k: _plain(getattr(cb, k)) for k in ("wait", "best", "cooldown_counter")
-                                                     if hasattr(cb, k)} for cb in callbacks_to_restore}
-            with atomic_path(out / RESUME_MODEL) as tmp:
-                self.model.save(tmp)
-            write_json(out / RESUME_STATE, state)
-
-    return Checkpoint()
-
-
-def _plain(v):
-    return float(v) if isinstance(v, (np.floating, float)) else int(v) if isinstance(v, (np.integer, int)) else v
-
-
-def _history_csv(history):
-    cols = list(history[0])
-    return "\n".join([",".join(cols)] + [",".join(str(h[c]) for c in cols) for h in history]) + "\n"
 
 
 def _check_out(out, resume, replace_default):
@@ -262,7 +182,7 @@ def train(config, *, resume=False, replace_default=False, dataset=None, verbose=
               f"(best val accuracy {state.get('best_val_accuracy', 0):.4f} at epoch {state.get('best_epoch')})")
     else:
         trainer, _ = _build_training_model(config, steps)
-    base = _base_of(trainer)
+    base = base_of(trainer)
     if config.init_from and not resume:
         load_initial_weights(base, config.init_from)
     print(f"architecture {config.arch}: {base.count_params():,} parameters")
@@ -273,7 +193,8 @@ def train(config, *, resume=False, replace_default=False, dataset=None, verbose=
     if config.schedule == "plateau":
         callbacks.append(keras.callbacks.ReduceLROnPlateau("val_accuracy", mode="max", factor=0.5,
                                                            patience=config.lr_patience, min_lr=1e-6, verbose=1))
-    callbacks.append(_checkpoint_callback(out, config, state, list(callbacks)))
+    stop_signals = StopSignals()
+    callbacks.append(checkpoint_callback(out, state, list(callbacks), stop_signals))
     callbacks.extend(extra_callbacks)
 
     interrupted = False
@@ -281,7 +202,7 @@ def train(config, *, resume=False, replace_default=False, dataset=None, verbose=
         print(f"already trained {state['epochs_done']} of {config.epochs} epochs; pass a larger --epochs to go on.")
     else:
         try:
-            with _sigterm_as_interrupt():
+            with stop_signals:
                 trainer.fit(to_model_input(x_train), targets, batch_size=config.batch_size,
                             epochs=config.epochs, initial_epoch=state["epochs_done"],
                             validation_data=(to_model_input(x_val), _one_hot(y_val)),
@@ -296,24 +217,6 @@ def train(config, *, resume=False, replace_default=False, dataset=None, verbose=
     if interrupted:
         print(f"continue with: python main.py train --resume {out} --epochs {config.epochs}")
     return meta
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt():
-    """While training, ``kill PID`` (SIGTERM) stops the run the way Ctrl-C does: the finished epochs stay saved,
-    the best model gets its metadata, and the resume command is printed."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def finalize(out, config, state, dataset):

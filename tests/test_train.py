@@ -85,11 +85,27 @@ class KillAtEpoch(keras.callbacks.Callback):
 
 
 def test_sigterm_stops_like_ctrl_c_and_the_handler_is_restored(tmp_path, small_data, capsys):
-    before = signal.getsignal(signal.SIGTERM)
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
     meta = train(config(tmp_path, epochs=3), dataset=small_data, verbose=0, extra_callbacks=[KillAtEpoch(1)])
     assert meta["epochs_run"] == 1 and read_json(tmp_path / "run" / "resume.json")["epochs_done"] == 1
     assert "--resume" in capsys.readouterr().out
-    assert signal.getsignal(signal.SIGTERM) is before
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_the_checkpoint_is_written_waits_until_it_is_complete(tmp_path, small_data, monkeypatch, sig):
+    import emorec.checkpoint as checkpoint_module
+    real_save_curves = checkpoint_module.save_curves
+
+    def save_curves_then_get_signalled(history, path):       # the signal lands between two checkpoint files
+        real_save_curves(history, path)
+        os.kill(os.getpid(), sig)
+
+    monkeypatch.setattr(checkpoint_module, "save_curves", save_curves_then_get_signalled)
+    meta = train(config(tmp_path, epochs=3), dataset=small_data, verbose=0)
+    state = read_json(tmp_path / "run" / "resume.json")
+    assert meta["epochs_run"] == 1 and state["epochs_done"] == 1 and len(state["history"]) == 1
+    assert keras.models.load_model(tmp_path / "run" / "resume.keras") is not None
 
 
 def test_resume_restores_learning_rate(tmp_path, small_data):
