@@ -46,21 +46,29 @@ def test_one_epoch_writes_every_artifact_and_the_model_reloads_identically(tmp_p
     assert [r["epoch"] for r in rows] == ["1"] and {"accuracy", "val_accuracy", "loss", "val_loss", "lr"} <= set(rows[0])
 
 
-class StopAtEpoch(keras.callbacks.Callback):
-    """Simulates Ctrl-C at the start of a given epoch (0-based)."""
+class AtEpochStart(keras.callbacks.Callback):
+    """Calls ``action()`` at the start of a given epoch (0-based): simulates Ctrl-C or `kill PID` mid-run."""
 
-    def __init__(self, epoch):
+    def __init__(self, epoch, action):
         super().__init__()
-        self.epoch = epoch
+        self.epoch, self.action = epoch, action
 
     def on_epoch_begin(self, epoch, logs=None):
         if epoch == self.epoch:
-            raise KeyboardInterrupt
+            self.action()
+
+
+def ctrl_c():
+    raise KeyboardInterrupt
+
+
+def sigterm():
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def test_interrupt_keeps_the_last_epoch_and_resume_goes_on(tmp_path, small_data):
     cfg = config(tmp_path, epochs=3, schedule="plateau", lr_patience=1, patience=5)
-    meta = train(cfg, dataset=small_data, verbose=0, extra_callbacks=[StopAtEpoch(2)])
+    meta = train(cfg, dataset=small_data, verbose=0, extra_callbacks=[AtEpochStart(2, ctrl_c)])
     assert meta["epochs_run"] == 2
     state = read_json(tmp_path / "run" / "resume.json")
     assert state["epochs_done"] == 2 and len(state["history"]) == 2
@@ -72,21 +80,10 @@ def test_interrupt_keeps_the_last_epoch_and_resume_goes_on(tmp_path, small_data)
     assert state["config"]["lr_patience"] == 1            # the saved run's settings, not the new defaults
 
 
-class KillAtEpoch(keras.callbacks.Callback):
-    """Sends this process SIGTERM (what `kill PID` does) at the start of a given epoch (0-based)."""
-
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.epoch:
-            os.kill(os.getpid(), signal.SIGTERM)
-
-
 def test_sigterm_stops_like_ctrl_c_and_the_handler_is_restored(tmp_path, small_data, capsys):
     before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
-    meta = train(config(tmp_path, epochs=3), dataset=small_data, verbose=0, extra_callbacks=[KillAtEpoch(1)])
+    meta = train(config(tmp_path, epochs=3), dataset=small_data, verbose=0,
+                 extra_callbacks=[AtEpochStart(1, sigterm)])
     assert meta["epochs_run"] == 1 and read_json(tmp_path / "run" / "resume.json")["epochs_done"] == 1
     assert "--resume" in capsys.readouterr().out
     assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
@@ -173,7 +170,7 @@ def test_init_from_a_different_architecture_names_the_fix(tmp_path, small_data):
 @pytest.mark.parametrize("first, second", [(2, 4), (4, 3)])
 def test_resume_replans_the_cosine_decay_over_the_new_epoch_budget(tmp_path, small_data, first, second):
     cfg = config(tmp_path, epochs=first, schedule="cosine", lr=0.01)
-    stop = [StopAtEpoch(2)] if first > 2 else []
+    stop = [AtEpochStart(2, ctrl_c)] if first > 2 else []
     train(cfg, dataset=small_data, verbose=0, extra_callbacks=stop)
     train(config(tmp_path, epochs=second), resume=True, dataset=small_data, verbose=0)
     lrs = [h["lr"] for h in read_json(tmp_path / "run" / "resume.json")["history"]]
