@@ -48,14 +48,15 @@ def test_missing_corrupt_and_wrong_models(tmp_path, model_copy):
     bad = tmp_path / "bad" / "emotion_cnn.h5"
     bad.parent.mkdir()
     bad.write_bytes(b"this is not hdf5")
-    with pytest.raises(ModelError, match="not a readable Keras model"):
+    # without its metadata JSON a model is assumed to use the standard classes, and the user is told so
+    with pytest.raises(ModelError, match="not a readable Keras model"), pytest.warns(UserWarning, match="not found"):
         Classifier(bad)
     import keras
     wrong = keras.Sequential([keras.Input((64, 64, 3)), keras.layers.Flatten(), keras.layers.Dense(5)])
     wrong_path = tmp_path / "wrong" / "emotion_cnn.h5"
     wrong_path.parent.mkdir()
     wrong.save(wrong_path)
-    with pytest.raises(ModelError, match="needs"):
+    with pytest.raises(ModelError, match="needs"), pytest.warns(UserWarning, match="standard class order"):
         Classifier(wrong_path)
     meta = model_copy.with_suffix(".json")
     meta.write_text(json.dumps({"classes": ["a", "b"], "input_size": 48}))
