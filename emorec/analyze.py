@@ -211,6 +211,7 @@ _WORKER = {}
 
 def _init_worker(options, lock, slots):
     from tqdm import tqdm
+    from .classifier import Classifier
     from .recognizer import Recognizer
     # Parallelism comes from the processes: OpenCV's own threads would oversubscribe the cores.
     cv2.setNumThreads(1)
@@ -218,7 +219,9 @@ def _init_worker(options, lock, slots):
     with slots.get_lock():
         slots.value += 1
         _WORKER["slot"] = slots.value
-    _WORKER["recognizer"] = Recognizer(**options.recognizer)
+    # one runtime thread per process: the processes already use every core
+    _WORKER["recognizer"] = Recognizer(**options.recognizer,
+                                       classifier=Classifier(options.recognizer.get("model"), num_threads=1))
     _WORKER["options"] = options
 
 
