@@ -19,6 +19,7 @@ from .data import describe, load_dataset
 from .labels import DEFAULT_MODEL_DIR, EMOTIONS, INPUT_SIZE, MODEL_FILENAME, NUM_CLASSES
 from .preprocess import PREPROCESSING, to_model_input
 
+
 class TrainingError(Exception):
     """A run that cannot start or go on as asked; the message says what to do."""
 
