@@ -30,6 +30,7 @@ def main():
     args = p.parse_args()
     import keras
     from emorec.models import ARCHITECTURES
+    from emorec.checkpoint import base_of
     from emorec.train import TrainConfig, _build_training_model, _one_hot
     n = args.batch_size * args.steps
     x, source = images(n)
@@ -38,7 +39,8 @@ def main():
     print(f"training throughput, batch {args.batch_size}, AdamW, augmentation on, {source}, "
           f"keras {keras.__version__} ({keras.backend.backend()})")
     for arch in ARCHITECTURES:
-        model, base = _build_training_model(TrainConfig(data="", out="", arch=arch), args.steps)
+        model = _build_training_model(TrainConfig(data="", out="", arch=arch), args.steps)
+        base = base_of(model)
         model.fit(xf[:3 * args.batch_size], y[:3 * args.batch_size], batch_size=args.batch_size, verbose=0)
         t0 = time.perf_counter()
         model.fit(xf, y, batch_size=args.batch_size, verbose=0)

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from .artifacts import atomic_path, write_json, write_text
+from .artifacts import atomic_path, save_figure, write_json, write_text
 from .labels import MODEL_FILENAME
 
 RESUME_MODEL = "resume.keras"
@@ -82,7 +82,6 @@ def save_curves(history, path):
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
-    from .artifacts import save_figure
     save_figure(fig, path, dpi=100)
     plt.close(fig)
 

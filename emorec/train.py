@@ -94,7 +94,7 @@ def _build_training_model(config, steps_per_epoch):
     model.compile(optimizer=keras.optimizers.AdamW(lr, weight_decay=config.weight_decay),
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
                   metrics=["accuracy"])
-    return model, base
+    return model
 
 
 def _cosine(config, steps_per_epoch):
@@ -182,7 +182,7 @@ def train(config, *, resume=False, replace_default=False, dataset=None, verbose=
         print(f"resuming {out} after epoch {state['epochs_done']} "
               f"(best val accuracy {state.get('best_val_accuracy', 0):.4f} at epoch {state.get('best_epoch')})")
     else:
-        trainer, _ = _build_training_model(config, steps)
+        trainer = _build_training_model(config, steps)
     base = base_of(trainer)
     if config.init_from and not resume:
         load_initial_weights(base, config.init_from)
