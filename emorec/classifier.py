@@ -61,6 +61,20 @@ def load_metadata(model_path):
     return meta
 
 
+#: Largest inference blur a model's metadata may ask for; more would wash out a 48×48 face.
+MAX_BLUR_SIGMA = 2.0
+
+
+def inference_blur(meta, meta_file="the model's metadata"):
+    """The Gaussian blur sigma a model wants on its inputs (``inference.blur_sigma``; 0 when absent)."""
+    inference = meta.get("inference") or {}
+    sigma = inference.get("blur_sigma", 0.0) if isinstance(inference, dict) else inference
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not 0 <= sigma <= MAX_BLUR_SIGMA:
+        raise ModelError(f"{meta_file}: inference.blur_sigma must be a number from 0 to {MAX_BLUR_SIGMA}, "
+                         f"got {sigma!r}; run `python main.py calibrate --model ... --data ...` to set it again.")
+    return float(sigma)
+
+
 def _sha256(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
@@ -126,6 +140,7 @@ class Classifier:
     """``classifier(faces)``: N×48×48 uint8 gray crops -> N×7 float32 probabilities (rows sum to 1).
 
     All faces of a call go through the runtime at once; the interpreter is resized only when N changes.
+    ``blur_sigma`` is the model's inference blur, read from its metadata (see :mod:`emorec.calibrate`).
     """
 
     def __init__(self, model_path=None, num_threads=None):
@@ -133,6 +148,7 @@ class Classifier:
         self.num_threads = num_threads or DEFAULT_THREADS
         self.model_path = resolve_model_path(model_path)
         self.metadata = load_metadata(self.model_path)
+        self.blur_sigma = inference_blur(self.metadata, metadata_path(self.model_path))
         tflite = ensure_export(self.model_path)
         try:
             self._interpreter = Interpreter(model_path=str(tflite), num_threads=self.num_threads)
@@ -144,7 +160,7 @@ class Classifier:
         self._batch = None
 
     def __call__(self, faces):
-        x = to_model_input(faces)
+        x = to_model_input(faces, self.blur_sigma)
         if len(x) == 0:
             return np.zeros((0, NUM_CLASSES), np.float32)
         if self._batch != len(x):

@@ -1,4 +1,4 @@
-"""Command line of main.py: train, evaluate, preview, analyze. Thin: parse flags, call the package."""
+"""Command line of main.py: train, evaluate, calibrate, preview, analyze. Thin: parse flags, call the package."""
 
 import argparse
 import sys
@@ -12,6 +12,7 @@ emotion recognizer — training and analysis (the live window is `python UI.py`)
 
   python main.py train    --data data/fer2013.csv      train a model (saved under model/)
   python main.py evaluate --model PATH --data PATH     accuracy, per-class report, confusion matrix
+  python main.py calibrate --model PATH --data PATH    choose a model's inference blur on validation
   python main.py preview  --data PATH                  a grid of sample faces per class
   python main.py analyze  PATH [PATH ...] --out DIR    label faces in images, folders and videos
 
@@ -119,7 +120,30 @@ def _run_evaluate(args):
           f"(macro F1 {report['plain']['macro_f1']:.3f}, n={report['plain']['n']})")
     if "tta" in report:
         print(f"{report['split']} accuracy with flip TTA: {100 * report['tta']['accuracy']:.2f} %")
+    print(f"(inference blur σ = {report['blur_sigma']:g}, from the model's metadata)")
     print("wrote " + ", ".join(report["files"].values()))
+    return 0
+
+
+def _add_calibrate(sub):
+    p = sub.add_parser("calibrate", help="choose a model's inference blur on the validation split",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                       description="Score a few Gaussian blurs of the input (which undo the mismatch between "
+                                   "augmented training images and sharp live crops) on the validation split "
+                                   "(PublicTest) and store the best in the model's metadata. Training does this "
+                                   "when a run completes; use this for a run that was stopped early.")
+    p.add_argument("--model", required=True, help="model .h5 or run folder")
+    p.add_argument("--data", required=True, help="fer2013.csv(.gz) or class-folder tree (its validation split is used)")
+    p.add_argument("--skip-bad-rows", action="store_true", help="leave out malformed rows/files instead of stopping")
+    p.set_defaults(func=_run_calibrate)
+
+
+def _run_calibrate(args):
+    from .calibrate import calibrate, describe
+    from .data import load_dataset
+    record = calibrate(args.model, load_dataset(args.data, skip_bad=args.skip_bad_rows))
+    print(describe(record))
+    print(f"inference blur σ = {record['blur_sigma']:g} written to the model's metadata")
     return 0
 
 
@@ -203,6 +227,7 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_train(sub)
     _add_evaluate(sub)
+    _add_calibrate(sub)
     _add_preview(sub)
     _add_analyze(sub)
     return parser

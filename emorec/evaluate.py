@@ -60,7 +60,9 @@ def plot_confusion(cm, path, title):
 
 def markdown(report):
     lines = [f"# Evaluation: {report['model']}", "",
-             f"Data: `{report['data']}`, split **{report['split']}** ({report['plain']['n']} images), {report['date']}.", "",
+             f"Data: `{report['data']}`, split **{report['split']}** ({report['plain']['n']} images), {report['date']}.",
+             f"Runtime: {report['runtime']}, inference blur σ = {report['blur_sigma']:g} (from the model's metadata).",
+             "",
              "| run | accuracy | macro F1 |", "|---|---|---|"]
     for key, name in (("plain", "plain"), ("tta", "horizontal-flip TTA")):
         if key in report:
@@ -85,7 +87,7 @@ def evaluate(model_path, dataset, split="test", out_dir=None, tta=False, classif
     x, y = dataset.split(split)
     out_dir = Path(out_dir) if out_dir else model_path.parent
     report = {"model": str(model_path), "data": dataset.source, "data_sha256": dataset.sha256, "split": split,
-              "runtime": "LiteRT (TFLite export of the .h5)", "date": now_iso(),
+              "runtime": "LiteRT (TFLite export of the .h5)", "blur_sigma": classifier.blur_sigma, "date": now_iso(),
               "plain": score(y, classifier.predict(x))}
     if tta:
         report["tta"] = score(y, classifier.predict(x, tta=True))

@@ -4,6 +4,7 @@ A run folder holds (all written atomically, refreshed every epoch):
 ``emotion_cnn.h5`` (best model on validation accuracy), ``emotion_cnn.json`` (metadata),
 ``history.csv``, ``curves.png`` and the resume state ``resume.keras`` + ``resume.json``
 (weights, optimizer, learning rate, early-stopping and plateau counters, history).
+A run that completes also gets its inference blur, chosen on the validation split (:mod:`emorec.calibrate`).
 Ctrl-C, ``kill`` (SIGTERM) or a killed process loses at most the epoch in progress; ``resume=True`` goes on
 (the writing and the stop signals are in :mod:`emorec.checkpoint`).
 """
@@ -217,6 +218,10 @@ def train(config, *, resume=False, replace_default=False, dataset=None, verbose=
     meta = finalize(out, config, state, dataset)
     if interrupted:
         print(f"continue with: python main.py train --resume {out} --epochs {config.epochs}")
+    elif len(y_val):
+        from .calibrate import calibrate, describe as describe_blur
+        meta["inference"] = calibrate(out / MODEL_FILENAME, dataset)
+        print(describe_blur(meta["inference"]))
     return meta
 
 

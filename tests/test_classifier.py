@@ -77,3 +77,31 @@ def test_flip_tta_is_symmetric(model_copy):
     a = clf.predict(faces, tta=True)
     b = clf.predict(faces[:, :, ::-1], tta=True)
     assert np.allclose(a, b, atol=1e-5)
+
+
+def _set_blur(model_path, sigma):
+    meta_file = model_path.with_suffix(".json")
+    meta = json.loads(meta_file.read_text())
+    meta["inference"] = {"blur_sigma": sigma}
+    meta_file.write_text(json.dumps(meta))
+
+
+def test_the_inference_blur_in_the_metadata_is_applied(model_copy):
+    faces = np.random.default_rng(2).integers(0, 256, (4, 48, 48), dtype=np.uint8)
+    _set_blur(model_copy, 0)
+    sharp = Classifier(model_copy)
+    assert sharp.blur_sigma == 0
+    _set_blur(model_copy, 0.7)
+    soft = Classifier(model_copy)
+    assert soft.blur_sigma == 0.7
+    import cv2
+    pre_blurred = np.stack([cv2.GaussianBlur(f.astype(np.float32), (0, 0), 0.7) for f in faces])
+    assert np.allclose(soft(faces), sharp(pre_blurred), atol=1e-6)
+    assert not np.allclose(soft(faces), sharp(faces), atol=1e-4)
+
+
+@pytest.mark.parametrize("sigma", [-0.5, 5, "0.7", True, [0.7]])
+def test_a_bad_inference_blur_is_refused_with_the_fix(model_copy, sigma):
+    _set_blur(model_copy, sigma)
+    with pytest.raises(ModelError, match="blur_sigma.*calibrate"):
+        Classifier(model_copy)

@@ -21,6 +21,7 @@ def test_no_arguments_prints_usage_with_how_to_get_data(capsys):
                "--skip-bad-rows", "--replace-default", "--schedule", "--label-smoothing", "--patience",
                "--init-from", "--ferplus", "--ferplus-weight"]),
     ("evaluate", ["--model", "--data", "--tta", "--out", "--split"]),
+    ("calibrate", ["--model", "--data", "--skip-bad-rows"]),
     ("preview", ["--data", "--per-class", "--out"]),
     ("analyze", ["--out", "--every", "--no-video", "--overwrite", "--workers", "--smoothing", "--scale-factor",
                  "--min-neighbors", "--min-size", "--detect-width", "--model", "--no-tta"]),
@@ -66,8 +67,10 @@ def test_train_then_evaluate_and_preview_from_the_command_line(tiny_csv, tmp_pat
     assert (out / "emotion_cnn.h5").exists()
     assert main(["train", "--resume", str(out), "--epochs", "2"]) == 0
     assert main(["evaluate", "--model", str(out), "--data", str(tiny_csv), "--tta"]) == 0
+    assert main(["calibrate", "--model", str(out), "--data", str(tiny_csv)]) == 0
     text = capsys.readouterr().out
     assert "test accuracy" in text and "flip TTA" in text and (out / "eval_test.md").exists()
+    assert "inference blur σ" in text and "written to the model's metadata" in text
     assert main(["preview", "--data", str(tiny_csv), "--out", str(tmp_path / "p.png")]) == 0
     assert (tmp_path / "p.png").stat().st_size > 1000
     assert main(["train", "--data", str(tiny_csv), "--out", str(out)]) == 2      # refuses to overwrite a run

@@ -35,3 +35,4 @@ def test_evaluate_writes_markdown_json_and_png(tiny_model, tmp_path):
     assert saved["plain"]["n"] == 7 and set(saved["plain"]["per_class"]) == set(EMOTIONS)
     assert "tta" in saved and saved["plain"]["accuracy"] == report["plain"]["accuracy"]
     assert "horizontal-flip TTA" in md and "| happy |" in md and "precision" in md
+    assert saved["blur_sigma"] == report["blur_sigma"] and "inference blur σ" in md

@@ -1,3 +1,4 @@
+import cv2
 import numpy as np
 import pytest
 
@@ -33,3 +34,15 @@ def test_model_input_shape_and_range():
     assert x.shape == (3, 48, 48, 1) and x.dtype == np.float32 and x.max() == 255
     with pytest.raises(ValueError):
         to_model_input(np.zeros((3, 40, 40), np.uint8))
+
+
+def test_model_input_blur_is_a_gaussian_per_face_and_off_by_default():
+    faces = np.random.default_rng(0).integers(0, 256, (3, 48, 48), dtype=np.uint8)
+    plain = to_model_input(faces)
+    assert np.array_equal(plain[..., 0], faces.astype(np.float32))
+    blurred = to_model_input(faces, blur_sigma=0.7)
+    assert blurred.shape == (3, 48, 48, 1) and blurred.dtype == np.float32
+    expected = cv2.GaussianBlur(faces[1].astype(np.float32), (0, 0), 0.7)
+    assert np.allclose(blurred[1, :, :, 0], expected)
+    assert np.abs(blurred - plain).mean() > 10           # noise is smoothed a lot
+    assert to_model_input(np.zeros((0, 48, 48), np.uint8), blur_sigma=0.7).shape == (0, 48, 48, 1)
