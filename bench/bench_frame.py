@@ -124,7 +124,8 @@ def main():
     peer = fer_times(args.fer_python, paths.values()) if args.fer_python else None
     print(f"frame loop at 640×480, median ms (Haar with OpenCV's default threads, LiteRT with "
           f"{rec.classifier.num_threads} thread(s) as in the window, "
-          f"flip TTA {'on' if rec.tta else 'off'}{': face + mirror per face' if rec.tta else ''})")
+          f"flip TTA {'on' if rec.tta else 'off'}{': face + mirror per face' if rec.tta else ''}, "
+          f"inference blur σ = {rec.classifier.blur_sigma:g})")
     print(f"{'frame':8s} {'faces':>5s} {'detect':>8s} {'classify':>9s} {'draw':>6s} {'total':>7s} {'per face':>9s}"
           + ("   fer total  fer faces  ratio" if peer else ""))
     for k, r in ours.items():
