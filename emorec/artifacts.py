@@ -12,25 +12,47 @@ _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
 
+class AtomicFile:
+    """A file written over time under a temporary name beside ``path`` (same suffix, because some writers
+    such as Keras and OpenCV choose the format from it), renamed over ``path`` by :meth:`commit` or deleted
+    by :meth:`abort`. Until the rename, ``path`` keeps its old content (or stays absent)."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=f".partial{''.join(self.path.suffixes[-1:])}",
+                                   dir=self.path.parent)
+        os.close(fd)
+        self.tmp = Path(tmp)
+
+    def commit(self):
+        os.chmod(self.tmp, 0o666 & ~_UMASK)   # mkstemp makes 0600; give the file the usual permissions
+        os.replace(self.tmp, self.path)
+
+    def abort(self):
+        if self.tmp.exists():
+            self.tmp.unlink()
+
+
 @contextlib.contextmanager
 def atomic_path(path):
-    """Yield a temporary path beside ``path`` (same suffix); rename it over ``path`` only on success.
-
-    The temporary name keeps the suffix because some writers (Keras, OpenCV) choose the
-    format from it.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".partial{''.join(path.suffixes[-1:])}",
-                               dir=path.parent)
-    os.close(fd)
+    """Yield a temporary path beside ``path`` (same suffix); rename it over ``path`` only on success."""
+    f = AtomicFile(path)
     try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~_UMASK)   # mkstemp makes 0600; give the file the usual permissions
-        os.replace(tmp, path)
+        yield f.tmp
+        f.commit()
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        f.abort()
+
+
+def remove_partials(folder):
+    """Delete the temporary files a killed writer left in ``folder`` (not recursive); returns how many."""
+    count = 0
+    for p in Path(folder).glob(".*.partial*"):
+        if p.is_file():
+            p.unlink(missing_ok=True)
+            count += 1
+    return count
 
 
 def write_text(path, text):

@@ -20,12 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from .artifacts import atomic_path, metadata_path, now_iso, read_json, write_json
+from .errors import ModelError
 from .labels import DEFAULT_MODEL, EMOTIONS, INPUT_SIZE, MODEL_FILENAME, NUM_CLASSES
-from .preprocess import to_model_input
-
-
-class ModelError(Exception):
-    """A model file that is missing, unreadable or of the wrong shape; the message says what to do."""
+from .preprocess import as_crops, flip_tta, to_model_input
+from .quiet import silenced_stderr
 
 
 def resolve_model_path(path=None):
@@ -151,7 +149,8 @@ class Classifier:
         self.blur_sigma = inference_blur(self.metadata, metadata_path(self.model_path))
         tflite = ensure_export(self.model_path)
         try:
-            self._interpreter = Interpreter(model_path=str(tflite), num_threads=self.num_threads)
+            with silenced_stderr():   # LiteRT announces its XNNPACK delegate on stderr
+                self._interpreter = Interpreter(model_path=str(tflite), num_threads=self.num_threads)
         except (ValueError, RuntimeError) as e:
             raise ModelError(f"{tflite} could not be loaded ({e}); delete it and it will be rebuilt.") from None
         inp, out = self._interpreter.get_input_details()[0], self._interpreter.get_output_details()[0]
@@ -160,7 +159,7 @@ class Classifier:
         self._batch = None
 
     def __call__(self, faces):
-        x = to_model_input(faces, self.blur_sigma)
+        x = to_model_input(as_crops(faces)[0], self.blur_sigma)
         if len(x) == 0:
             return np.zeros((0, NUM_CLASSES), np.float32)
         if self._batch != len(x):
@@ -173,12 +172,9 @@ class Classifier:
 
     def predict(self, faces, batch_size=256, tta=False):
         """Probabilities for many crops, in chunks; ``tta`` averages with the horizontal flip."""
-        faces = np.asarray(faces)
+        faces, _ = as_crops(faces)
         chunks = []
         for i in range(0, len(faces), batch_size):
             part = faces[i:i + batch_size]
-            probs = self(part)
-            if tta:
-                probs = (probs + self(np.ascontiguousarray(part[:, :, ::-1]))) / 2
-            chunks.append(probs)
+            chunks.append(flip_tta(self, part) if tta else self(part))
         return np.concatenate(chunks) if chunks else np.zeros((0, NUM_CLASSES), np.float32)

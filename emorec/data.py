@@ -16,18 +16,14 @@ import numpy as np
 import pandas as pd
 
 from .artifacts import atomic_path
-from .labels import CACHE_DIR, CLASS_ALIASES, EMOTIONS, INPUT_SIZE, NUM_CLASSES, USAGE_TO_SPLIT
+from .errors import DataError
+from .labels import CACHE_DIR, CLASS_ALIASES, EMOTIONS, IMAGE_EXTENSIONS, INPUT_SIZE, NUM_CLASSES, USAGE_TO_SPLIT
 from .preprocess import to_face48
 
 PIXELS_PER_IMAGE = INPUT_SIZE * INPUT_SIZE
-IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm"}
 SPLITS = ("train", "val", "test")
 GET_DATA_HINT = ("Download fer2013.csv from Kaggle (challenges-in-representation-learning-facial-"
                  "expression-recognition-challenge) or use PNG class folders, then pass --data PATH.")
-
-
-class DataError(Exception):
-    """A dataset that cannot be used as given; the message names the file, the row or path, and the fix."""
 
 
 @dataclass

@@ -9,12 +9,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .errors import DetectorError
 from .labels import CASCADE_PATH, INPUT_SIZE
 from .preprocess import to_face48
-
-
-class DetectorError(Exception):
-    """The cascade could not be loaded; the message names the file and the fix."""
 
 
 @dataclass

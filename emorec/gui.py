@@ -17,8 +17,7 @@ import cv2
 from PIL import Image, ImageTk
 
 from .artifacts import atomic_path
-from .labels import COLORS_BGR, EMOTIONS
-from .sources import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+from .labels import COLORS_BGR, EMOTIONS, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from .worker import FrameWorker
 
 POLL_MS = 10

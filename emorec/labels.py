@@ -31,6 +31,10 @@ CLASS_ALIASES = {
     "neutral": "neutral",
 }
 
+#: File types read as images (the window, ``analyze``, class-folder datasets) and as videos, lower-case.
+IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm"})
+VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"})
+
 #: Kaggle ``Usage`` value -> split name used throughout the project.
 USAGE_TO_SPLIT = {"Training": "train", "PublicTest": "val", "PrivateTest": "test"}
 

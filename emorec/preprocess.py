@@ -9,6 +9,7 @@ place where inputs could be normalised differently.
 import cv2
 import numpy as np
 
+from .errors import InputError
 from .labels import INPUT_SIZE
 
 PREPROCESSING = {
@@ -16,6 +17,69 @@ PREPROCESSING = {
     "resize": f"{INPUT_SIZE}x{INPUT_SIZE}, cv2.INTER_AREA when shrinking, INTER_LINEAR when enlarging",
     "dtype": "uint8 0..255; the model rescales to 0..1 in its first layer",
 }
+
+
+def as_uint8(array, what, expected):
+    """``array`` as a uint8 NumPy array, or :class:`errors.InputError` naming ``expected``.
+
+    Accepted without loss: uint8, and any integer array (or nested list of ints) whose values are all in
+    0..255. Refused, because their scale is ambiguous or they would wrap: floats (0..1 or 0..255?),
+    integers outside 0..255 (uint16 frames), booleans, NaN, None and empty arrays.
+    """
+    if array is None:
+        raise InputError(f"{what} is None; expected {expected}")
+    try:
+        a = np.asarray(array)
+    except ValueError as e:   # ragged nested lists
+        raise InputError(f"{what} is not a regular array ({e}); expected {expected}") from None
+    if a.size == 0:
+        raise InputError(f"{what} is empty (shape {a.shape}); expected {expected}")
+    if a.dtype == np.uint8:
+        return a
+    if np.issubdtype(a.dtype, np.integer) and a.dtype != np.bool_:
+        lo, hi = int(a.min()), int(a.max())
+        if 0 <= lo and hi <= 255:
+            return a.astype(np.uint8)
+        raise InputError(f"{what} has values {lo}..{hi} ({a.dtype}); expected {expected} with values 0..255 "
+                         "(scale it down first, e.g. (frame >> 8).astype(np.uint8) for 16-bit)")
+    if np.issubdtype(a.dtype, np.floating):
+        raise InputError(f"{what} is {a.dtype}; expected {expected}. Float pixels are ambiguous (0..1 or 0..255?): "
+                         "convert with (x * 255).round().astype(np.uint8) for 0..1 values, or "
+                         "x.round().astype(np.uint8) for 0..255")
+    raise InputError(f"{what} has dtype {a.dtype}; expected {expected}")
+
+
+FRAME_EXPECTED = "an H×W×3 uint8 BGR frame (H×W or H×W×1 gray and H×W×4 BGRA are accepted too)"
+CROPS_EXPECTED = f"N×{INPUT_SIZE}×{INPUT_SIZE} uint8 gray crops (one {INPUT_SIZE}×{INPUT_SIZE} crop is accepted too)"
+
+
+def as_gray_frame(frame):
+    """A frame as the H×W uint8 gray image detection and cropping work on (see :data:`FRAME_EXPECTED`)."""
+    a = as_uint8(frame, "the frame", FRAME_EXPECTED)
+    if a.ndim == 2:
+        return a
+    if a.ndim == 3 and a.shape[2] == 1:
+        return a[:, :, 0]
+    if a.ndim == 3 and a.shape[2] == 3:
+        return cv2.cvtColor(a, cv2.COLOR_BGR2GRAY)
+    if a.ndim == 3 and a.shape[2] == 4:
+        return cv2.cvtColor(a, cv2.COLOR_BGRA2GRAY)
+    raise InputError(f"the frame has shape {a.shape}; expected {FRAME_EXPECTED}")
+
+
+def as_crops(faces):
+    """Crops as an N×48×48 uint8 array (see :data:`CROPS_EXPECTED`); returns (crops, was_single)."""
+    a = as_uint8(faces, "the crops", CROPS_EXPECTED) if not (hasattr(faces, "__len__") and len(faces) == 0) \
+        else np.zeros((0, INPUT_SIZE, INPUT_SIZE), np.uint8)
+    if a.ndim == 4 and a.shape[3] == 1:
+        a = a[..., 0]
+    single = a.ndim == 2
+    if single:
+        a = a[None]
+    if a.ndim != 3 or a.shape[1:] != (INPUT_SIZE, INPUT_SIZE):
+        raise InputError(f"the crops have shape {a.shape}; expected {CROPS_EXPECTED} "
+                         "(crop and resize faces with emorec.preprocess.to_face48)")
+    return a, single
 
 
 def to_face48(image):
@@ -63,3 +127,12 @@ def to_model_input(faces, blur_sigma=0.0):
     if blur_sigma and len(x):
         x = np.stack([cv2.GaussianBlur(face, (0, 0), blur_sigma) for face in x])
     return x[..., None]
+
+
+def flip_tta(classify, crops):
+    """Flip test-time augmentation: each N×48×48 crop's probabilities averaged with its mirror image's,
+    both through ``classify`` in one batched call of 2N crops. The one place this is coded."""
+    if len(crops) == 0:
+        return classify(crops)
+    probs = classify(np.concatenate([crops, crops[:, :, ::-1]]))
+    return (probs[:len(crops)] + probs[len(crops):]) / 2

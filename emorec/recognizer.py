@@ -10,12 +10,12 @@ one batched call → track ids and smooth probabilities. Imports neither Tk nor 
 
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
 from .detector import DetectorSettings, HaarDetector, clip_boxes, crop_faces, square_boxes
 from .labels import CASCADE_PATH, EMOTIONS
-from .tracking import Tracker
+from .preprocess import as_crops, as_gray_frame, flip_tta
+from .tracking import DEFAULT_SMOOTHING, Tracker
 
 
 #: CSV columns of :meth:`Face.row`, shared by the window's recordings and `main.py analyze`.
@@ -55,7 +55,7 @@ class Recognizer:
     """
 
     def __init__(self, model=None, cascade=CASCADE_PATH, *, detector=None, classifier=None,
-                 settings=None, smoothing=0.6, detect_every=1, tta=True):
+                 settings=None, smoothing=DEFAULT_SMOOTHING, detect_every=1, tta=True):
         self.settings = settings or DetectorSettings()
         self.detector = detector or HaarDetector(cascade, self.settings)
         if classifier is None:
@@ -76,12 +76,11 @@ class Recognizer:
 
     def classify(self, faces):
         """N×48×48 uint8 gray crops → N×7 float32 probabilities, in one batched call
-        (2N crops with ``tta``: the faces, then their mirrors)."""
-        faces = np.asarray(faces, np.uint8)
-        if not self.tta or len(faces) == 0:
-            return self.classifier(faces)
-        probs = self.classifier(np.concatenate([faces, faces[:, :, ::-1]]))
-        return (probs[:len(faces)] + probs[len(faces):]) / 2
+        (2N crops with ``tta``: the faces, then their mirrors). One 48×48 crop → 7 probabilities.
+        Anything else raises :class:`errors.InputError` naming the expected dtype and shape."""
+        crops, single = as_crops(faces)
+        probs = flip_tta(self.classifier, crops) if self.tta else self.classifier(crops)
+        return probs[0] if single else probs
 
     def boxes(self, gray):
         """Face boxes for a gray frame: detected, squared, padded and clipped to the frame."""
@@ -92,9 +91,11 @@ class Recognizer:
         return self._boxes
 
     def __call__(self, frame_bgr):
-        frame = np.asarray(frame_bgr)
-        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
+        """A frame (H×W×3 uint8 BGR; gray and BGRA accepted) → list of :class:`Face`.
+        Other dtypes and shapes raise :class:`errors.InputError` naming what is expected."""
+        gray = as_gray_frame(frame_bgr)
         boxes = self.boxes(gray)
-        probs = self.classify(crop_faces(gray, boxes))
+        crops = crop_faces(gray, boxes)
+        probs = flip_tta(self.classifier, crops) if self.tta else self.classifier(crops)
         ids, smoothed = self.tracker.update(boxes, probs)
         return [Face.from_probs(i, b, p) for i, b, p in zip(ids, boxes, smoothed)]

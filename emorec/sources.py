@@ -10,12 +10,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-VIDEO_EXTENSIONS = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"}
-IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
-
-
-class SourceError(Exception):
-    """A source that cannot be opened or has stopped; the message says what to do instead."""
+from .errors import SourceError
+from .labels import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 
 
 def kind_of(path):

@@ -4,6 +4,9 @@ import itertools
 
 import numpy as np
 
+#: Default EMA weight of a track's past probabilities (0.6 ≈ a 2.5-frame memory); the one definition.
+DEFAULT_SMOOTHING = 0.6
+
 
 def iou_matrix(a, b):
     """IoU of every box in ``a`` (N, 4) with every box in ``b`` (M, 4), boxes as (x, y, w, h)."""
@@ -24,7 +27,7 @@ class Tracker:
     matching detection before its id is retired.
     """
 
-    def __init__(self, smoothing=0.6, iou_threshold=0.3, max_missed=5):
+    def __init__(self, smoothing=DEFAULT_SMOOTHING, iou_threshold=0.3, max_missed=5):
         if not 0 <= smoothing < 1:
             raise ValueError(f"smoothing must be in [0, 1), got {smoothing}")
         self.smoothing, self.iou_threshold, self.max_missed = smoothing, iou_threshold, max_missed

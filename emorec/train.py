@@ -17,12 +17,9 @@ import numpy as np
 from .artifacts import library_versions, metadata_path, now_iso, read_json, write_json
 from .checkpoint import RESUME_MODEL, RESUME_STATE, StopSignals, base_of, checkpoint_callback
 from .data import describe, load_dataset
+from .errors import TrainingError
 from .labels import DEFAULT_MODEL_DIR, EMOTIONS, INPUT_SIZE, MODEL_FILENAME, NUM_CLASSES
 from .preprocess import PREPROCESSING, to_model_input
-
-
-class TrainingError(Exception):
-    """A run that cannot start or go on as asked; the message says what to do."""
 
 
 @dataclass
