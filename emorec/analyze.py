@@ -13,6 +13,7 @@ import csv
 import dataclasses
 import io
 import multiprocessing as mp
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -266,3 +267,35 @@ def write_index(out, records):
     write_json(Path(out) / "index.json", {"created": now_iso(), "files": records})
     cols = ["input", "kind", "status", "reason", "folder", "frames", "faces", "main_label", "seconds", "frames_per_s"]
     write_text(Path(out) / "index.csv", _csv_text(cols, [[r.get(c, "") for c in cols] for r in records]))
+
+
+# ---------------------------------------------------------------- the terminal report
+
+LISTED = 20     # results printed to the terminal; index.csv lists them all
+
+
+def describe_result(record):
+    """'2 faces: happy 50 %, neutral 50 %' (face-frames and label shares over the whole input)."""
+    frames = f"{record['frames']} frames, " if record["kind"] == "video" else ""
+    noun = "face-frame" if record["kind"] == "video" else "face"
+    n = record["faces"]
+    if not n:
+        return f"{frames}no face found"
+    shares = sorted(record["label_share"].items(), key=lambda kv: -kv[1])
+    return f"{frames}{n} {noun}{'s' * (n != 1)}: " + ", ".join(f"{e} {100 * v:.0f} %" for e, v in shares)
+
+
+def report(records, out):
+    """Print a line per finished input, the counts and the failures; returns the exit code (1 if any failed)."""
+    counts = {s: sum(r["status"] == s for r in records) for s in ("done", "skipped", "failed")}
+    done = [r for r in records if r["status"] == "done"]
+    for r in done[:LISTED]:
+        print(f"  {Path(r['input']).name}: {describe_result(r)}")
+    if len(done) > LISTED:
+        print(f"  … and {len(done) - LISTED} more (see index.csv)")
+    print(f"{counts['done']} done, {counts['skipped']} skipped (already done), {counts['failed']} failed; "
+          f"index: {Path(out) / 'index.json'}")
+    for r in records:
+        if r["status"] == "failed":
+            print(f"  failed: {r['input']}: {r['reason']}", file=sys.stderr)
+    return 1 if counts["failed"] else 0

@@ -186,39 +186,13 @@ def _add_analyze(sub):
 
 
 def _run_analyze(args):
-    from .analyze import AnalyzeOptions, analyze_paths
+    from .analyze import AnalyzeOptions, analyze_paths, report
     from .options import recognizer_kwargs
     if args.every < 1 or args.workers < 1:
         raise SystemExit("--every and --workers must be at least 1")
     options = AnalyzeOptions(every=args.every, no_video=args.no_video, overwrite=args.overwrite,
                              recognizer=recognizer_kwargs(args))
-    records = analyze_paths(args.paths, args.out, options, workers=args.workers)
-    counts = {s: sum(r["status"] == s for r in records) for s in ("done", "skipped", "failed")}
-    done = [r for r in records if r["status"] == "done"]
-    for r in done[:ANALYZE_LISTED]:
-        print(f"  {Path(r['input']).name}: {_describe_result(r)}")
-    if len(done) > ANALYZE_LISTED:
-        print(f"  … and {len(done) - ANALYZE_LISTED} more (see index.csv)")
-    print(f"{counts['done']} done, {counts['skipped']} skipped (already done), {counts['failed']} failed; "
-          f"index: {Path(args.out) / 'index.json'}")
-    for r in records:
-        if r["status"] == "failed":
-            print(f"  failed: {r['input']}: {r['reason']}", file=sys.stderr)
-    return 1 if counts["failed"] else 0
-
-
-ANALYZE_LISTED = 20     # results printed to the terminal; index.csv lists them all
-
-
-def _describe_result(record):
-    """'2 faces: happy 50 %, neutral 50 %' (face-frames and label shares over the whole input)."""
-    frames = f"{record['frames']} frames, " if record["kind"] == "video" else ""
-    noun = "face-frame" if record["kind"] == "video" else "face"
-    n = record["faces"]
-    if not n:
-        return f"{frames}no face found"
-    shares = sorted(record["label_share"].items(), key=lambda kv: -kv[1])
-    return f"{frames}{n} {noun}{'s' * (n != 1)}: " + ", ".join(f"{e} {100 * v:.0f} %" for e, v in shares)
+    return report(analyze_paths(args.paths, args.out, options, workers=args.workers), args.out)
 
 
 def build_parser():

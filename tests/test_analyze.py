@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from emorec.analyze import AnalyzeOptions, analyze_paths, collect_inputs
-from emorec.cli import _describe_result, main
+from emorec.analyze import describe_result as _describe_result
+from emorec.cli import main
 from emorec.detector import DetectorSettings
 from emorec.labels import EMOTIONS
 from emorec.recognizer import Recognizer
