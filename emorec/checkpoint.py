@@ -1,23 +1,35 @@
-"""A training run's per-epoch state on disk, and stopping a run cleanly.
+"""A training run's state on disk: one resume record, committed in one atomic step per epoch.
 
-Every epoch the checkpoint callback writes, each file atomically: the best model so far (``emotion_cnn.h5``),
-``history.csv``, ``curves.png`` and the resume state (``resume.keras``: weights and optimizer;
-``resume.json``: epoch, learning rate, early-stopping and plateau counters, history). Ctrl-C and SIGTERM
-wait until those files are all written, so they always describe the same epoch.
+Layout of a run folder ``OUT``::
+
+    OUT/resume.json                  the resume record (the manifest): config, epochs done, history, best epoch,
+                                     learning-rate and early-stopping counters, and the names of the two files below
+    OUT/checkpoints/epoch-0007.keras trainer after the last finished epoch (weights, optimizer state)
+    OUT/checkpoints/best-0005.h5     the best model so far (highest validation accuracy)
+    OUT/emotion_cnn.h5, history.csv, curves.png     published copies for people and for the window
+
+Each epoch first writes its checkpoint files (new names, so the previous epoch's stay intact), then replaces
+``resume.json`` with one atomic rename — the commit — and only then publishes the copies and deletes the
+files no record names any more. A kill at any moment therefore leaves the previous or the new epoch, complete
+and resumable; copies that lag behind the record are re-published from it when the run is resumed.
+Ctrl-C and SIGTERM wait until an epoch's commit is done (:class:`StopSignals`).
 """
 
 import contextlib
+import shutil
 import signal
 import threading
 import time
+from pathlib import Path
 
-import numpy as np
-
-from .artifacts import atomic_path, save_figure, write_json, write_text
+from .artifacts import atomic_path, read_json, remove_partials, save_figure, write_json, write_text
+from .errors import TrainingError, output_error
 from .labels import MODEL_FILENAME
 
-RESUME_MODEL = "resume.keras"
-RESUME_STATE = "resume.json"
+RECORD = "resume.json"
+CHECKPOINTS = "checkpoints"
+MIN_LR = 1e-6          # the plateau schedule never halves the learning rate below this
+LR_FACTOR = 0.5
 
 
 def base_of(trainer):
@@ -25,10 +37,48 @@ def base_of(trainer):
     return trainer.layers[-1]
 
 
+def read_record(out):
+    """The resume record of run folder ``out``, or None when there is none (no epoch was ever finished)."""
+    path = Path(out) / RECORD
+    if not path.exists():
+        return None
+    try:
+        record = read_json(path)
+    except ValueError as e:
+        raise TrainingError(f"{path} is damaged ({e}); the run cannot be resumed. Start a new run.") from None
+    for key in ("checkpoint", "best_model"):
+        if not (Path(out) / record.get(key, "?")).is_file():
+            raise TrainingError(f"{path} names {record.get(key)!r}, which is missing from {out}; the run cannot be "
+                                "resumed. Start a new run (the published emotion_cnn.h5 is still usable).")
+    return record
+
+
+def clean_leftovers(out, record):
+    """Delete temporary files a killed process left, and checkpoint files the record does not name."""
+    out = Path(out)
+    remove_partials(out)
+    folder = out / CHECKPOINTS
+    if folder.is_dir():
+        remove_partials(folder)
+        keep = {Path(record[k]).name for k in ("checkpoint", "best_model")} if record else set()
+        for f in folder.iterdir():
+            if f.is_file() and f.name not in keep:
+                f.unlink()
+
+
+def publish(out, record):
+    """(Re)write the copies people use from the record: emotion_cnn.h5, history.csv, curves.png."""
+    out = Path(out)
+    with atomic_path(out / MODEL_FILENAME) as tmp:
+        shutil.copyfile(out / record["best_model"], tmp)
+    write_text(out / "history.csv", _history_csv(record["history"]))
+    save_curves(record["history"], out / "curves.png")
+
+
 class StopSignals:
     """While training, Ctrl-C (SIGINT) and ``kill PID`` (SIGTERM) stop the run with KeyboardInterrupt, but never
-    halfway through an epoch's checkpoint: a signal that arrives while the files are written takes effect
-    right after, so the best model, history and resume state always describe the same epoch."""
+    halfway through an epoch's commit: a signal that arrives while the files are written takes effect right
+    after."""
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -86,54 +136,76 @@ def save_curves(history, path):
     plt.close(fig)
 
 
-def checkpoint_callback(out, state, callbacks_to_restore, stop_signals):
-    """A Keras callback that writes the run folder at the end of every epoch (see the module docstring)."""
+def next_schedule(schedule, improved, config, lr):
+    """Advance the early-stopping and plateau counters (a dict kept in the record) after an epoch.
+
+    ``improved``: the epoch beat the best validation accuracy so far. Returns (new learning rate, or None
+    to keep it; whether to stop early).
+    """
+    if improved:
+        schedule.update(epochs_without_gain=0, epochs_at_this_lr=0)
+    else:
+        schedule["epochs_without_gain"] = schedule.get("epochs_without_gain", 0) + 1
+        schedule["epochs_at_this_lr"] = schedule.get("epochs_at_this_lr", 0) + 1
+    new_lr = None
+    if config.schedule == "plateau" and schedule["epochs_at_this_lr"] >= config.lr_patience and lr > MIN_LR:
+        new_lr, schedule["epochs_at_this_lr"] = max(lr * LR_FACTOR, MIN_LR), 0
+    stop = bool(config.patience) and schedule["epochs_without_gain"] >= config.patience
+    return new_lr, stop
+
+
+def checkpoint_callback(out, record, config, stop_signals):
+    """A Keras callback that commits the run's record at the end of every epoch (see the module docstring)."""
     import keras
 
+    out = Path(out)
+
     class Checkpoint(keras.callbacks.Callback):
-        """Per epoch: best .h5, history CSV, curves, resume state — each written atomically."""
-
-        def on_train_begin(self, logs=None):
-            # Runs after the other callbacks reset themselves, so restored counters win.
-            for cb in callbacks_to_restore:
-                for k, v in state.get("callbacks", {}).get(type(cb).__name__, {}).items():
-                    setattr(cb, k, v)
-
         def on_epoch_begin(self, epoch, logs=None):
             self.t0 = time.time()
             self.lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
 
         def on_epoch_end(self, epoch, logs=None):
             with stop_signals.checkpoint():
-                self._save(epoch, logs)
+                try:
+                    self._commit(epoch + 1, dict(logs or {}))
+                except OSError as e:
+                    raise output_error(out, e, what=f"save epoch {epoch + 1} of the run in") from None
 
-        def _save(self, epoch, logs):
-            logs = dict(logs or {})
-            row = {"epoch": epoch + 1, "lr": self.lr, "seconds": round(time.time() - self.t0, 1)}
+        def _commit(self, n, logs):
+            row = {"epoch": n, "lr": self.lr, "seconds": round(time.time() - self.t0, 1)}
             row.update({k: float(logs[k]) for k in ("accuracy", "loss", "val_accuracy", "val_loss")})
-            state["history"].append(row)
-            state["train_seconds"] = state.get("train_seconds", 0.0) + row["seconds"]
-            if row["val_accuracy"] > state.get("best_val_accuracy", -1.0):
-                state["best_val_accuracy"], state["best_epoch"] = row["val_accuracy"], epoch + 1
-                with atomic_path(out / MODEL_FILENAME) as tmp:
+            new = dict(record, history=record["history"] + [row], epochs_done=n,
+                       train_seconds=record.get("train_seconds", 0.0) + row["seconds"],
+                       schedule=dict(record.get("schedule") or {}))
+            improved = row["val_accuracy"] > record.get("best_val_accuracy", -1.0)
+            new_lr, stop = next_schedule(new["schedule"], improved, config, self.lr)
+            (out / CHECKPOINTS).mkdir(exist_ok=True)
+            if improved:
+                new.update(best_val_accuracy=row["val_accuracy"], best_epoch=n,
+                           best_model=f"{CHECKPOINTS}/best-{n:04d}.h5")
+                with atomic_path(out / new["best_model"]) as tmp:
                     base_of(self.model).save(tmp)
-                print(f"\nepoch {epoch + 1}: val accuracy {row['val_accuracy']:.4f} is the best so far; "
-                      f"saved {out / MODEL_FILENAME}")
-            write_text(out / "history.csv", _history_csv(state["history"]))
-            save_curves(state["history"], out / "curves.png")
-            state["epochs_done"] = epoch + 1
-            state["next_lr"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-            state["callbacks"] = {type(cb).__name__: {k: _plain(getattr(cb, k)) for k in ("wait", "best", "cooldown_counter")
-                                                     if hasattr(cb, k)} for cb in callbacks_to_restore}
-            with atomic_path(out / RESUME_MODEL) as tmp:
+            if new_lr is not None:
+                self.model.optimizer.learning_rate = new_lr
+                print(f"\nepoch {n}: no validation gain for {config.lr_patience} epochs; learning rate → {new_lr:.2e}")
+            new["next_lr"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            new["checkpoint"] = f"{CHECKPOINTS}/epoch-{n:04d}.keras"
+            with atomic_path(out / new["checkpoint"]) as tmp:
                 self.model.save(tmp)
-            write_json(out / RESUME_STATE, state)
+            write_json(out / RECORD, new)             # the commit
+            record.clear()
+            record.update(new)
+            publish(out, record)
+            clean_leftovers(out, record)
+            if new.get("best_epoch") == n:
+                print(f"\nepoch {n}: val accuracy {row['val_accuracy']:.4f} is the best so far; "
+                      f"saved {out / MODEL_FILENAME}")
+            if stop:
+                print(f"\nepoch {n}: no validation gain for {config.patience} epochs; stopping early.")
+                self.model.stop_training = True
 
     return Checkpoint()
-
-
-def _plain(v):
-    return float(v) if isinstance(v, (np.floating, float)) else int(v) if isinstance(v, (np.integer, int)) else v
 
 
 def _history_csv(history):

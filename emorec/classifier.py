@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .artifacts import atomic_path, metadata_path, now_iso, read_json, write_json
-from .errors import ModelError
+from .errors import ModelError, output_error
 from .labels import DEFAULT_MODEL, EMOTIONS, INPUT_SIZE, MODEL_FILENAME, NUM_CLASSES
 from .preprocess import as_crops, flip_tta, to_model_input
 from .quiet import silenced_stderr
@@ -81,37 +81,64 @@ def export_path(model_path):
     return Path(model_path).with_suffix(".tflite")
 
 
+def user_cache_dir():
+    """Where exports go when the model's own folder cannot be written: $XDG_CACHE_HOME/emorec or ~/.cache/emorec."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "emorec" / "exports"
+
+
 QUANTIZATION = "dynamic-range (int8 weights)"
 
 
+def _export_locations(model_path, digest):
+    """(tflite, stamp) pairs tried in order: beside the model, then the user's cache (named by the digest)."""
+    yield export_path(model_path), Path(model_path).with_suffix(".tflite.json")
+    cached = user_cache_dir() / f"{Path(model_path).stem}-{digest[:16]}.tflite"
+    yield cached, cached.with_suffix(".tflite.json")
+
+
+def _is_fresh(tflite, stamp, digest):
+    try:
+        info = read_json(stamp)
+    except (OSError, ValueError):
+        return False   # missing or damaged stamp: export again
+    return tflite.exists() and info.get("source_sha256") == digest and info.get("quantization") == QUANTIZATION
+
+
 def ensure_export(model_path):
-    """Return the path of a ``.tflite`` export that matches ``model_path``, (re)building it if needed."""
+    """Return the path of a ``.tflite`` export that matches ``model_path``, (re)building it if needed.
+
+    The export is written beside the model; where that folder is read-only (an installed or shared model),
+    it goes to :func:`user_cache_dir` instead.
+    """
     model_path = Path(model_path)
-    tflite, stamp = export_path(model_path), model_path.with_suffix(".tflite.json")
     digest = _sha256(model_path)
-    if tflite.exists() and stamp.exists():
-        try:
-            info = read_json(stamp)
-            if info.get("source_sha256") == digest and info.get("quantization") == QUANTIZATION:
-                return tflite
-        except ValueError:
-            pass  # a damaged stamp only means: export again
+    for tflite, stamp in _export_locations(model_path, digest):
+        if _is_fresh(tflite, stamp, digest):
+            return tflite
     keras_model = load_keras_model(model_path)
     import tensorflow as tf
     converter = tf.lite.TFLiteConverter.from_keras_model(keras_model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    with contextlib.redirect_stdout(io.StringIO()):   # the converter prints its whole signature
+    with contextlib.redirect_stdout(io.StringIO()), silenced_stderr():   # the converter prints its whole signature
         flatbuffer = converter.convert()
-    with atomic_path(tflite) as tmp:
-        tmp.write_bytes(flatbuffer)
-    write_json(stamp, {"source": model_path.name, "source_sha256": digest, "quantization": QUANTIZATION,
-                       "created": now_iso(), "tensorflow": tf.__version__})
-    return tflite
+    failure = None
+    for tflite, stamp in _export_locations(model_path, digest):
+        try:
+            with atomic_path(tflite) as tmp:
+                tmp.write_bytes(flatbuffer)
+            write_json(stamp, {"source": model_path.name, "source_sha256": digest, "quantization": QUANTIZATION,
+                               "created": now_iso(), "tensorflow": tf.__version__})
+            return tflite
+        except OSError as e:
+            failure = failure or output_error(tflite, e, what="write the model's LiteRT export")
+    raise failure
 
 
 def load_keras_model(model_path):
     """Load and shape-check a Keras model (N×48×48×1 in, N×7 out)."""
-    import keras
+    from .quiet import import_keras
+    keras = import_keras()
     try:
         model = keras.models.load_model(model_path, compile=False)
     except Exception as e:  # Keras and h5py raise many types for a damaged or foreign file
@@ -159,7 +186,10 @@ class Classifier:
         self._batch = None
 
     def __call__(self, faces):
-        x = to_model_input(as_crops(faces)[0], self.blur_sigma)
+        return self.run(to_model_input(as_crops(faces)[0], self.blur_sigma))
+
+    def run(self, x):
+        """The network alone: an N×48×48×1 float32 tensor (gray values 0..255, already preprocessed) → N×7."""
         if len(x) == 0:
             return np.zeros((0, NUM_CLASSES), np.float32)
         if self._batch != len(x):

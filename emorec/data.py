@@ -3,7 +3,7 @@
 Both sources end as a :class:`Dataset`: per split (``train``, ``val``, ``test``) an
 ``x`` array N×48×48 uint8 and a ``y`` array N int64 indexing :data:`labels.EMOTIONS`.
 Folder images go through :func:`preprocess.to_face48`, the function inference uses.
-Parsed tensors are cached under ``data/cache`` keyed on the source's path, size and mtime.
+Parsed tensors are cached under ``data/cache`` keyed on the source file's SHA-256.
 """
 
 import hashlib
@@ -14,6 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
+from PIL import Image as PILImage
 
 from .artifacts import atomic_path
 from .errors import DataError
@@ -65,9 +66,9 @@ def load_dataset(path, *, skip_bad=False, val_fraction=0.1, seed=0, use_cache=Tr
 
 # ---------------------------------------------------------------- CSV
 
-def _cache_file(path, cache_dir, skip_bad, val_fraction, seed):
-    st = path.stat()
-    key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{skip_bad}|{val_fraction}|{seed}|v1"
+def _cache_file(path, sha256, cache_dir, skip_bad, val_fraction, seed):
+    # Keyed on the file's content, not its name, size or mtime: an edit that keeps all three is still seen.
+    key = f"{sha256}|{skip_bad}|{val_fraction}|{seed}|v2"
     return Path(cache_dir) / f"{path.name}.{hashlib.sha1(key.encode()).hexdigest()[:16]}.npz"
 
 
@@ -75,12 +76,18 @@ def load_csv(path, *, skip_bad=False, val_fraction=0.1, seed=0, use_cache=True, 
     """Parse a Kaggle FER2013 CSV (``emotion,pixels[,Usage]``, optionally gzip'd); ``cache_dir``
     defaults to the module's ``CACHE_DIR`` (``data/cache`` in the project)."""
     path = Path(path)
-    cache_dir = cache_dir or CACHE_DIR
-    cache = _cache_file(path, cache_dir, skip_bad, val_fraction, seed) if use_cache else None
+    try:
+        sha256 = file_sha256(path)
+    except OSError as e:
+        raise DataError(f"cannot read {path} ({e.strerror or e}). {GET_DATA_HINT}") from None
+    cache = _cache_file(path, sha256, cache_dir or CACHE_DIR, skip_bad, val_fraction, seed) if use_cache else None
     if cache is not None and cache.exists():
-        with np.load(cache, allow_pickle=False) as z:
-            splits = {s: (z[f"{s}_x"], z[f"{s}_y"]) for s in SPLITS}
-            return Dataset(splits, str(path), str(z["sha256"]), list(z["skipped"]))
+        try:
+            with np.load(cache, allow_pickle=False) as z:
+                splits = {s: (z[f"{s}_x"], z[f"{s}_y"]) for s in SPLITS}
+                return Dataset(splits, str(path), sha256, list(z["skipped"]))
+        except (OSError, ValueError, KeyError):
+            pass   # a damaged cache only means: parse again
 
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -152,9 +159,12 @@ def load_csv(path, *, skip_bad=False, val_fraction=0.1, seed=0, use_cache=True, 
     else:
         train, val = _stratified_split(x, y, val_fraction, seed)
         splits = {"train": train, "val": val, "test": (x[:0], y[:0])}
-    dataset = Dataset(splits, str(path), file_sha256(path), skipped)
+    dataset = Dataset(splits, str(path), sha256, skipped)
     if cache is not None:
-        _write_cache(cache, dataset)
+        try:
+            _write_cache(cache, dataset)
+        except OSError:
+            pass   # no cache (read-only or full disk) only costs the parse next time
     return dataset
 
 
@@ -199,6 +209,23 @@ def _split_dirs(root):
     return found
 
 
+def _read_face_image(path):
+    """An image file as a uint8 array (gray, BGR or BGRA), or None if it is unreadable or incomplete.
+
+    Pillow checks the file to its end first: OpenCV decodes a truncated JPEG without a word, filling the
+    missing part with grey, and such a face must not be trained on.
+    """
+    try:
+        with PILImage.open(path) as im:
+            im.load()
+    except (OSError, SyntaxError, ValueError, PILImage.DecompressionBombError):
+        return None
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if img is not None and img.dtype != np.uint8:
+        img = cv2.convertScaleAbs(img, alpha=255.0 / max(1, int(img.max())))
+    return img
+
+
 def _load_class_folders(split_dir, skip_bad, skipped):
     xs, ys = [], []
     class_dirs = {}
@@ -225,11 +252,9 @@ def _load_class_folders(split_dir, skip_bad, skipped):
             if f.suffix.lower() not in IMAGE_EXTENSIONS:
                 problem = f"not an image (extension {f.suffix or 'none'})"
             else:
-                img = cv2.imread(str(f), cv2.IMREAD_UNCHANGED)
+                img = _read_face_image(f)
                 if img is None:
-                    problem = "unreadable or corrupt image"
-                elif img.dtype != np.uint8:
-                    img = cv2.convertScaleAbs(img, alpha=255.0 / max(1, int(img.max())))
+                    problem = "unreadable, truncated or corrupt image"
             if problem:
                 if not skip_bad:
                     raise DataError(f"{f}: {problem}. Remove it, or pass --skip-bad-rows to leave such files out.")

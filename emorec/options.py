@@ -1,24 +1,56 @@
-"""Command-line flags shared by UI.py and `main.py analyze`: model, detector knobs, smoothing."""
+"""Command-line pieces shared by UI.py and main.py: value checks, the help formatter, recognizer flags."""
+
+import argparse
 
 from .detector import DetectorSettings
+from .tracking import DEFAULT_SMOOTHING
 
 _D = DetectorSettings()
 
 
+def number(kind, low, high=None, low_open=False, high_open=False):
+    """An argparse type: ``kind`` (int or float) between ``low`` and ``high`` (``*_open``: the bound itself is
+    excluded); anything else is a usage error that names the allowed range."""
+    def parse(text):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a{'n integer' if kind is int else ' number'}") from None
+        if v != v or (v <= low if low_open else v < low) or \
+                (high is not None and (v >= high if high_open else v > high)):
+            lo = f"above {low}" if low_open else f"at least {low}"
+            hi = "" if high is None else f" and {'below' if high_open else 'at most'} {high}"
+            raise argparse.ArgumentTypeError(f"must be {lo}{hi}, got {text}")
+        return v
+    return parse
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Appends "(default: X)" to a flag's help only when X says something (not None/False/"") and the help
+    text does not already state its default."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if action.default not in (None, False, "", argparse.SUPPRESS) and "default" not in text \
+                and action.option_strings:
+            text += " (default: %(default)s)"
+        return text
+
+
 def add_recognizer_flags(parser):
     g = parser.add_argument_group("model and detector")
-    g.add_argument("--model", help="model file (.h5) or run folder; default: the shipped model/default/emotion_cnn.h5")
-    g.add_argument("--scale-factor", type=float, default=_D.scale_factor,
+    g.add_argument("--model", help="model file (.h5) or run folder (default: the shipped model/default)")
+    g.add_argument("--scale-factor", type=number(float, 1, low_open=True), default=_D.scale_factor,
                    help="Haar pyramid step (>1; larger is faster, finds fewer faces)")
-    g.add_argument("--min-neighbors", type=int, default=_D.min_neighbors,
+    g.add_argument("--min-neighbors", type=number(int, 0), default=_D.min_neighbors,
                    help="detections needed to accept a face (larger is stricter)")
-    g.add_argument("--min-size", type=int, default=_D.min_size, help="smallest face side in pixels")
-    g.add_argument("--detect-width", type=int, default=_D.detect_width,
+    g.add_argument("--min-size", type=number(int, 1), default=_D.min_size, help="smallest face side in pixels")
+    g.add_argument("--detect-width", type=number(int, 0), default=_D.detect_width,
                    help="downscale frames wider than this for detection (0 = full size)")
-    g.add_argument("--pad", type=float, default=_D.pad, help="grow each face crop by this fraction of its side")
-    g.add_argument("--smoothing", type=float, default=0.6,
+    g.add_argument("--pad", type=number(float, 0), default=_D.pad, help="grow each face crop by this fraction of its side")
+    g.add_argument("--smoothing", type=number(float, 0, 1, high_open=True), default=DEFAULT_SMOOTHING,
                    help="probability smoothing per tracked face, 0 (off) to <1 (strong)")
-    g.add_argument("--detect-every", type=int, default=1,
+    g.add_argument("--detect-every", type=number(int, 1), default=1,
                    help="run the detector every Nth frame and reuse tracked boxes in between")
     g.add_argument("--no-tta", action="store_true",
                    help="classify each face once instead of averaging it with its mirror image "
@@ -26,16 +58,9 @@ def add_recognizer_flags(parser):
     return g
 
 
-def settings_from_args(args):
-    if not args.scale_factor > 1:
-        raise SystemExit(f"--scale-factor must be above 1, got {args.scale_factor}")
-    if not 0 <= args.smoothing < 1:
-        raise SystemExit(f"--smoothing must be in [0, 1), got {args.smoothing}")
-    return DetectorSettings(scale_factor=args.scale_factor, min_neighbors=args.min_neighbors,
-                            min_size=args.min_size, detect_width=args.detect_width, pad=args.pad)
-
-
 def recognizer_kwargs(args):
     """Keyword arguments for :class:`recognizer.Recognizer` from parsed flags."""
-    return {"model": args.model, "settings": settings_from_args(args), "smoothing": args.smoothing,
+    settings = DetectorSettings(scale_factor=args.scale_factor, min_neighbors=args.min_neighbors,
+                                min_size=args.min_size, detect_width=args.detect_width, pad=args.pad)
+    return {"model": args.model, "settings": settings, "smoothing": args.smoothing,
             "detect_every": args.detect_every, "tta": not args.no_tta}

@@ -39,3 +39,11 @@ def silenced_stderr():
         finally:
             os.dup2(saved, 2)
             os.close(saved)
+
+
+def import_keras():
+    """``import keras`` (and with it TensorFlow) without the absl/oneDNN lines TensorFlow prints at import."""
+    quiet_libraries()
+    with silenced_stderr():
+        import keras
+    return keras

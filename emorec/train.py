@@ -1,53 +1,114 @@
 """Training: a dataset and a :class:`TrainConfig` in, a run folder out.
 
-A run folder holds (all written atomically, refreshed every epoch):
-``emotion_cnn.h5`` (best model on validation accuracy), ``emotion_cnn.json`` (metadata),
-``history.csv``, ``curves.png`` and the resume state ``resume.keras`` + ``resume.json``
-(weights, optimizer, learning rate, early-stopping and plateau counters, history).
-A run that completes also gets its inference blur, chosen on the validation split (:mod:`emorec.calibrate`).
-Ctrl-C, ``kill`` (SIGTERM) or a killed process loses at most the epoch in progress; ``resume=True`` goes on
-(the writing and the stop signals are in :mod:`emorec.checkpoint`).
+``train()`` reads as three steps: :func:`prepare` (check the run folder and the data, build or restore the
+trainer), :func:`fit` (the epochs; each one commits the run's resume record, see :mod:`emorec.checkpoint`)
+and :func:`finish` (score the best model on validation, write its metadata, choose its inference blur).
+Ctrl-C, ``kill`` (SIGTERM) or a killed process loses at most the epoch in progress; ``resume=True`` goes on.
 """
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 
-from .artifacts import library_versions, metadata_path, now_iso, read_json, write_json
-from .checkpoint import RESUME_MODEL, RESUME_STATE, StopSignals, base_of, checkpoint_callback
+from .artifacts import library_versions, metadata_path, now_iso, write_json
+from .checkpoint import RECORD, StopSignals, base_of, checkpoint_callback, clean_leftovers, publish, read_record
 from .data import describe, load_dataset
-from .errors import TrainingError
+from .errors import TrainingError, output_error
 from .labels import DEFAULT_MODEL_DIR, EMOTIONS, INPUT_SIZE, MODEL_FILENAME, NUM_CLASSES
+from .models import ARCHITECTURES, DEFAULT_ARCH
+from .options import number
 from .preprocess import PREPROCESSING, to_model_input
+
+
+def option(default, help, **flag):
+    """A config field that is also a command-line flag: ``help`` text and argparse keywords in its metadata."""
+    return field(default=default, metadata={"help": help, **flag})
 
 
 @dataclass
 class TrainConfig:
-    data: str
-    out: str
-    arch: str = "vgg"
-    epochs: int = 60
-    batch_size: int = 128
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    schedule: str = "plateau"          # "plateau" (ReduceLROnPlateau) or "cosine"
-    lr_patience: int = 3
-    patience: int = 12                 # early stopping on val accuracy; 0 = off
-    class_weight: str = "none"         # "none" or "balanced"
-    label_smoothing: float = 0.0
-    augment: bool = True
-    seed: int = 0
-    skip_bad_rows: bool = False
-    val_fraction: float = 0.1
-    init_from: str = ""                # start from this .h5's weights (same --arch): fine-tune / warm restart
-    ferplus: str = ""                  # FER+ fer2013new.csv: mix its votes into the training targets
-    ferplus_weight: float = 0.5
+    """Everything a run depends on. Each field is also a flag of `main.py train` (see :func:`add_config_flags`);
+    its default here is the one default."""
+    data: str = option("", "fer2013.csv(.gz), or a folder with train/ and test/ class folders (required unless "
+                           "--resume)", metavar="PATH")
+    out: str = option("", "run folder (default: a new folder model/<arch>-<date-time>)", metavar="DIR")
+    arch: str = option(DEFAULT_ARCH, "vgg: 2 convs per stage, 32-256 wide; vgg-wide: the same 48-384 wide (the "
+                                     "shipped model); deep: the seeds' 4-conv 64/128/512/512 network; shallow: the "
+                                     "seeds' 2-conv network", choices=sorted(ARCHITECTURES))
+    epochs: int = option(60, "maximum epochs; --resume keeps the saved run's budget unless this is given",
+                         type=number(int, 1))
+    batch_size: int = option(128, "images per training step", type=number(int, 1))
+    lr: float = option(1e-3, "AdamW learning rate", type=number(float, 0, low_open=True))
+    weight_decay: float = option(1e-4, "AdamW weight decay", type=number(float, 0))
+    schedule: str = option("plateau", "plateau: halve the LR after --lr-patience epochs without a validation "
+                                      "accuracy gain; cosine: decay to 0 over --epochs", choices=("plateau", "cosine"))
+    lr_patience: int = option(3, "epochs without a validation accuracy gain before the plateau schedule halves "
+                                 "the LR", type=number(int, 1))
+    patience: int = option(12, "early stopping: epochs without a validation accuracy gain (0 = off)",
+                           type=number(int, 0))
+    class_weight: str = option("none", "balanced: weight each class by n/(7·count) to help rare classes (Disgust)",
+                               choices=("none", "balanced"))
+    label_smoothing: float = option(0.0, "label smoothing of the cross-entropy loss, 0..1",
+                                    type=number(float, 0, 1))
+    augment: bool = option(True, "flips, rotations, shifts, zoom and erasing of training images")
+    seed: int = option(0, "seed for weights, shuffling, augmentation and splits", type=int)
+    skip_bad_rows: bool = option(False, "leave out malformed CSV rows / unreadable images (and report how many) "
+                                        "instead of stopping")
+    val_fraction: float = option(0.1, "share of train held out for validation when the data has no validation "
+                                      "split", type=number(float, 0, 1, low_open=True))
+    init_from: str = option("", "start from this model's weights (a .h5 or run folder of the same --arch), e.g. to "
+                                "fine-tune the shipped model on your data or give a finished run another LR cycle",
+                            metavar="MODEL")
+    ferplus: str = option("", "FER+ votes (fer2013new.csv, Kaggle CSV data only): train on a mix of the FER2013 "
+                              "label and the 10 annotators' vote shares; validation and test keep the FER2013 labels",
+                          metavar="CSV")
+    ferplus_weight: float = option(0.5, "share of the FER+ votes in the training targets, 0..1",
+                                   type=number(float, 0, 1))
+
+    #: fields holding paths, made absolute so that --resume works from any working directory
+    PATHS = ("data", "init_from", "ferplus")
 
     @classmethod
     def from_dict(cls, d):
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def add_config_flags(parser):
+    """One flag per :class:`TrainConfig` field (``lr_patience`` → ``--lr-patience``; a boolean that defaults to
+    True becomes ``--no-...``). Flags default to None, so :func:`config_from_args` can tell what was given."""
+    for f in fields(TrainConfig):
+        meta = dict(f.metadata)
+        help_text = meta.pop("help")
+        name = "--" + f.name.replace("_", "-")
+        if f.type is bool or isinstance(f.default, bool):
+            if f.default:
+                parser.add_argument(f"--no-{name[2:]}", dest=f.name, action="store_false", default=None,
+                                    help=f"turn off: {help_text}")
+            else:
+                parser.add_argument(name, action="store_true", default=None, help=help_text)
+            continue
+        if f.default not in ("", None) and "default" not in help_text:
+            help_text += f" (default: {f.default})"
+        parser.add_argument(name, default=None, **{"type": f.type if isinstance(f.type, type) else None, **meta},
+                            help=help_text)
+
+
+def config_from_args(args):
+    """A :class:`TrainConfig` from parsed flags: what was given, and each field's default for the rest."""
+    values = {}
+    for f in fields(TrainConfig):
+        given = getattr(args, f.name, None)
+        values[f.name] = f.default if given is None else given
+        if f.name in TrainConfig.PATHS and values[f.name]:
+            values[f.name] = str(Path(values[f.name]).resolve())
+    return TrainConfig(**values)
+
+
+def given_flags(args):
+    """Names of the :class:`TrainConfig` fields set on the command line."""
+    return {f.name for f in fields(TrainConfig) if getattr(args, f.name, None) is not None}
 
 
 def augmentation(seed):
@@ -77,28 +138,23 @@ def _one_hot(y):
     return np.eye(NUM_CLASSES, dtype=np.float32)[y]
 
 
-def _build_training_model(config, steps_per_epoch):
-    import keras
-    from .models import build_model
-    base = build_model(config.arch)
-    inputs = keras.Input((INPUT_SIZE, INPUT_SIZE, 1), name="face")
-    x = augmentation(config.seed)(inputs) if config.augment else inputs
-    model = keras.Model(inputs, base(x), name="trainer")
-    lr = config.lr
-    if config.schedule == "cosine":
-        lr = _cosine(config, steps_per_epoch)
-    elif config.schedule != "plateau":
-        raise TrainingError(f"unknown schedule {config.schedule!r}; use 'plateau' or 'cosine'")
-    model.compile(optimizer=keras.optimizers.AdamW(lr, weight_decay=config.weight_decay),
-                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
-                  metrics=["accuracy"])
-    return model
-
-
 def _cosine(config, steps_per_epoch):
     """Cosine decay from ``config.lr`` to 0 at the end of epoch ``config.epochs`` (a function of the step count)."""
     import keras
     return keras.optimizers.schedules.CosineDecay(config.lr, decay_steps=config.epochs * steps_per_epoch)
+
+
+def _build_trainer(config, steps_per_epoch):
+    import keras
+    from .models import build_model
+    inputs = keras.Input((INPUT_SIZE, INPUT_SIZE, 1), name="face")
+    x = augmentation(config.seed)(inputs) if config.augment else inputs
+    model = keras.Model(inputs, build_model(config.arch)(x), name="trainer")
+    lr = _cosine(config, steps_per_epoch) if config.schedule == "cosine" else config.lr
+    model.compile(optimizer=keras.optimizers.AdamW(lr, weight_decay=config.weight_decay),
+                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+                  metrics=["accuracy"])
+    return model
 
 
 def load_initial_weights(base, path):
@@ -118,120 +174,151 @@ def load_initial_weights(base, path):
     print(f"starting from the weights of {path}")
 
 
-def _check_out(out, resume, replace_default):
+def check_run_folder(out, resume, replace_default=False):
+    """Refuse a run folder that cannot be used as asked; returns its resume record (None for a new run)."""
+    out = Path(out)
     if out.resolve() == DEFAULT_MODEL_DIR.resolve() and not replace_default:
         raise TrainingError(f"{out} holds the shipped default model; training will not overwrite it. "
                             "Choose another --out (the default is a new folder under model/), "
                             "or pass --replace-default if you really mean to replace it.")
-    if resume:
-        if not (out / RESUME_STATE).exists() or not (out / RESUME_MODEL).exists():
-            raise TrainingError(f"nothing to resume in {out}: {RESUME_STATE} / {RESUME_MODEL} not found. "
-                                "Start a new run without --resume.")
-    elif (out / MODEL_FILENAME).exists() or (out / RESUME_STATE).exists():
+    if out.exists() and not out.is_dir():
+        raise TrainingError(f"--out {out} is a file, not a folder; choose a folder name for the run.")
+    blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise TrainingError(f"--out {out} is inside {blocking}, which is a file; choose another run folder.")
+    record = read_record(out) if out.is_dir() else None
+    if resume and record is None:
+        raise TrainingError(f"nothing to resume in {out}: no finished epoch ({RECORD} not found). "
+                            "Start a new run without --resume.")
+    if not resume and (record is not None or (out / MODEL_FILENAME).exists()):
         raise TrainingError(f"{out} already holds a training run. Pass --resume to continue it, "
                             "or choose a new --out folder.")
+    return record
 
 
-def train(config, *, resume=False, replace_default=False, dataset=None, verbose=1, extra_callbacks=()):
-    """Train (or resume) a run; returns the metadata dict written beside the model.
+class Run:
+    """What :func:`prepare` hands to :func:`fit` and :func:`finish`."""
 
-    ``dataset``: an already loaded :class:`data.Dataset` (else ``config.data`` is loaded);
-    ``extra_callbacks``: more Keras callbacks, run after the checkpointing one.
-    """
-    import keras
+    def __init__(self, config, out, record, dataset, trainer):
+        self.config, self.out, self.record, self.dataset, self.trainer = config, out, record, dataset, trainer
 
+
+def prepare(config, *, resume=False, replace_default=False, dataset=None):
+    """Check the run folder and the data (before Keras is imported, so mistakes are reported at once), then
+    build the trainer, or restore it from the resume record."""
     out = Path(config.out)
-    _check_out(out, resume, replace_default)
+    record = check_run_folder(out, resume, replace_default)
     if resume:
-        state = read_json(out / RESUME_STATE)
-        saved = TrainConfig.from_dict(state["config"])
+        saved = TrainConfig.from_dict(record["config"])
         saved.out = str(out)
-        if config.epochs:   # None: keep the saved run's epoch budget
-            saved.epochs = config.epochs
+        saved.epochs = config.epochs or saved.epochs      # a new epoch budget may be given; the rest is the run's
         config = saved
-    else:
-        state = {"config": asdict(config), "history": [], "epochs_done": 0, "started": now_iso()}
-    state["config"] = asdict(config)
-    keras.utils.set_random_seed(config.seed + state["epochs_done"])
-
     if dataset is None:
         dataset = load_dataset(config.data, skip_bad=config.skip_bad_rows,
                                val_fraction=config.val_fraction, seed=config.seed)
+    if len(dataset.splits["val"][1]) == 0:
+        raise TrainingError(f"{dataset.source} has no validation images; training chooses its best epoch on them. "
+                            "Use more data, or a larger --val-fraction.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        clean_leftovers(out, record)
+    except OSError as e:
+        raise output_error(out, e, what="create the run folder") from None
+
+    from .quiet import import_keras
+    keras = import_keras()
+    epochs_done = record["epochs_done"] if record else 0
+    keras.utils.set_random_seed(config.seed + epochs_done)
+    steps = int(np.ceil(len(dataset.splits["train"][1]) / config.batch_size))
+    if record:
+        publish(out, record)   # copies a kill left behind the record catch up with it
+        trainer = keras.models.load_model(out / record["checkpoint"])
+        # plateau: the learning rate the run had reached; cosine: the decay re-planned over the (maybe new) budget
+        trainer.optimizer.learning_rate = record["next_lr"] if config.schedule == "plateau" else _cosine(config, steps)
+        print(f"resuming {out} after epoch {epochs_done} "
+              f"(best val accuracy {record['best_val_accuracy']:.4f} at epoch {record['best_epoch']})")
+    else:
+        record = {"config": asdict(config), "history": [], "epochs_done": 0, "started": now_iso()}
+        trainer = _build_trainer(config, steps)
+        if config.init_from:
+            load_initial_weights(base_of(trainer), config.init_from)
+    record["config"] = asdict(config)
     print(describe(dataset))
-    x_train, y_train = dataset.split("train")
-    x_val, y_val = dataset.split("val")
-    targets = _one_hot(y_train)
-    if config.ferplus:
-        from .ferplus import load_votes, soft_targets
-        targets = soft_targets(y_train, load_votes(config.ferplus, dataset), config.ferplus_weight)
-        print(f"training targets: {1 - config.ferplus_weight:.2f} × FER2013 label + "
-              f"{config.ferplus_weight:.2f} × FER+ votes ({config.ferplus})")
-    steps = int(np.ceil(len(y_train) / config.batch_size))
+    print(f"architecture {config.arch}: {base_of(trainer).count_params():,} parameters")
+    return Run(config, out, record, dataset, trainer)
 
-    out.mkdir(parents=True, exist_ok=True)
-    if resume:
-        trainer = keras.models.load_model(out / RESUME_MODEL)
-        if config.schedule == "plateau":
-            trainer.optimizer.learning_rate = state.get("next_lr", config.lr)
-        else:
-            # The decay follows the (possibly changed) epoch budget: a longer run keeps learning instead of
-            # sitting at LR 0, a shorter one decays faster from where it is.
-            trainer.optimizer.learning_rate = _cosine(config, steps)
-        print(f"resuming {out} after epoch {state['epochs_done']} "
-              f"(best val accuracy {state.get('best_val_accuracy', 0):.4f} at epoch {state.get('best_epoch')})")
-    else:
-        trainer = _build_training_model(config, steps)
-    base = base_of(trainer)
-    if config.init_from and not resume:
-        load_initial_weights(base, config.init_from)
-    print(f"architecture {config.arch}: {base.count_params():,} parameters")
 
-    callbacks = []
-    if config.patience:
-        callbacks.append(keras.callbacks.EarlyStopping("val_accuracy", mode="max", patience=config.patience))
-    if config.schedule == "plateau":
-        callbacks.append(keras.callbacks.ReduceLROnPlateau("val_accuracy", mode="max", factor=0.5,
-                                                           patience=config.lr_patience, min_lr=1e-6, verbose=1))
+def training_targets(config, dataset):
+    """One-hot labels, or with ``config.ferplus`` the FER2013 label mixed with the FER+ vote shares."""
+    y = dataset.split("train")[1]
+    if not config.ferplus:
+        return _one_hot(y)
+    from .ferplus import load_votes, soft_targets
+    print(f"training targets: {1 - config.ferplus_weight:.2f} × FER2013 label + "
+          f"{config.ferplus_weight:.2f} × FER+ votes ({config.ferplus})")
+    return soft_targets(y, load_votes(config.ferplus, dataset), config.ferplus_weight)
+
+
+def fit(run, *, verbose=1, extra_callbacks=()):
+    """Train the remaining epochs; returns True if Ctrl-C or SIGTERM stopped the run (the last finished epoch
+    is committed), False when it ran to its end or stopped early."""
+    config, record = run.config, run.record
+    if record["epochs_done"] >= config.epochs:
+        print(f"already trained {record['epochs_done']} of {config.epochs} epochs; pass a larger --epochs to go on.")
+        return False
+    x_train, y_train = run.dataset.split("train")
+    x_val, y_val = run.dataset.split("val")
+    targets = training_targets(config, run.dataset)
     stop_signals = StopSignals()
-    callbacks.append(checkpoint_callback(out, state, list(callbacks), stop_signals))
-    callbacks.extend(extra_callbacks)
-
-    interrupted = False
-    if state["epochs_done"] >= config.epochs:
-        print(f"already trained {state['epochs_done']} of {config.epochs} epochs; pass a larger --epochs to go on.")
-    else:
-        try:
-            with stop_signals:
-                trainer.fit(to_model_input(x_train), targets, batch_size=config.batch_size,
-                            epochs=config.epochs, initial_epoch=state["epochs_done"],
+    callbacks = [checkpoint_callback(run.out, record, config, stop_signals), *extra_callbacks]
+    try:
+        with stop_signals:
+            run.trainer.fit(to_model_input(x_train), targets, batch_size=config.batch_size,
+                            epochs=config.epochs, initial_epoch=record["epochs_done"],
                             validation_data=(to_model_input(x_val), _one_hot(y_val)),
                             class_weight=class_weights(y_train, config.class_weight),
                             callbacks=callbacks, shuffle=True, verbose=verbose)
-        except KeyboardInterrupt:
-            interrupted = True
-            print(f"\ninterrupted during epoch {state['epochs_done'] + 1}; the last finished epoch is saved.")
-    if "best_epoch" not in state:
+    except KeyboardInterrupt:
+        print(f"\ninterrupted during epoch {record['epochs_done'] + 1}; the last finished epoch is saved.")
+        return True
+    return False
+
+
+def finish(run, interrupted, calibrate=True):
+    """Write the best model's metadata; for a completed run also choose its inference blur. Returns the metadata."""
+    if "best_epoch" not in run.record:
         raise TrainingError("stopped before the first epoch finished; nothing was saved. Run again.")
-    meta = finalize(out, config, state, dataset)
+    meta = write_metadata(run.out, run.config, run.record, run.dataset)
     if interrupted:
-        print(f"continue with: python main.py train --resume {out} --epochs {config.epochs}")
-    elif len(y_val):
-        from .calibrate import calibrate, describe as describe_blur
-        meta["inference"] = calibrate(out / MODEL_FILENAME, dataset)
+        print(f"continue with: python main.py train --resume {run.out} --epochs {run.config.epochs}")
+    elif calibrate:
+        from .calibrate import calibrate as choose_blur, describe as describe_blur
+        meta["inference"] = choose_blur(run.out / MODEL_FILENAME, run.dataset)
         print(describe_blur(meta["inference"]))
     return meta
 
 
-def finalize(out, config, state, dataset):
-    """Score the best model on validation and test, and write its metadata JSON."""
+def train(config, *, resume=False, replace_default=False, dataset=None, verbose=1, extra_callbacks=(),
+          calibrate=True):
+    """Train (or resume) a run; returns the metadata dict written beside the model.
+
+    ``dataset``: an already loaded :class:`data.Dataset` (else ``config.data`` is loaded);
+    ``extra_callbacks``: more Keras callbacks, run after the checkpointing one;
+    ``calibrate``: choose the inference blur on the validation split when the run completes.
+    """
+    run = prepare(config, resume=resume, replace_default=replace_default, dataset=dataset)
+    return finish(run, fit(run, verbose=verbose, extra_callbacks=extra_callbacks), calibrate)
+
+
+def write_metadata(out, config, record, dataset):
+    """Score the best model on the validation split and write its metadata JSON beside it.
+
+    The test split is not scored here: it is reported once, by ``main.py evaluate``, for the model one ships.
+    """
     import keras
     model = keras.models.load_model(out / MODEL_FILENAME, compile=False)
-    scores = {}
-    for split in ("val", "test"):
-        x, y = dataset.splits[split]
-        if len(y):
-            probs = model.predict(to_model_input(x), batch_size=512, verbose=0)
-            scores[split] = float(np.mean(probs.argmax(1) == y))
+    x, y = dataset.split("val")
+    val_accuracy = float(np.mean(model.predict(to_model_input(x), batch_size=512, verbose=0).argmax(1) == y))
     meta = {
         "format": "emorec-model/1",
         "classes": list(EMOTIONS),
@@ -243,21 +330,15 @@ def finalize(out, config, state, dataset):
         "config": asdict(config),
         "data": {"source": dataset.source, "sha256": dataset.sha256, "counts": dataset.counts(),
                  "skipped": len(dataset.skipped)},
-        "epochs_run": state["epochs_done"],
-        "best_epoch": state["best_epoch"],
-        "val_accuracy": scores.get("val"),
-        "test_accuracy": scores.get("test"),
-        "train_seconds": round(state.get("train_seconds", 0.0), 1),
+        "epochs_run": record["epochs_done"],
+        "best_epoch": record["best_epoch"],
+        "val_accuracy": val_accuracy,
+        "train_seconds": round(record.get("train_seconds", 0.0), 1),
         "backend": keras.backend.backend(),
         "created": now_iso(),
         "versions": library_versions(),
     }
     write_json(metadata_path(out / MODEL_FILENAME), meta)
     print(f"best model: {out / MODEL_FILENAME} (epoch {meta['best_epoch']} of {meta['epochs_run']}); "
-          f"validation accuracy {_pct(meta['val_accuracy'])}, test accuracy {_pct(meta['test_accuracy'])}")
+          f"validation accuracy {100 * val_accuracy:.2f} %")
     return meta
-
-
-def _pct(v):
-    return "n/a" if v is None else f"{100 * v:.2f} %"
-

@@ -16,7 +16,7 @@ class BlurSensitive:
     def __init__(self, y):
         self.y, self.blur_sigma, self.seen = y, 0.25, []
 
-    def predict(self, faces):
+    def predict(self, faces, tta=False):
         self.seen.append(self.blur_sigma)
         labels = self.y if self.blur_sigma == 0.6 else (self.y + 1) % 7
         return np.eye(7, dtype=np.float32)[labels]

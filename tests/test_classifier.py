@@ -96,7 +96,7 @@ def test_the_inference_blur_in_the_metadata_is_applied(model_copy):
     assert soft.blur_sigma == 0.7
     import cv2
     pre_blurred = np.stack([cv2.GaussianBlur(f.astype(np.float32), (0, 0), 0.7) for f in faces])
-    assert np.allclose(soft(faces), sharp(pre_blurred), atol=1e-6)
+    assert np.allclose(soft(faces), sharp.run(pre_blurred[..., None]), atol=1e-6)
     assert not np.allclose(soft(faces), sharp(faces), atol=1e-4)
 
 

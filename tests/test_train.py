@@ -1,23 +1,34 @@
+"""Training: artifacts, resume, stop signals, kills at any moment, refusals, warm starts.
+
+Real fits are the expensive part of the suite, so each one here checks several things; whatever can be
+checked without fitting (refusals, warm starts, schedules) goes through :func:`prepare` alone.
+"""
+
 import csv
 import os
 import signal
+import types
 
 import keras
 import numpy as np
 import pytest
 
-from emorec.artifacts import read_json
+import emorec.checkpoint as checkpoint_module
+from emorec.artifacts import read_json, write_json
+from emorec.checkpoint import RECORD, StopSignals, next_schedule, read_record
+from emorec.cli import main
 from emorec.data import load_csv
+from emorec.errors import OutputError
 from emorec.labels import DEFAULT_MODEL_DIR, EMOTIONS
-from emorec.train import TrainConfig, TrainingError, class_weights, train
+from emorec.train import TrainConfig, TrainingError, base_of, class_weights, prepare, train
 
 from conftest import csv_rows, write_csv
 
 
-@pytest.fixture
-def small_data(tmp_path):
+@pytest.fixture(scope="module")
+def small_data(tmp_path_factory):
     rows, _ = csv_rows(["Training"] * 3 + ["PublicTest", "PrivateTest"])
-    return load_csv(write_csv(tmp_path / "d.csv", rows), use_cache=False)
+    return load_csv(write_csv(tmp_path_factory.mktemp("data") / "d.csv", rows), use_cache=False)
 
 
 def config(tmp_path, **kw):
@@ -26,20 +37,24 @@ def config(tmp_path, **kw):
     return TrainConfig(**base)
 
 
-def test_one_epoch_writes_every_artifact_and_the_model_reloads_identically(tmp_path, small_data):
-    meta = train(config(tmp_path), dataset=small_data, verbose=0)
-    run = tmp_path / "run"
-    for name in ("emotion_cnn.h5", "emotion_cnn.json", "history.csv", "curves.png", "resume.keras", "resume.json"):
+def fit(cfg, data, **kw):
+    return train(cfg, dataset=data, verbose=0, calibrate=False, **kw)
+
+
+def test_a_run_folder_has_every_artifact_and_one_record_naming_its_files(tiny_model):
+    run = tiny_model.parent
+    for name in ("emotion_cnn.h5", "emotion_cnn.json", "history.csv", "curves.png", RECORD):
         assert (run / name).stat().st_size > 0, name
-    assert not list(run.glob(".*partial*"))
-    saved = read_json(run / "emotion_cnn.json")
-    assert saved["classes"] == list(EMOTIONS) and saved["input_size"] == 48
-    assert saved["epochs_run"] == 1 and saved["arch"] == "shallow" and saved["data"]["sha256"] == small_data.sha256
-    assert 0 <= saved["val_accuracy"] <= 1 and 0 <= saved["test_accuracy"] <= 1
-    assert meta["params"] == saved["params"] > 0
+    assert not list(run.rglob(".*partial*"))
+    record = read_record(run)
+    assert record["epochs_done"] == 1 and record["best_epoch"] == 1
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["best-0001.h5", "epoch-0001.keras"]
+    meta = read_json(run / "emotion_cnn.json")
+    assert meta["classes"] == list(EMOTIONS) and meta["input_size"] == 48 and meta["epochs_run"] == 1
+    assert 0 <= meta["val_accuracy"] <= 1 and "test_accuracy" not in meta    # the test split is evaluate's alone
     h5 = keras.models.load_model(run / "emotion_cnn.h5", compile=False)
-    resumed = keras.models.load_model(run / "resume.keras").layers[-1]   # the trainer's inner model
-    x = small_data.splits["test"][0][..., None].astype(np.float32)
+    resumed = base_of(keras.models.load_model(run / record["checkpoint"]))
+    x = np.random.default_rng(0).integers(0, 256, (4, 48, 48, 1)).astype(np.float32)
     assert np.allclose(np.asarray(h5(x)), np.asarray(resumed(x)), atol=1e-6)
     with open(run / "history.csv") as f:
         rows = list(csv.DictReader(f))
@@ -62,68 +77,125 @@ def ctrl_c():
     raise KeyboardInterrupt
 
 
-def sigterm():
-    os.kill(os.getpid(), signal.SIGTERM)
-
-
-def test_interrupt_keeps_the_last_epoch_and_resume_goes_on(tmp_path, small_data):
-    cfg = config(tmp_path, epochs=3, schedule="plateau", lr_patience=1, patience=5)
-    meta = train(cfg, dataset=small_data, verbose=0, extra_callbacks=[AtEpochStart(2, ctrl_c)])
+def test_ctrl_c_keeps_the_last_epoch_and_resume_goes_on_with_the_runs_lr_and_counters(tmp_path, small_data):
+    cfg = config(tmp_path, epochs=4, schedule="plateau", lr_patience=1, patience=9, lr=0.02)
+    meta = fit(cfg, small_data, extra_callbacks=[AtEpochStart(2, ctrl_c)])
     assert meta["epochs_run"] == 2
-    state = read_json(tmp_path / "run" / "resume.json")
-    assert state["epochs_done"] == 2 and len(state["history"]) == 2
-    assert "EarlyStopping" in state["callbacks"] and "ReduceLROnPlateau" in state["callbacks"]
-    meta = train(config(tmp_path, epochs=3), resume=True, dataset=small_data, verbose=0)
+    record = read_json(tmp_path / "run" / RECORD)
+    assert record["epochs_done"] == 2 and len(record["history"]) == 2 and "schedule" in record
+    record["next_lr"] = 1.25e-4                  # as if the plateau schedule had lowered it
+    write_json(tmp_path / "run" / RECORD, record)
+    meta = fit(config(tmp_path, epochs=3), small_data, resume=True)
     assert meta["epochs_run"] == 3
-    state = read_json(tmp_path / "run" / "resume.json")
-    assert [h["epoch"] for h in state["history"]] == [1, 2, 3]
-    assert state["config"]["lr_patience"] == 1            # the saved run's settings, not the new defaults
+    record = read_json(tmp_path / "run" / RECORD)
+    assert [h["epoch"] for h in record["history"]] == [1, 2, 3]
+    assert record["history"][2]["lr"] == pytest.approx(1.25e-4)
+    assert record["config"]["lr_patience"] == 1          # the saved run's settings, not the new defaults
+    assert len(list((tmp_path / "run" / "checkpoints").iterdir())) <= 2     # old epochs' files are pruned
 
 
-def test_sigterm_stops_like_ctrl_c_and_the_handler_is_restored(tmp_path, small_data, capsys):
+def test_sigterm_stops_like_ctrl_c_even_while_a_checkpoint_is_written(tmp_path, small_data, monkeypatch, capsys):
     before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
-    meta = train(config(tmp_path, epochs=3), dataset=small_data, verbose=0,
-                 extra_callbacks=[AtEpochStart(1, sigterm)])
-    assert meta["epochs_run"] == 1 and read_json(tmp_path / "run" / "resume.json")["epochs_done"] == 1
+    real_publish = checkpoint_module.publish
+
+    def publish_then_get_killed(out, record):       # the signal lands between two of the epoch's files
+        real_publish(out, record)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(checkpoint_module, "publish", publish_then_get_killed)
+    meta = fit(config(tmp_path, epochs=3), small_data)
+    record = read_json(tmp_path / "run" / RECORD)
+    assert meta["epochs_run"] == 1 and record["epochs_done"] == 1 and len(record["history"]) == 1
+    assert not list((tmp_path / "run").rglob(".*partial*"))
     assert "--resume" in capsys.readouterr().out
     assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_while_the_checkpoint_is_written_waits_until_it_is_complete(tmp_path, small_data, monkeypatch, sig):
-    import emorec.checkpoint as checkpoint_module
-    real_save_curves = checkpoint_module.save_curves
-
-    def save_curves_then_get_signalled(history, path):       # the signal lands between two checkpoint files
-        real_save_curves(history, path)
-        os.kill(os.getpid(), sig)
-
-    monkeypatch.setattr(checkpoint_module, "save_curves", save_curves_then_get_signalled)
-    meta = train(config(tmp_path, epochs=3), dataset=small_data, verbose=0)
-    state = read_json(tmp_path / "run" / "resume.json")
-    assert meta["epochs_run"] == 1 and state["epochs_done"] == 1 and len(state["history"]) == 1
-    assert keras.models.load_model(tmp_path / "run" / "resume.keras") is not None
+def test_a_signal_inside_a_checkpoint_is_held_until_it_is_complete(sig):
+    steps = []
+    with pytest.raises(KeyboardInterrupt):
+        with StopSignals() as stop:
+            with stop.checkpoint():
+                os.kill(os.getpid(), sig)
+                steps.append("rest of the checkpoint written")
+            steps.append("never reached")
+    assert steps == ["rest of the checkpoint written"]
 
 
-def test_resume_restores_learning_rate(tmp_path, small_data):
-    train(config(tmp_path, epochs=1), dataset=small_data, verbose=0)
-    state_file = tmp_path / "run" / "resume.json"
-    state = read_json(state_file)
-    state["next_lr"] = 1.25e-4
-    from emorec.artifacts import write_json
-    write_json(state_file, state)
-    train(config(tmp_path, epochs=2), resume=True, dataset=small_data, verbose=0)
-    assert read_json(state_file)["history"][-1]["lr"] == pytest.approx(1.25e-4)
+class Killed(BaseException):
+    """Stands in for kill -9: nothing after it runs (BaseException, so no handler of ours catches it)."""
 
 
-def test_existing_run_default_model_and_missing_state_are_refused(tmp_path, small_data):
-    train(config(tmp_path), dataset=small_data, verbose=0)
+@pytest.mark.parametrize("victim", ["atomic_path", "write_json", "publish", "clean_leftovers"])
+def test_kill_at_any_point_of_an_epochs_commit_leaves_a_complete_resumable_run(tmp_path, small_data,
+                                                                               monkeypatch, victim):
+    """Epoch 1 commits; epoch 2 is killed inside its commit at ``victim`` (atomic_path: while writing its first
+    file; write_json: before the record is replaced; publish / clean_leftovers: after it)."""
+    real = getattr(checkpoint_module, victim)
+    in_epoch_2 = []
+
+    def dies_in_epoch_2(*args, **kwargs):
+        if in_epoch_2:
+            raise Killed
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(checkpoint_module, victim, dies_in_epoch_2)
+    with pytest.raises(Killed):
+        fit(config(tmp_path, epochs=3, lr=0.05), small_data,
+            extra_callbacks=[AtEpochStart(1, lambda: in_epoch_2.append(True))])
+    monkeypatch.undo()
+    run = tmp_path / "run"
+    record = read_record(run)                 # the record names files that exist ...
+    done = 1 if victim in ("atomic_path", "write_json") else 2
+    assert record["epochs_done"] == done and len(record["history"]) == done
+    keras.models.load_model(run / "emotion_cnn.h5", compile=False)
+    resumed = prepare(config(tmp_path, epochs=3), resume=True, dataset=small_data)     # ... and load
+    assert resumed.record["epochs_done"] == done and not list(run.rglob(".*partial*"))
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == \
+        sorted(os.path.basename(record[k]) for k in ("checkpoint", "best_model"))
+    with open(run / "history.csv") as f:              # the published copies caught up with the record
+        assert [int(r["epoch"]) for r in csv.DictReader(f)] == list(range(1, done + 1))
+
+
+def test_a_full_disk_during_a_checkpoint_is_a_message_and_the_last_epoch_stays(tmp_path, small_data, monkeypatch):
+    real = checkpoint_module.write_json
+    calls = {"n": 0}
+
+    def disk_full_in_epoch_2(path, obj):
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise OSError(28, "No space left on device")
+        return real(path, obj)
+
+    monkeypatch.setattr(checkpoint_module, "write_json", disk_full_in_epoch_2)
+    with pytest.raises(OutputError, match="disk is full"):
+        fit(config(tmp_path, epochs=2), small_data)
+    assert read_record(tmp_path / "run")["epochs_done"] == 1 and not list((tmp_path / "run").rglob(".*partial*"))
+
+
+def test_refusals_come_before_any_training(tmp_path, tiny_model, small_data):
     with pytest.raises(TrainingError, match="--resume"):
-        train(config(tmp_path), dataset=small_data, verbose=0)
+        prepare(config(tmp_path, out=str(tiny_model.parent)), dataset=small_data)
     with pytest.raises(TrainingError, match="nothing to resume"):
-        train(config(tmp_path, out=str(tmp_path / "other")), resume=True, dataset=small_data, verbose=0)
+        prepare(config(tmp_path, out=str(tmp_path / "other")), resume=True, dataset=small_data)
     with pytest.raises(TrainingError, match="shipped default"):
-        train(config(tmp_path, out=str(DEFAULT_MODEL_DIR)), dataset=small_data, verbose=0)
+        prepare(config(tmp_path, out=str(DEFAULT_MODEL_DIR)), dataset=small_data)
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(TrainingError, match="is a file"):
+        prepare(config(tmp_path, out=str(tmp_path / "a_file")), dataset=small_data)
+    with pytest.raises(TrainingError, match="inside .* which is a file"):
+        prepare(config(tmp_path, out=str(tmp_path / "a_file" / "run")), dataset=small_data)
+
+
+def test_next_schedule_halves_the_lr_on_a_plateau_and_stops_early():
+    cfg = types.SimpleNamespace(schedule="plateau", lr_patience=2, patience=3)
+    s = {}
+    assert next_schedule(s, True, cfg, 1e-3) == (None, False)
+    assert next_schedule(s, False, cfg, 1e-3) == (None, False)
+    assert next_schedule(s, False, cfg, 1e-3) == (5e-4, False)
+    assert next_schedule(s, False, cfg, 5e-4) == (None, True)
+    assert next_schedule(s, True, cfg, 5e-4) == (None, False)
 
 
 def test_balanced_class_weights():
@@ -135,20 +207,16 @@ def test_balanced_class_weights():
         class_weights(y, "sqrt")
 
 
-def test_init_from_starts_from_the_given_weights(tmp_path, small_data):
-    train(config(tmp_path, out=str(tmp_path / "first")), dataset=small_data, verbose=0)
-    first = keras.models.load_model(tmp_path / "first" / "emotion_cnn.h5", compile=False)
-    cfg = config(tmp_path, out=str(tmp_path / "second"), lr=1e-9, init_from=str(tmp_path / "first"),
-                 augment=False)
-    train(cfg, dataset=small_data, verbose=0)
-    second = keras.models.load_model(tmp_path / "second" / "emotion_cnn.h5", compile=False)
-    x = small_data.splits["test"][0][..., None].astype(np.float32)
-    # lr 1e-9: one epoch barely moves the weights (BatchNorm statistics still update a little)
-    assert np.allclose(np.asarray(first(x)), np.asarray(second(x)), atol=0.05)
-    fresh = config(tmp_path, out=str(tmp_path / "third"), lr=1e-9, augment=False, seed=1)
-    train(fresh, dataset=small_data, verbose=0)
-    third = keras.models.load_model(tmp_path / "third" / "emotion_cnn.h5", compile=False)
-    assert not np.allclose(np.asarray(first(x)), np.asarray(third(x)), atol=0.05)
+def weights_of(run):
+    return base_of(run.trainer).get_weights()
+
+
+def test_init_from_starts_from_the_given_weights(tmp_path, tiny_model, small_data):
+    source = keras.models.load_model(tiny_model, compile=False).get_weights()
+    warm = weights_of(prepare(config(tmp_path, init_from=str(tiny_model.parent)), dataset=small_data))
+    cold = weights_of(prepare(config(tmp_path, out=str(tmp_path / "cold")), dataset=small_data))
+    assert all(np.array_equal(a, b) for a, b in zip(source, warm))
+    assert not all(np.array_equal(a, b) for a, b in zip(source, cold))
 
 
 @pytest.mark.parametrize("make_source, message", [
@@ -157,24 +225,29 @@ def test_init_from_starts_from_the_given_weights(tmp_path, small_data):
 ])
 def test_init_from_a_missing_or_corrupt_model_says_so(tmp_path, small_data, make_source, message):
     with pytest.raises(TrainingError, match=message):
-        train(config(tmp_path, init_from=str(make_source(tmp_path))), dataset=small_data, verbose=0)
-    assert not (tmp_path / "run" / "emotion_cnn.h5").exists()
+        prepare(config(tmp_path, init_from=str(make_source(tmp_path))), dataset=small_data)
 
 
-def test_init_from_a_different_architecture_names_the_fix(tmp_path, small_data):
-    train(config(tmp_path, out=str(tmp_path / "first")), dataset=small_data, verbose=0)
+def test_init_from_a_different_architecture_names_the_fix(tmp_path, tiny_model, small_data):
     with pytest.raises(TrainingError, match="pass the --arch it was trained with"):
-        train(config(tmp_path, arch="vgg", init_from=str(tmp_path / "first")), dataset=small_data, verbose=0)
+        prepare(config(tmp_path, arch="vgg", init_from=str(tiny_model)), dataset=small_data)
 
 
-@pytest.mark.parametrize("first, second", [(2, 4), (4, 3)])
-def test_resume_replans_the_cosine_decay_over_the_new_epoch_budget(tmp_path, small_data, first, second):
-    cfg = config(tmp_path, epochs=first, schedule="cosine", lr=0.01)
-    stop = [AtEpochStart(2, ctrl_c)] if first > 2 else []
-    train(cfg, dataset=small_data, verbose=0, extra_callbacks=stop)
-    train(config(tmp_path, epochs=second), resume=True, dataset=small_data, verbose=0)
-    lrs = [h["lr"] for h in read_json(tmp_path / "run" / "resume.json")["history"]]
-    assert len(lrs) == second
-    # the LR at the start of epoch 3 (after 2 epochs) is the cosine over `second` epochs, not over `first`
-    assert lrs[2] == pytest.approx(0.01 * 0.5 * (1 + np.cos(np.pi * 2 / second)), rel=1e-4)
-    assert lrs[0] == pytest.approx(0.01, rel=1e-5) and lrs[-1] > 0 and all(a >= b for a, b in zip(lrs, lrs[1:]))
+def test_resume_replans_the_cosine_decay_over_the_new_epoch_budget(tmp_path, small_data):
+    fit(config(tmp_path, epochs=2, schedule="cosine", lr=0.01), small_data)
+    for budget in (4, 3):
+        run = prepare(config(tmp_path, epochs=budget), resume=True, dataset=small_data)
+        lr = float(keras.ops.convert_to_numpy(run.trainer.optimizer.learning_rate))
+        # after 2 epochs: the cosine over the new budget, not over the first run's 2 epochs (which ends at 0)
+        assert lr == pytest.approx(0.01 * 0.5 * (1 + np.cos(np.pi * 2 / budget)), rel=1e-4)
+
+
+def test_bad_training_flags_are_usage_errors_before_anything_loads(tmp_path, capsys):
+    for flags in (["--epochs", "0"], ["--batch-size", "0"], ["--lr", "-1"], ["--label-smoothing", "2"]):
+        with pytest.raises(SystemExit) as e:
+            main(["train", "--data", "x.csv", *flags])
+        assert e.value.code == 2
+        assert f"argument {flags[0]}: must be" in capsys.readouterr().err
+    assert main(["train"]) == 2 and "needs --data" in capsys.readouterr().err
+    assert main(["train", "--data", str(tmp_path / "none.csv")]) == 2
+    assert "data not found" in capsys.readouterr().err
