@@ -105,3 +105,31 @@ def test_a_bad_inference_blur_is_refused_with_the_fix(model_copy, sigma):
     _set_blur(model_copy, sigma)
     with pytest.raises(ModelError, match="blur_sigma.*calibrate"):
         Classifier(model_copy)
+
+
+def test_a_read_only_model_folder_gets_its_export_in_the_user_cache(model_copy, tmp_path, monkeypatch):
+    """Tests run as root, where chmod cannot make a folder read-only: writes beside the model fail instead."""
+    import errno
+    import emorec.classifier as classifier_module
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    export_path(model_copy).unlink(missing_ok=True)
+    real_atomic_path = classifier_module.atomic_path
+
+    def read_only_beside_the_model(path):
+        if path.parent == model_copy.parent:
+            raise PermissionError(errno.EROFS, "Read-only file system", str(path))
+        return real_atomic_path(path)
+
+    monkeypatch.setattr(classifier_module, "atomic_path", read_only_beside_the_model)
+    tflite = ensure_export(model_copy)
+    assert tflite.parent == tmp_path / "cache" / "emorec" / "exports" and tflite.stat().st_size > 1000
+    assert not export_path(model_copy).exists()
+    assert ensure_export(model_copy) == tflite                    # found there next time, not rebuilt
+    faces = np.zeros((1, 48, 48), np.uint8)
+    assert Classifier(model_copy)(faces).shape == (1, 7)
+
+
+def test_building_a_classifier_prints_nothing(model_copy, capfd):
+    Classifier(model_copy)(np.zeros((1, 48, 48), np.uint8))
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""                     # no "INFO: Created TensorFlow Lite XNNPACK delegate"

@@ -48,10 +48,34 @@ def test_ui_help_documents_source_camera_model_and_knobs():
         assert flag in out
 
 
-def test_main_py_reports_missing_data_cleanly(tmp_path):
-    run = subprocess.run([sys.executable, str(ROOT / "main.py"), "train", "--data", str(tmp_path / "nope.csv"),
-                          "--out", str(tmp_path / "run")], capture_output=True, text=True)
-    assert run.returncode == 2 and "data not found" in run.stderr and "Traceback" not in run.stderr
+def test_main_py_reports_missing_data_at_once_without_loading_tensorflow(tmp_path):
+    code = ("import sys; from emorec.cli import main; code = main(sys.argv[1:]); "
+            "print(sorted(m for m in ('keras', 'tensorflow') if m in sys.modules)); sys.exit(code)")
+    run = subprocess.run([sys.executable, "-c", code, "train", "--data", str(tmp_path / "nope.csv"),
+                          "--out", str(tmp_path / "run")], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 2 and run.stdout.strip() == "[]"
+    assert run.stderr.startswith("error: data not found") and run.stderr.count("\n") == 1   # one line, no log noise
+
+
+@pytest.mark.parametrize("argv", [["train"], ["evaluate"], ["train", "--epochs", "0", "--data", "x"],
+                                  ["analyze", "x", "--out", "y", "--workers", "0"], ["calibrate", "--model", "m"]])
+def test_every_command_line_mistake_exits_with_2(argv, capsys):
+    try:
+        code = main(argv)
+    except SystemExit as e:           # argparse's own usage errors
+        code = e.code
+    assert code == 2 and "error" in capsys.readouterr().err
+
+
+def test_help_never_shows_a_meaningless_or_contradictory_default():
+    parsers = [ui_parser()] + list(build_parser()._subparsers._group_actions[0].choices.values())
+    for parser in parsers:
+        assert parser.description, f"{parser.prog} has no description"
+        text = parser.format_help()
+        assert "(default: None)" not in text and "(default: False)" not in text, parser.prog
+        formatter = parser.formatter_class(parser.prog)
+        for action in parser._actions:
+            assert formatter._get_help_string(action).count("(default") <= 1, (parser.prog, action.option_strings)
 
 
 def test_ui_reports_a_missing_model_cleanly(tmp_path):

@@ -1,4 +1,5 @@
 import gzip
+import os
 import shutil
 
 import cv2
@@ -51,6 +52,19 @@ def test_changed_file_invalidates_the_cache(tiny_csv, tmp_path):
     rows, _ = csv_rows(["Training"] * 3)
     write_csv(tiny_csv, rows)
     assert len(load_csv(tiny_csv, cache_dir=tmp_path / "cache").splits["train"][1]) > 7
+
+
+def test_an_in_place_edit_that_keeps_size_and_mtime_is_still_seen(tiny_csv, tmp_path):
+    """The cache is keyed on the content: a new bad label that keeps the file's size and mtime is found."""
+    load_csv(tiny_csv, cache_dir=tmp_path / "cache")
+    stat = tiny_csv.stat()
+    data = tiny_csv.read_bytes()
+    first_label = data.index(b"\n") + 1                   # the first row's emotion digit
+    tiny_csv.write_bytes(data[:first_label] + b"9" + data[first_label + 1:])
+    os.utime(tiny_csv, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert tiny_csv.stat().st_size == stat.st_size and tiny_csv.stat().st_mtime_ns == stat.st_mtime_ns
+    with pytest.raises(DataError, match="line 2: emotion 9 is outside 0..6"):
+        load_csv(tiny_csv, cache_dir=tmp_path / "cache")
 
 
 def _corrupt(tiny_csv, row, column, value):
@@ -154,9 +168,18 @@ def test_colour_and_large_folder_images_use_the_inference_preprocessing(tmp_path
     assert np.array_equal(ds.splits["test"][0][0], to_face48(img))
 
 
+def _truncated_jpeg(path):
+    """A JPEG cut off halfway: OpenCV decodes it without a word (the rest grey), Pillow refuses it."""
+    face = np.random.default_rng(0).integers(0, 256, (96, 96), dtype=np.uint8)
+    data = cv2.imencode(".jpg", face)[1].tobytes()
+    path.write_bytes(data[:len(data) // 2])
+    assert cv2.imread(str(path), cv2.IMREAD_UNCHANGED) is not None     # the trap this guards against
+
+
 @pytest.mark.parametrize("make_bad,message", [
     (lambda d: (d / "notes.txt").write_text("hello"), "not an image"),
     (lambda d: (d / "broken.png").write_bytes(b"\x89PNG not really"), "unreadable"),
+    (lambda d: _truncated_jpeg(d / "cut.jpg"), "truncated"),
 ])
 def test_bad_files_in_folders(tmp_path, make_bad, message):
     root = _write_folders(tmp_path / "d", synthetic_faces(14), np.arange(14) % 7)

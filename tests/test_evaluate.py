@@ -36,3 +36,28 @@ def test_evaluate_writes_markdown_json_and_png(tiny_model, tmp_path):
     assert "tta" in saved and saved["plain"]["accuracy"] == report["plain"]["accuracy"]
     assert "horizontal-flip TTA" in md and "| happy |" in md and "precision" in md
     assert saved["blur_sigma"] == report["blur_sigma"] and "inference blur σ" in md
+
+
+class FixedAnswers:
+    """A classifier stand-in whose answers are known in advance: face i gets the label ``answers[i]``."""
+    blur_sigma = 0.0
+
+    def __init__(self, answers):
+        self.answers = np.asarray(answers)
+
+    def predict(self, faces, tta=False):
+        assert len(faces) == len(self.answers)
+        return np.eye(7, dtype=np.float32)[self.answers]
+
+
+def test_evaluate_accuracy_and_recall_match_a_hand_count(tiny_model, tmp_path):
+    rows, _ = csv_rows(["Training", "PrivateTest", "PrivateTest"])      # test: labels 0..6, 0..6
+    ds = load_csv(write_csv(tmp_path / "d.csv", rows), use_cache=False)
+    answers = [0, 1, 2, 3, 4, 5, 6,      # all 7 right
+               0, 0, 0, 3, 3, 3, 3]      # right: 0 (angry) and 3 (happy) only
+    report = evaluate(tiny_model, ds, split="test", out_dir=tmp_path / "rep", classifier=FixedAnswers(answers))
+    assert report["plain"]["accuracy"] == 9 / 14 and report["plain"]["n"] == 14
+    per = report["plain"]["per_class"]
+    assert per["angry"]["recall"] == 1.0 and per["angry"]["precision"] == 2 / 4
+    assert per["disgust"]["recall"] == 0.5 and per["happy"]["precision"] == 2 / 5
+    assert report["plain"]["confusion"][1] == [1, 1, 0, 0, 0, 0, 0]

@@ -93,3 +93,51 @@ def test_default_recognizer_runs_the_real_model_and_cascade(tiny_model):
     assert rec(np.zeros((480, 640, 3), np.uint8)) == []
     probs = rec.classify(np.zeros((2, 48, 48), np.uint8))
     assert probs.shape == (2, 7) and np.allclose(probs.sum(1), 1, atol=1e-5)
+
+
+@pytest.mark.parametrize("frame, message", [
+    (None, "is None"),
+    (np.zeros((0, 0, 3), np.uint8), "is empty"),
+    (np.zeros((48, 64, 3), np.float32), "float32.*ambiguous"),
+    (np.full((48, 64), 300, np.uint16), "values 300..300"),
+    (np.zeros((48, 64, 3), bool), "dtype bool"),
+    (np.zeros((2, 48, 64, 3), np.uint8), r"shape \(2, 48, 64, 3\)"),
+    (np.zeros((48, 64, 2), np.uint8), r"shape \(48, 64, 2\)"),
+    ([[1, 2], [3]], "not a regular array"),
+])
+def test_bad_frames_are_refused_naming_the_expected_dtype_and_shape(frame, message):
+    from emorec.errors import InputError
+    with pytest.raises(InputError, match=message) as e:
+        make(FakeDetector([]))(frame)
+    assert "H×W×3 uint8 BGR" in str(e.value)
+
+
+def test_frames_that_are_unambiguous_are_accepted():
+    rec = make(FakeDetector([[0, 0, 40, 40]]), smoothing=0)
+    gray = np.random.default_rng(1).integers(0, 256, (60, 80), dtype=np.uint8)
+    expected = rec(gray)[0].probs
+    for frame in (gray[..., None], gray.astype(np.int32), gray.tolist(), np.dstack([gray] * 3),
+                  np.dstack([gray] * 3 + [np.full_like(gray, 255)])):
+        rec.reset()
+        assert rec(frame)[0].probs == pytest.approx(expected, abs=1e-6)
+
+
+@pytest.mark.parametrize("crops, message", [
+    (np.full((2, 48, 48), 0.5, np.float32), "float32.*ambiguous"),
+    (np.full((2, 48, 48), 256, np.int32), "values 256..256"),
+    (np.full((2, 48, 48), np.nan), "float64"),
+    (np.zeros((2, 32, 32), np.uint8), r"shape \(2, 32, 32\).*to_face48"),
+])
+def test_bad_crops_are_refused_instead_of_silently_cast(crops, message):
+    from emorec.errors import InputError
+    with pytest.raises(InputError, match=message):
+        make(FakeDetector([])).classify(crops)
+
+
+def test_one_crop_gives_one_row_of_probabilities():
+    rec = make(FakeDetector([]))
+    crop = np.random.default_rng(3).integers(0, 256, (48, 48), dtype=np.uint8)
+    probs = rec.classify(crop)
+    assert probs.shape == (7,) and np.allclose(probs, rec.classify(crop[None])[0])
+    assert np.allclose(rec.classify(crop[None, :, :, None]), rec.classify(crop[None]))
+    assert rec.classify([]).shape == (0, 7)

@@ -1,3 +1,7 @@
+import subprocess
+import sys
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -5,6 +9,8 @@ import pytest
 from emorec.sources import Camera, SourceError, open_source
 
 from conftest import moving_square_frames, write_video
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_video_reads_back_every_frame_then_none(synthetic_video):
@@ -77,3 +83,11 @@ def test_mp4_video_round_trip(tmp_path):
     while src.read() is not None:
         n += 1
     assert n == 5
+
+
+def test_a_missing_camera_leaves_no_library_noise_on_the_terminal():
+    code = ("from emorec.quiet import quiet_libraries; quiet_libraries()\n"
+            "from emorec.sources import open_source\n"
+            "try:\n    open_source(57)\nexcept Exception as e:\n    print(type(e).__name__)")
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert run.stdout.strip() == "SourceError" and run.stderr == ""       # no V4L2 / obsensor lines
