@@ -75,7 +75,7 @@ def test_help_never_shows_a_meaningless_or_contradictory_default():
         assert "(default: None)" not in text and "(default: False)" not in text, parser.prog
         formatter = parser.formatter_class(parser.prog)
         for action in parser._actions:
-            assert formatter._get_help_string(action).count("(default") <= 1, (parser.prog, action.option_strings)
+            assert formatter._get_help_string(action).count("(default:") <= 1, (parser.prog, action.option_strings)
 
 
 def test_ui_reports_a_missing_model_cleanly(tmp_path):
