@@ -193,8 +193,9 @@ class Classifier:
         if len(x) == 0:
             return np.zeros((0, NUM_CLASSES), np.float32)
         if self._batch != len(x):
-            self._interpreter.resize_tensor_input(self._in, x.shape)
-            self._interpreter.allocate_tensors()
+            with silenced_stderr():   # re-applying the XNNPACK delegate announces itself again
+                self._interpreter.resize_tensor_input(self._in, x.shape)
+                self._interpreter.allocate_tensors()
             self._batch = len(x)
         self._interpreter.set_tensor(self._in, x)
         self._interpreter.invoke()
