@@ -150,6 +150,8 @@ def test_kill_at_any_point_of_an_epochs_commit_leaves_a_complete_resumable_run(t
     done = 1 if victim in ("atomic_path", "write_json") else 2
     assert record["epochs_done"] == done and len(record["history"]) == done
     keras.models.load_model(run / "emotion_cnn.h5", compile=False)
+    for leftover in (run / ".resume.x1.partial.keras", run / "checkpoints" / ".epoch-0002.x2.partial.keras"):
+        leftover.write_bytes(b"what a kill -9 inside a write leaves")
     resumed = prepare(config(tmp_path, epochs=3), resume=True, dataset=small_data)     # ... and load
     assert resumed.record["epochs_done"] == done and not list(run.rglob(".*partial*"))
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == \
