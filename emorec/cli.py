@@ -18,6 +18,7 @@ emotion recognizer — training and analysis (the live window is `python UI.py`)
   python main.py calibrate --model PATH --data PATH    choose a model's inference blur on validation
   python main.py preview  --data PATH                  a grid of sample faces per class
   python main.py analyze  PATH [PATH ...] --out DIR    label faces in images, folders and videos
+  python main.py serve                                 the browser app and HTTP API on http://127.0.0.1:8000/
 
 Get the data: download fer2013.csv from Kaggle ("Challenges in Representation Learning: Facial
 Expression Recognition Challenge") into data/, or use PNG class folders (ROOT/train/<class>/*.png).
@@ -162,6 +163,39 @@ def _run_analyze(args):
     return report(analyze_paths(args.paths, args.out, options, workers=args.workers), args.out)
 
 
+def _add_serve(sub):
+    from .options import add_recognizer_flags
+    p = sub.add_parser("serve", help="the browser app and HTTP API", formatter_class=HelpFormatter,
+                       description="Serve the live camera page (/), the upload page (/upload) and the HTTP API "
+                                   "(/api/recognize, /api/stream, /api/jobs, /api/health; docs at /api/docs).")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on; anything but loopback lets other machines use it (a warning says so)")
+    p.add_argument("--port", type=number(int, 1, 65535), default=8000, help="port to listen on")
+    p.add_argument("--cert", help="HTTPS certificate (PEM); browsers allow the camera only on localhost or HTTPS")
+    p.add_argument("--key", help="private key (PEM) of --cert")
+    p.add_argument("--engines", type=number(int, 0), default=0,
+                   help="recognition engines (each its own interpreter) shared by all clients; 0 = one per core")
+    p.add_argument("--max-upload-mb", type=number(float, 0, low_open=True), default=200.0,
+                   help="largest upload (image or video) in megabytes")
+    p.add_argument("--jobs-dir", help="where video jobs keep their files (default: a temporary folder, "
+                                      "deleted when the server stops)")
+    p.add_argument("--job-ttl", type=number(float, 0, low_open=True), default=60.0,
+                   help="minutes a finished video job's files are kept")
+    add_recognizer_flags(p)
+    p.set_defaults(func=_run_serve)
+
+
+def _run_serve(args):
+    from .options import recognizer_kwargs
+    from .server import ServeOptions, serve
+    kw = recognizer_kwargs(args)
+    options = ServeOptions(model=kw["model"], settings=kw["settings"], smoothing=kw["smoothing"], tta=kw["tta"],
+                           detect_every=kw["detect_every"], engines=args.engines, max_upload_mb=args.max_upload_mb,
+                           jobs_dir=args.jobs_dir or "", job_ttl_s=args.job_ttl * 60)
+    serve(options, host=args.host, port=args.port, cert=args.cert, key=args.key)
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="main.py", description=USAGE,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -171,6 +205,7 @@ def build_parser():
     _add_calibrate(sub)
     _add_preview(sub)
     _add_analyze(sub)
+    _add_serve(sub)
     return parser
 
 

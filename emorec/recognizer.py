@@ -36,6 +36,11 @@ class Face:
         """The face as CSV values in :data:`FACE_COLUMNS` order (probabilities to 6 decimals)."""
         return [self.id, *self.box, self.label, f"{self.confidence:.6f}", *(f"{self.probs[e]:.6f}" for e in EMOTIONS)]
 
+    def as_dict(self):
+        """The face as JSON-ready data: ``{"id", "box": [x, y, w, h], "label", "confidence", "probs": {...}}``."""
+        return {"id": self.id, "box": list(self.box), "label": self.label, "confidence": self.confidence,
+                "probs": dict(self.probs)}
+
     @classmethod
     def from_probs(cls, track_id, box, probs):
         k = int(np.argmax(probs))

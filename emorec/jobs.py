@@ -1,0 +1,200 @@
+"""Video jobs for the server: upload → the ``main.py analyze`` code path → downloadable files.
+
+A job's video is streamed to disk (refused past the upload limit, deleted if the client goes away), checked
+by decoding its first frame, then analysed by :func:`analyze.analyze_one` on one background thread (one
+video at a time, so live streams keep their share of the engines). Job ids are random; files are served
+only by their output name, never by a path from the client. Finished jobs are deleted after ``ttl_s``
+seconds, oldest first when the jobs' folder passes ``max_bytes``, and all of them when the server stops.
+"""
+
+import re
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from fastapi import Request
+from fastapi.responses import FileResponse
+from starlette.requests import ClientDisconnect
+
+from .analyze import AnalyzeOptions, analyze_one, describe_result, source_identity
+from .errors import SourceError
+from .labels import VIDEO_EXTENSIONS
+from .sources import Video
+
+_ID = re.compile(r"^[A-Za-z0-9_-]{16}$")
+
+
+class Cancelled(Exception):
+    """Raised inside a running job's progress update when the job is deleted."""
+
+
+class Job:
+    """One video job; also the progress object :func:`analyze.analyze_one` updates (``total``, ``update``)."""
+
+    def __init__(self, job_id, name, folder):
+        self.id, self.name, self.folder = job_id, name, folder
+        self.status, self.error, self.record = "queued", None, None
+        self.total, self.done = None, 0
+        self.cancelled = False
+        self.finished_at = None
+
+    # the tqdm-like progress protocol analyze uses
+    def refresh(self):
+        pass
+
+    def update(self, n=1):
+        if self.cancelled:
+            raise Cancelled("deleted by the client")
+        self.done += n
+
+    def state(self):
+        files = {}
+        if self.status == "done":
+            files = {name: f"/api/jobs/{self.id}/files/{name}" for name in self.record["outputs"]}
+        return {"id": self.id, "name": self.name, "status": self.status, "frames_done": self.done,
+                "frames_total": self.total, "progress": round(self.done / self.total, 4) if self.total else 0.0,
+                "error": self.error, "summary": describe_result(self.record) if self.status == "done" else None,
+                "files": files}
+
+
+class JobStore:
+    def __init__(self, pool, recognizer_kwargs, root="", ttl_s=3600.0, max_bytes=2e9):
+        self.pool, self.recognizer_kwargs = pool, recognizer_kwargs
+        self._own_root = not root
+        self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="emorec-jobs-"))
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.ttl_s, self.max_bytes = ttl_s, max_bytes
+        self.jobs, self._lock = {}, threading.Lock()
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="video-job")
+
+    def get(self, job_id):
+        from .server import HttpError
+        job = self.jobs.get(job_id) if _ID.match(job_id or "") else None
+        if job is None:
+            raise HttpError(404, f"no job {job_id!r} (finished jobs are deleted after {self.ttl_s / 60:.0f} minutes)")
+        return job
+
+    async def create(self, request, name, limit_bytes):
+        from .server import HttpError
+        suffix = Path(name or "video.mp4").suffix.lower()
+        if suffix not in VIDEO_EXTENSIONS:
+            raise HttpError(415, f"{name!r} is not a video file name; videos end in "
+                                 f"{', '.join(sorted(VIDEO_EXTENSIONS))}")
+        self.sweep()
+        job_id = secrets.token_urlsafe(12)
+        job = Job(job_id, Path(name).name if name else f"video{suffix}", self.root / job_id)
+        upload = job.folder / f"input{suffix}"
+        try:
+            job.folder.mkdir()
+            await _save_body(request, upload, limit_bytes)
+            try:
+                Video(upload).close()           # checked by decoding, not by its name
+            except SourceError:
+                raise HttpError(422, f"{job.name} is not a video this server can decode (damaged, empty or an "
+                                     "unsupported codec)") from None
+        except BaseException:                   # too large, undecodable, or the client went away
+            shutil.rmtree(job.folder, ignore_errors=True)
+            raise
+        with self._lock:
+            self.jobs[job_id] = job
+        self._executor.submit(self._run, job, upload)
+        return job
+
+    def _run(self, job, upload):
+        if job.cancelled:
+            return
+        job.status = "running"
+        recognizer = self.pool.recognizer(**self.recognizer_kwargs)
+        record = analyze_one(upload, job.folder / "result", source_identity(upload), AnalyzeOptions(),
+                             recognizer, progress=job)
+        if record["status"] == "done":
+            record["outputs"]["summary"] = str(Path(record["folder"]) / "summary.json")
+        job.record, job.finished_at = record, time.time()
+        job.status = "done" if record["status"] == "done" else "failed"
+        job.error = record.get("reason")
+        upload.unlink(missing_ok=True)          # the outputs stay; the upload is not needed any more
+
+    def delete(self, job_id):
+        job = self.get(job_id)
+        job.cancelled = True
+        with self._lock:
+            self.jobs.pop(job_id, None)
+        shutil.rmtree(job.folder, ignore_errors=True)
+
+    def sweep(self, now=None):
+        """Delete finished jobs past their age, then the oldest finished ones while the folder is too big."""
+        now = now or time.time()
+        with self._lock:
+            finished = sorted((j for j in self.jobs.values() if j.finished_at), key=lambda j: j.finished_at)
+        for job in finished:
+            if now - job.finished_at > self.ttl_s:
+                self.delete(job.id)
+        finished = [j for j in finished if j.id in self.jobs]
+        while finished and _size(self.root) > self.max_bytes:
+            self.delete(finished.pop(0).id)
+
+    def close(self):
+        for job in list(self.jobs.values()):
+            job.cancelled = True
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        if self._own_root:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def add_routes(self, app, limit_bytes):
+        @app.post("/api/jobs", status_code=202)
+        async def create_job(request: Request, name: str = "video.mp4"):
+            """Body: a video's bytes; ``name``: its file name (for the type and the downloads). Returns the
+            job's id; poll ``GET /api/jobs/{id}``."""
+            return (await self.create(request, name, limit_bytes)).state()
+
+        @app.get("/api/jobs/{job_id}")
+        async def job_state(job_id: str):
+            """Status (queued, running, done, failed), frames done of total, the summary line and file URLs."""
+            return self.get(job_id).state()
+
+        @app.get("/api/jobs/{job_id}/files/{name}")
+        async def job_file(job_id: str, name: str):
+            """One output of a finished job: annotated, frames_csv, timeline or summary."""
+            from .server import HttpError
+            job = self.get(job_id)
+            outputs = (job.record or {}).get("outputs", {}) if job.status == "done" else {}
+            if name not in outputs:
+                raise HttpError(404, f"job {job_id} has no file {name!r}" +
+                                (f"; it has {', '.join(outputs)}" if outputs else " (yet)"))
+            path = Path(outputs[name])
+            stem = Path(job.name).stem
+            return FileResponse(path, filename=f"{stem}-{path.name}")
+
+        @app.delete("/api/jobs/{job_id}")
+        async def delete_job(job_id: str):
+            """Delete a job and its files (a running job stops at its next frame)."""
+            self.delete(job_id)
+            return {"deleted": job_id}
+
+
+async def _save_body(request, path, limit_bytes):
+    from .server import HttpError
+    declared = request.headers.get("content-length")
+    too_big = HttpError(413, f"upload too large: the limit is {limit_bytes / 1e6:.0f} MB (serve --max-upload-mb)")
+    if declared and declared.isdigit() and int(declared) > limit_bytes:
+        raise too_big
+    size = 0
+    try:
+        with open(path, "wb") as f:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit_bytes:
+                    raise too_big
+                f.write(chunk)
+    except ClientDisconnect:
+        raise HttpError(400, "the upload was interrupted") from None
+    if size == 0:
+        raise HttpError(400, "empty body: send the video's bytes")
+
+
+def _size(folder):
+    return sum(f.stat().st_size for f in Path(folder).rglob("*") if f.is_file())

@@ -1,0 +1,148 @@
+"""The pages in a real headless Chromium (Debian's chromium + chromium-driver, driven by Selenium), against
+a real server on a free port. The live page gets a fake camera that plays a video made from a test photo.
+
+Skipped, saying why, only where Chromium or its driver is absent — and never in CI (CI=true), where a
+missing browser fails the test. Screenshots go to a temporary folder, or to docs/ with
+EMOREC_SCREENSHOTS=docs (how docs/live.png and docs/upload.png are made).
+"""
+
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+
+if not (CHROMIUM and DRIVER):
+    if os.environ.get("CI"):
+        pytest.fail("CI must run the browser test: install chromium and chromium-driver (apt)", pytrace=False)
+    pytest.skip("Chromium or chromedriver not installed (apt-get install chromium chromium-driver)",
+                allow_module_level=True)
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+
+def astronaut_640x480():
+    from skimage import data
+    image = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    frame = np.full((480, 640, 3), 40, np.uint8)
+    frame[:, 64:576] = image[16:496]
+    return frame
+
+
+def write_y4m(path, frame, count=30):
+    """A YUV4MPEG2 clip of ``count`` copies of ``frame``: the format Chromium's fake camera plays."""
+    h, w = frame.shape[:2]
+    i420 = cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).tobytes()
+    with open(path, "wb") as f:
+        f.write(f"YUV4MPEG2 W{w} H{h} F30:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(count):
+            f.write(b"FRAME\n" + i420)
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    import uvicorn
+
+    from emorec.server import ServeOptions, create_app
+    with socket.create_server(("127.0.0.1", 0)) as s:
+        port = s.getsockname()[1]
+    app = create_app(ServeOptions(jobs_dir=str(tmp_path_factory.mktemp("jobs"))))
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from selenium.webdriver.chrome.service import Service
+    camera = write_y4m(tmp_path_factory.mktemp("camera") / "face.y4m", astronaut_640x480())
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1280,800", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-video-capture={camera}"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def screenshot(driver, name, tmp_path):
+    folder = ROOT / "docs" if os.environ.get("EMOREC_SCREENSHOTS") == "docs" else tmp_path
+    driver.save_screenshot(str(folder / name))
+
+
+def test_live_page_boxes_and_labels_the_fake_cameras_face(server, browser, tmp_path):
+    browser.get(server + "/")
+    wait = WebDriverWait(browser, 30)
+    wait.until(lambda d: "1 face" in d.find_element(By.ID, "readout").text)
+    readout = browser.find_element(By.ID, "readout").text
+    assert "frames/s" in readout and "round trip" in readout
+    face = browser.execute_script("return live.faces[0]")
+    assert face["label"] in browser.execute_script("return emorec.info.classes")
+    # the box is drawn on the canvas in the label's colour
+    color = browser.execute_script("return emorec.info.colors[live.faces[0].label]")
+    x, y, w, h = face["box"]
+    mirror_x = 640 - x - w
+    pixel = browser.execute_script(
+        "const c = document.getElementById('view').getContext('2d');"
+        f"return Array.from(c.getImageData({mirror_x + w // 2}, {y}, 1, 1).data);")
+    assert "#%02x%02x%02x" % tuple(pixel[:3]) == color
+    bars = [b.text.split() for b in browser.find_elements(By.CSS_SELECTOR, "#bars .bar")]
+    assert len(bars) == 7 and all(row[-1].endswith("%") for row in bars)
+    assert not browser.find_element(By.ID, "message").is_displayed()
+    assert not browser.find_element(By.ID, "snapshot").get_attribute("disabled")
+    time.sleep(0.5)
+    screenshot(browser, "live.png", tmp_path)
+
+
+def test_upload_page_annotates_an_image(server, browser, tmp_path):
+    photo = tmp_path / "astronaut.jpg"
+    cv2.imwrite(str(photo), astronaut_640x480())
+    browser.get(server + "/upload")
+    WebDriverWait(browser, 10).until(lambda d: d.execute_script("return emorec.info !== null"))
+    browser.find_element(By.ID, "files").send_keys(str(photo))
+    wait = WebDriverWait(browser, 30)
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".card canvas"))
+    card = browser.find_element(By.CSS_SELECTOR, ".card")
+    assert card.find_element(By.TAG_NAME, "h3").text == "astronaut.jpg"
+    assert card.find_element(By.CLASS_NAME, "summary").text.startswith("1 face: ")
+    assert "download annotated PNG" in card.text
+    screenshot(browser, "upload.png", tmp_path)
+
+
+def test_a_denied_camera_says_what_to_do(server, tmp_path):
+    from selenium.webdriver.chrome.service import Service
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--deny-permission-prompts",
+                "--use-fake-device-for-media-stream"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    try:
+        driver.get(server + "/")
+        message = WebDriverWait(driver, 20).until(
+            lambda d: d.find_element(By.ID, "message").text if "denied" in d.find_element(By.ID, "message").text
+            else None)
+        assert "Allow the camera" in message and "Images & videos" in message
+    finally:
+        driver.quit()

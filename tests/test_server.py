@@ -1,0 +1,223 @@
+"""The HTTP API and WebSocket stream, through FastAPI's test client (the browser test is test_browser.py)."""
+
+import io
+import struct
+import time
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from fastapi.testclient import TestClient
+
+from emorec.errors import InputError
+from emorec.records import CSV_COLUMNS
+from emorec.recognizer import Recognizer
+from emorec.server import ServeOptions, create_app, serve
+
+from conftest import write_video
+
+
+def astronaut(mirror=False):
+    from skimage import data
+    image = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    return np.ascontiguousarray(image[:, ::-1]) if mirror else image
+
+
+def jpeg(image):
+    return cv2.imencode(".jpg", image)[1].tobytes()
+
+
+def frame_message(seq, image):
+    return struct.pack("<I", seq) + jpeg(image)
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    app = create_app(ServeOptions(jobs_dir=str(tmp_path_factory.mktemp("jobs")), max_upload_mb=5))
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+def test_health_names_the_model_classes_colours_and_csv_format(client):
+    info = client.get("/api/health").json()
+    assert info["status"] == "ok" and info["model"] == "default/emotion_cnn.h5"
+    assert info["classes"] == ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+    assert set(info["colors"]) == set(info["classes"]) and all(c.startswith("#") for c in info["colors"].values())
+    assert info["csv_columns"] == CSV_COLUMNS and "ai-edge-litert" in info["versions"]
+
+
+def test_recognize_returns_every_face_with_box_probabilities_label_and_confidence(client):
+    image = astronaut()
+    body = client.post("/api/recognize", content=jpeg(image)).json()
+    assert (body["width"], body["height"]) == (512, 512) and len(body["faces"]) == 1
+    face = body["faces"][0]
+    x, y, w, h = face["box"]
+    assert 150 < x < 250 and 20 < y < 120 and 80 < w < 200 and w == h
+    assert sum(face["probs"].values()) == pytest.approx(1, abs=1e-4)
+    assert face["label"] == max(face["probs"], key=face["probs"].get) and face["confidence"] == face["probs"][face["label"]]
+    # the same answer as the Recognizer the window runs, for the same decoded frame
+    decoded = cv2.imdecode(np.frombuffer(jpeg(image), np.uint8), cv2.IMREAD_COLOR)
+    expected = Recognizer(smoothing=0)(decoded)[0]
+    assert face["box"] == list(expected.box) and face["probs"]["happy"] == pytest.approx(expected.probs["happy"], abs=1e-4)
+    png = client.post("/api/recognize?annotated=1", content=jpeg(image))
+    assert png.headers["content-type"] == "image/png"
+    assert cv2.imdecode(np.frombuffer(png.content, np.uint8), cv2.IMREAD_COLOR).shape == (512, 512, 3)
+    form = client.post("/api/recognize", files={"file": ("a.jpg", jpeg(image), "image/jpeg")}).json()
+    assert form["faces"][0]["box"] == face["box"]
+
+
+def huge_png():
+    buf = io.BytesIO()
+    Image.new("1", (10_000, 10_000)).save(buf, "PNG")     # 100 megapixels in a few kilobytes
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("body, status, message", [
+    (b"", 400, "empty body"),
+    (b"hello, not an image", 415, "not an image"),
+    (jpeg(astronaut())[:4000], 422, "truncated"),
+    (huge_png(), 413, "10000×10000 pixels"),
+    (b"\xff" * 6_000_000, 413, "upload too large"),
+])
+def test_bad_images_get_a_4xx_with_a_json_error(client, body, status, message):
+    response = client.post("/api/recognize", content=body)
+    assert response.status_code == status and message in response.json()["error"]
+    assert client.get("/api/health").status_code == 200          # and the server goes on
+
+
+def test_an_internal_failure_is_a_500_without_a_stack_trace(tmp_path):
+    class BrokenPool:
+        size, model_path, metadata = 1, tmp_path / "m" / "emotion_cnn.h5", {}
+
+        def recognizer(self, **kw):
+            def boom(frame):
+                raise RuntimeError("detector crashed")
+            return boom
+
+    with TestClient(create_app(ServeOptions(jobs_dir=str(tmp_path)), pool=BrokenPool()),
+                    raise_server_exceptions=False) as c:
+        response = c.post("/api/recognize", content=jpeg(astronaut()))
+        assert response.status_code == 500 and response.json() == {
+            "error": "internal error (RuntimeError); the server keeps running"}
+        assert "Traceback" not in response.text and c.get("/api/health").status_code == 200
+
+
+def test_each_stream_has_its_own_tracker_and_bad_messages_keep_it_open(client):
+    with client.websocket_connect("/api/stream") as a, client.websocket_connect("/api/stream") as b:
+        a.send_bytes(frame_message(1, astronaut()))
+        first = a.receive_json()
+        b.send_bytes(frame_message(1, astronaut(mirror=True)))     # the face elsewhere: a new track for a shared
+        other = b.receive_json()                                     # tracker, id 1 again for its own
+        assert first["type"] == other["type"] == "faces" and first["faces"][0]["id"] == other["faces"][0]["id"] == 1
+        for seq in (2, 3):
+            a.send_bytes(frame_message(seq, astronaut()))
+            reply = a.receive_json()
+            assert reply["seq"] == seq and reply["faces"][0]["id"] == 1
+        for bad, message in ((b"xy", "4-byte frame number"), (struct.pack("<I", 9) + b"junk", "not an image")):
+            a.send_bytes(bad)
+            reply = a.receive_json()
+            assert reply["type"] == "error" and message in reply["error"]
+        a.send_text("not json")
+        assert "unknown message" in a.receive_json()["error"]
+        a.send_text('{"type": "reset"}')
+        assert a.receive_json() == {"type": "reset"}
+        a.send_bytes(frame_message(10, astronaut(mirror=True)))
+        assert a.receive_json()["faces"][0]["id"] == 1             # ids start again after a reset
+
+
+class SlowPool:
+    """Recognition that takes 0.3 s a frame, so frames pile up while one is being processed."""
+    size, metadata = 1, {}
+
+    def __init__(self, tmp_path):
+        self.model_path = tmp_path / "m" / "emotion_cnn.h5"
+
+    def recognizer(self, **kw):
+        def slow(frame):
+            time.sleep(0.3)
+            return []
+        slow.reset = lambda: None
+        return slow
+
+
+def test_a_slow_server_answers_the_newest_frame_and_drops_stale_ones(tmp_path):
+    with TestClient(create_app(ServeOptions(jobs_dir=str(tmp_path)), pool=SlowPool(tmp_path))) as c:
+        with c.websocket_connect("/api/stream") as ws:
+            for seq in range(1, 6):
+                ws.send_bytes(frame_message(seq, astronaut()))
+            replies = [ws.receive_json(), ws.receive_json()]
+    assert [r["seq"] for r in replies] == [1, 5] and replies[-1]["dropped"] == 3
+
+
+def small_video(path, frames=8):
+    base = astronaut()
+    return write_video(path, [np.roll(base, 4 * i, axis=1) for i in range(frames)], fps=8)
+
+
+def wait_for(client, job_id, timeout=30):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        state = client.get(f"/api/jobs/{job_id}").json()
+        if state["status"] in ("done", "failed"):
+            return state
+        time.sleep(0.1)
+    pytest.fail("the job did not finish")
+
+
+def test_a_video_job_runs_the_analyze_code_path_and_offers_its_files(client, tmp_path):
+    video = small_video(tmp_path / "clip.avi").read_bytes()
+    created = client.post("/api/jobs?name=interview.avi", content=video)
+    assert created.status_code == 202
+    job = created.json()
+    assert len(job["id"]) == 16 and job["status"] in ("queued", "running", "done")
+    state = wait_for(client, job["id"])
+    assert state["status"] == "done" and state["frames_done"] == state["frames_total"] == 8
+    assert state["progress"] == 1.0 and state["summary"].startswith("8 frames")
+    assert set(state["files"]) == {"annotated", "frames_csv", "timeline", "summary"}
+    rows = client.get(state["files"]["frames_csv"]).text.splitlines()
+    assert rows[0].split(",") == CSV_COLUMNS and len(rows) == 9
+    mp4 = client.get(state["files"]["annotated"])
+    assert mp4.status_code == 200 and "interview-annotated.mp4" in mp4.headers["content-disposition"]
+    assert client.get(state["files"]["timeline"]).headers["content-type"] == "image/png"
+    assert client.get(state["files"]["summary"]).json()["frames"] == 8
+    assert client.delete(f"/api/jobs/{job['id']}").json() == {"deleted": job["id"]}
+    assert client.get(f"/api/jobs/{job['id']}").status_code == 404
+
+
+def test_bad_jobs_and_paths_outside_a_job_are_refused(client, tmp_path):
+    jobs_dir = client.app.state.jobs.root
+    before = set(jobs_dir.iterdir())
+    bad = client.post("/api/jobs?name=clip.mp4", content=b"this is not a video")
+    assert bad.status_code == 422 and "not a video" in bad.json()["error"]
+    assert client.post("/api/jobs?name=notes.txt", content=b"x").status_code == 415
+    assert client.post("/api/jobs?name=clip.mp4", content=b"").status_code == 400
+    assert set(jobs_dir.iterdir()) == before                         # nothing left behind
+    video = small_video(tmp_path / "clip.avi", frames=2).read_bytes()
+    job = client.post("/api/jobs?name=clip.avi", content=video).json()
+    wait_for(client, job["id"])
+    for url in (f"/api/jobs/{job['id']}/files/..%2F..%2Fetc%2Fpasswd", f"/api/jobs/{job['id']}/files/input.avi",
+                "/api/jobs/..%2F..%2Fetc/files/passwd", "/api/jobs/AAAAAAAAAAAAAAAA"):
+        response = client.get(url)
+        assert response.status_code == 404 and "error" in response.json()
+
+
+def test_finished_jobs_are_swept_after_their_time(client, tmp_path):
+    store = client.app.state.jobs
+    job = client.post("/api/jobs?name=clip.avi", content=small_video(tmp_path / "c.avi", 2).read_bytes()).json()
+    wait_for(client, job["id"])
+    folder = store.root / job["id"]
+    assert folder.is_dir()
+    store.sweep(now=time.time() + store.ttl_s + 1)
+    assert not folder.exists() and client.get(f"/api/jobs/{job['id']}").status_code == 404
+
+
+def test_serve_refuses_a_busy_port_and_half_an_https_setup(tmp_path):
+    import socket
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        with pytest.raises(InputError, match=f"cannot listen on 127.0.0.1:{port}"):
+            serve(ServeOptions(), port=port)
+    with pytest.raises(InputError, match="both --cert and --key"):
+        serve(ServeOptions(), cert=str(tmp_path / "c.pem"))
