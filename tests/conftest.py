@@ -154,3 +154,32 @@ def display():
     proc.terminate()
     proc.wait(5)
 
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """A real uvicorn server with the shipped model on a free loopback port: its URL (and ``.app``)."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    from emorec.server import ServeOptions, create_app
+    with socket.create_server(("127.0.0.1", 0)) as s:
+        port = s.getsockname()[1]
+    app = create_app(ServeOptions(jobs_dir=str(tmp_path_factory.mktemp("jobs")), max_upload_mb=20))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        time.sleep(0.05)
+
+    class Url(str):
+        pass
+    url = Url(f"http://127.0.0.1:{port}")
+    url.app, url.port = app, port
+    yield url
+    server.should_exit = True
+    thread.join(10)

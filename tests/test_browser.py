@@ -8,8 +8,6 @@ EMOREC_SCREENSHOTS=docs (how docs/live.png and docs/upload.png are made).
 
 import os
 import shutil
-import socket
-import threading
 import time
 from pathlib import Path
 
@@ -52,23 +50,8 @@ def write_y4m(path, frame, count=30):
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    import uvicorn
-
-    from emorec.server import ServeOptions, create_app
-    with socket.create_server(("127.0.0.1", 0)) as s:
-        port = s.getsockname()[1]
-    app = create_app(ServeOptions(jobs_dir=str(tmp_path_factory.mktemp("jobs"))))
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+def server(live_server):
+    return live_server
 
 
 @pytest.fixture(scope="module")

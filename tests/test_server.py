@@ -221,3 +221,20 @@ def test_serve_refuses_a_busy_port_and_half_an_https_setup(tmp_path):
             serve(ServeOptions(), port=port)
     with pytest.raises(InputError, match="both --cert and --key"):
         serve(ServeOptions(), cert=str(tmp_path / "c.pem"))
+
+
+def test_a_client_that_goes_away_mid_upload_leaves_nothing_behind(live_server):
+    import socket
+    jobs_dir = live_server.app.state.jobs.root
+    before = set(jobs_dir.iterdir())
+    with socket.create_connection(("127.0.0.1", live_server.port)) as s:
+        s.sendall(b"POST /api/jobs?name=clip.mp4 HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n\r\n")
+        s.sendall(b"\0" * 100_000)                     # 2 % of the video, then the connection drops
+        end = time.monotonic() + 5
+        while set(jobs_dir.iterdir()) == before and time.monotonic() < end:   # the upload has begun
+            time.sleep(0.01)
+        assert set(jobs_dir.iterdir()) != before
+    end = time.monotonic() + 5
+    while set(jobs_dir.iterdir()) != before and time.monotonic() < end:
+        time.sleep(0.05)
+    assert set(jobs_dir.iterdir()) == before and live_server.app.state.jobs.jobs == {}
