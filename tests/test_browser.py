@@ -129,3 +129,18 @@ def test_a_denied_camera_says_what_to_do(server, tmp_path):
         assert "Allow the camera" in message and "Images & videos" in message
     finally:
         driver.quit()
+
+
+def test_upload_page_runs_a_video_job_and_offers_its_files(server, browser, tmp_path):
+    from conftest import write_video
+    frames = [np.roll(astronaut_640x480(), 6 * i, axis=1) for i in range(6)]
+    clip = write_video(tmp_path / "talk.avi", frames, fps=6)
+    browser.get(server + "/upload")
+    WebDriverWait(browser, 10).until(lambda d: d.execute_script("return emorec.info !== null"))
+    browser.find_element(By.ID, "files").send_keys(str(clip))
+    WebDriverWait(browser, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".card .links a"))
+    card = browser.find_element(By.CSS_SELECTOR, ".card")
+    links = {a.text: a.get_attribute("href") for a in card.find_elements(By.CSS_SELECTOR, ".links a")}
+    assert set(links) == {"annotated", "frames csv", "timeline", "summary"}
+    assert card.find_element(By.CLASS_NAME, "summary").text.startswith("6 frames")
+    assert card.find_element(By.TAG_NAME, "img").get_attribute("naturalWidth") != "0"    # the timeline shows
