@@ -238,3 +238,19 @@ def test_a_client_that_goes_away_mid_upload_leaves_nothing_behind(live_server):
     while set(jobs_dir.iterdir()) != before and time.monotonic() < end:
         time.sleep(0.05)
     assert set(jobs_dir.iterdir()) == before and live_server.app.state.jobs.jobs == {}
+
+
+def test_serve_prints_its_url_and_warns_when_others_can_reach_it(monkeypatch, capsys):
+    import socket
+
+    import uvicorn
+    runs = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: runs.append(kw))
+    with socket.create_server(("127.0.0.1", 0)) as s:
+        port = s.getsockname()[1]
+    serve(ServeOptions(), port=port)
+    out = capsys.readouterr().out
+    assert f"http://127.0.0.1:{port}/" in out and "warning" not in out
+    serve(ServeOptions(), host="0.0.0.0", port=port)
+    assert "warning: --host 0.0.0.0 lets anyone" in capsys.readouterr().out
+    assert [r["host"] for r in runs] == ["127.0.0.1", "0.0.0.0"]
