@@ -1,26 +1,36 @@
 """The Tkinter window: live video with labelled faces, probability bars and controls.
 
-Threading (see the tkinter docs): a :class:`worker.FrameWorker` thread reads and recognizes frames
-and puts only the newest result in a queue of size 1; status messages go through a second queue.
-The Tk main thread polls both with ``after()``, builds the PhotoImage and keeps a reference to it.
-No widget is touched off the main thread.
+Threading (ABQ, the tkinter docs): the window steers its :class:`worker.FrameWorker` with commands on
+one queue; the worker puts only the newest result on a queue of size 1 and its messages on a second
+queue. The Tk main thread polls both with ``after()``, builds the PhotoImage and keeps a reference to it.
+No widget is touched off the main thread, and the main thread never blocks on the worker: a source
+switch stops the old worker and starts the new one only once the old one has ended.
 The window gets its recognizer from the caller and never imports TensorFlow.
 """
 
+import math
 import queue
+import time
 import tkinter as tk
 from datetime import datetime
 from pathlib import Path
 from tkinter import filedialog, ttk
+from tkinter import font as tkfont
 
 import cv2
 from PIL import Image, ImageTk
 
 from .artifacts import atomic_path
+from .errors import EmorecError, OutputError, output_error
 from .labels import COLORS_BGR, EMOTIONS, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
-from .worker import FrameWorker
+from .worker import FrameWorker, default_output_dir, ensure_folder
 
 POLL_MS = 10
+STOP_TIMEOUT_S = 3.0             # a worker that takes longer to stop is reported as stuck
+PICTURE_MIN = (320, 180)         # the picture shrinks down to this; the controls never shrink
+BAR_PITCH, BAR_PITCH_MIN = 28, 18
+KEYS_TAG = "EmorecKeys"          # bind tag put first on every widget: the keys win whatever has focus
+HINT = "Use “Open video…” or “Open image…” on the right, or “Camera” to retry."
 
 
 def _hex(bgr):
@@ -29,89 +39,157 @@ def _hex(bgr):
 
 class App:
     """The main window. ``recognizer``: a :class:`recognizer.Recognizer` (or anything with the same
-    ``__call__``/``reset``); ``source``: camera index or file path to start with."""
+    ``__call__``/``reset``); ``source``: camera index or file path to start with; ``output_dir``: where
+    snapshots and recordings go (default :func:`worker.default_output_dir`, created when first needed)."""
 
-    def __init__(self, root, recognizer, source=0, *, output_dir=".", loop=False, mirror=False, record_video=False):
+    stop_timeout_s = STOP_TIMEOUT_S
+
+    def __init__(self, root, recognizer, source=0, *, output_dir=None, loop=False, mirror=False, record_video=False):
         self.root, self.recognizer = root, recognizer
-        self.output_dir = Path(output_dir)
-        self.results, self.messages = queue.Queue(maxsize=1), queue.Queue()
-        self.worker = None
-        self.latest = None
-        self.photo = None
+        self.output_dir = Path(default_output_dir() if output_dir is None else output_dir).expanduser().absolute()
+        self.results, self.messages, self.commands = queue.Queue(maxsize=1), queue.Queue(), None
+        self.worker, self._pending, self._stop_deadline = None, None, None
+        self.latest, self.photo, self._error = None, None, None
         self.frames_shown = 0
-        self.selected_id = None
-        self.recording = False
+        self.selected_id, self._bar_face = None, None
+        self.state = None            # None (opening, or failed), "moving", "still" or "ended"
+        self.paused = self.recording = False
+        self._poll_id = None
         self.status = tk.StringVar(value="starting…")
-        self.fps_text = tk.StringVar(value="")
+        self.readout = tk.StringVar(value="")
         self.loop = tk.BooleanVar(value=loop)
         self.mirror = tk.BooleanVar(value=mirror)
         self.record_video = tk.BooleanVar(value=record_video)
         self._build()
         root.protocol("WM_DELETE_WINDOW", self.close)
-        root.bind("<space>", lambda e: self.toggle_pause())
-        root.bind("<q>", lambda e: self.close())
-        root.bind("<Escape>", lambda e: self.close())
+        self._bind_keys()
         self.start(source)
         self._poll_id = root.after(POLL_MS, self._poll)
 
     # ---------------------------------------------------------------- layout
     def _build(self):
-        self.root.title("Emotion recognizer")
-        self.root.configure(background="#1e1e1e")
-        main = ttk.Frame(self.root, padding=6)
+        root = self.root
+        root.title("Emotion recognizer")
+        root.configure(background="#1e1e1e")
+        main = ttk.Frame(root, padding=6)
         main.grid(sticky="nsew")
-        self.root.columnconfigure(0, weight=1)
-        self.root.rowconfigure(0, weight=1)
+        root.columnconfigure(0, weight=1)
+        root.rowconfigure(0, weight=1)
+        # Column 0 (picture over status line) takes all the slack; the side panel keeps its width and
+        # spans both rows, so a status that wraps to two lines takes its height from the picture.
         self.canvas = tk.Canvas(main, width=640, height=480, background="black", highlightthickness=0)
-        self.canvas.grid(row=0, column=0, rowspan=2, sticky="nsew")
+        self.canvas.grid(row=0, column=0, sticky="nsew")
         self.canvas.bind("<Button-1>", self._on_click)
+        self.canvas.bind("<Configure>", lambda e: self._render())
+        status = ttk.Label(main, textvariable=self.status, anchor="w", width=1)
+        status.grid(row=1, column=0, sticky="ew", pady=(6, 0))
+        status.bind("<Configure>", lambda e: status.configure(wraplength=max(e.width, 100)))
         main.columnconfigure(0, weight=1)
         main.rowconfigure(0, weight=1)
 
-        side = ttk.Frame(main, padding=(8, 0))
-        side.grid(row=0, column=1, sticky="n")
-        ttk.Label(side, text="Emotions", font=("TkDefaultFont", 12, "bold")).grid(sticky="w")
-        self.bars = tk.Canvas(side, width=260, height=len(EMOTIONS) * 28 + 28, background="white", highlightthickness=0)
-        self.bars.grid(sticky="w", pady=(2, 8))
-        ttk.Label(side, textvariable=self.fps_text).grid(sticky="w")
+        side = ttk.Frame(main, padding=(8, 0, 0, 0))
+        side.grid(row=0, column=1, rowspan=2, sticky="n")
+        ttk.Label(side, text="Emotions", font=("TkDefaultFont", 12, "bold")).grid(row=0, sticky="w")
+        # The bars are what gives way when the window is short: their rows shrink from 28 to 18 px.
+        self.bars = tk.Canvas(side, width=260, height=(len(EMOTIONS) + 1) * BAR_PITCH, background="white",
+                              highlightthickness=0)
+        self.bars.grid(row=1, sticky="nsew", pady=(2, 8))
+        self.bars.bind("<Configure>", lambda e: self._draw_bars(self._bar_face))
+        side.rowconfigure(1, weight=1, minsize=(len(EMOTIONS) + 1) * BAR_PITCH_MIN + 10)
+        # width=1: the readout never widens the panel (its texts are kept short enough to fit).
+        ttk.Label(side, textvariable=self.readout, width=1).grid(row=2, sticky="ew")
 
         controls = ttk.Frame(side)
-        controls.grid(sticky="ew", pady=8)
+        controls.grid(row=3, sticky="w", pady=8)
         buttons = [("Camera", self.choose_camera), ("Open video…", self.choose_video),
                    ("Open image…", self.choose_image), ("Pause", self.toggle_pause),
                    ("Snapshot", self.snapshot), ("Record", self.toggle_record), ("Quit", self.close)]
+        # Every button as wide as the longest text any of them shows, so "Stop recording" moves nothing.
+        font = tkfont.nametofont("TkDefaultFont")
+        chars = math.ceil(max(font.measure(t) for t in [b[0] for b in buttons] + ["Stop recording", "Resume"])
+                          / font.measure("0"))
         self.button = {}
         for i, (text, cmd) in enumerate(buttons):
-            b = ttk.Button(controls, text=text, command=cmd)
+            b = ttk.Button(controls, text=text, command=cmd, width=chars)
             b.grid(row=i // 2, column=i % 2, sticky="ew", padx=2, pady=2)
             self.button[text] = b
-        ttk.Checkbutton(side, text="Mirror", variable=self.mirror, command=self._sync_flags).grid(sticky="w")
-        ttk.Checkbutton(side, text="Loop videos", variable=self.loop, command=self._sync_flags).grid(sticky="w")
-        ttk.Checkbutton(side, text="Record annotated video too", variable=self.record_video).grid(sticky="w")
-        ttk.Label(main, textvariable=self.status, wraplength=900, anchor="w").grid(row=2, column=0, columnspan=2,
-                                                                                  sticky="ew", pady=(6, 0))
-        self._draw_bars(None)
+        self.checks = [ttk.Checkbutton(side, text="Mirror", variable=self.mirror,
+                                       command=lambda: self._send("mirror", self.mirror.get())),
+                       ttk.Checkbutton(side, text="Loop videos", variable=self.loop,
+                                       command=lambda: self._send("loop", self.loop.get())),
+                       ttk.Checkbutton(side, text="Record annotated video too", variable=self.record_video)]
+        for i, check in enumerate(self.checks):
+            check.grid(row=4 + i, sticky="w")
+        self._enable_source_buttons()
+
+        # The window opens at its natural size and stays at the size it is given: texts that change
+        # never resize it. Below the minimum the controls would be cut off.
+        root.update_idletasks()
+        width, height = root.winfo_reqwidth(), root.winfo_reqheight()
+        side_min = side.winfo_reqheight() - self.bars.winfo_reqheight() + (len(EMOTIONS) + 1) * BAR_PITCH_MIN + 10
+        min_w = width - self.canvas.winfo_reqwidth() + PICTURE_MIN[0]
+        min_h = max(side_min, PICTURE_MIN[1] + status.winfo_reqheight() + 6) + 12
+        root.minsize(min_w, min_h)
+        root.geometry(f"{width}x{height}")
+
+    def _bind_keys(self):
+        """space = pause, q / Esc = quit, and nothing else, whichever button or checkbox has focus: the keys
+        are bound to a tag that comes before the widget's own class bindings and stops there."""
+        for sequence, action in (("<space>", self.toggle_pause), ("<q>", self.close), ("<Escape>", self.close)):
+            self.root.bind_class(KEYS_TAG, sequence, lambda e, action=action: (action(), "break")[1])
+        widgets = [self.root]
+        while widgets:
+            w = widgets.pop()
+            w.bindtags((KEYS_TAG,) + w.bindtags())
+            widgets.extend(w.winfo_children())
+
+    def _enable_source_buttons(self):
+        """Pause only for a camera or a video that is playing; Record and Snapshot for anything shown."""
+        self.button["Pause"].state(["!disabled" if self.state == "moving" else "disabled"])
+        self.button["Record"].state(["!disabled" if self.state or self.recording else "disabled"])
+        self.button["Snapshot"].state(["!disabled" if self.latest is not None else "disabled"])
 
     # ---------------------------------------------------------------- source control
     def start(self, source):
-        """Stop the current worker (if any) and start one on ``source`` (camera index or path)."""
-        self.stop_worker()
-        self.latest, self.selected_id = None, None
-        self.status.set(f"opening {'camera ' + str(source) if str(source).isdigit() else source}…")
-        self.worker = FrameWorker(self.recognizer, source, self.results, self.messages,
-                                  loop=self.loop.get(), mirror=self.mirror.get())
-        self.worker.start()
-        self.button["Pause"].configure(text="Pause")
-        self.button["Record"].configure(text="Record")
-        self.recording = False
+        """Show ``source`` (camera index or path). The current worker is stopped first and the new one
+        starts only once it has ended: two workers must never share the recognizer."""
+        self._pending = source
+        if self.worker is not None and self.worker.is_alive():
+            self._send("stop")
+            self._stop_deadline = time.monotonic() + self.stop_timeout_s
+            self.status.set("closing the current source…")
+        self._start_pending()
 
-    def stop_worker(self, timeout=1.0):
+    def _start_pending(self):
+        if self._pending is None:
+            return
+        if self.worker is not None and self.worker.is_alive():
+            if self._stop_deadline is not None and time.monotonic() > self._stop_deadline:
+                self._stop_deadline = None
+                self.status.set(f"the current source has not stopped after {self.stop_timeout_s:.0f} s (a camera "
+                                "driver that hangs?); the new one starts as soon as it does, or restart the app.")
+            return
         if self.worker is not None:
-            self.worker.stop()
-            self.worker.join(timeout)
-            self.worker = None
+            self.worker.join()
+        source, self._pending = self._pending, None
         while not self.results.empty():
             self.results.get_nowait()
+        self.latest, self._error, self.selected_id, self._bar_face = None, None, None, None
+        self.state, self.paused, self.recording = None, False, False
+        self.button["Pause"].configure(text="Pause")
+        self.button["Record"].configure(text="Record")
+        self.readout.set("")
+        self._enable_source_buttons()
+        self.status.set(f"opening {'camera ' + str(source) if str(source).isdigit() else source}…")
+        self.commands = queue.Queue()
+        self.worker = FrameWorker(self.recognizer, source, self.results, self.messages, self.commands,
+                                  loop=self.loop.get(), mirror=self.mirror.get())
+        self.worker.start()
+
+    def _send(self, name, value=None):
+        """The one way the window steers its worker."""
+        if self.commands is not None:
+            self.commands.put((name, value))
 
     def choose_camera(self):
         self.start(0)
@@ -129,36 +207,40 @@ class App:
             self.start(path)
 
     def toggle_pause(self):
-        if self.worker is None:
-            return
-        if self.worker.paused.is_set():
-            self.worker.paused.clear()
-            self.button["Pause"].configure(text="Pause")
-        else:
-            self.worker.paused.set()
-            self.button["Pause"].configure(text="Resume")
+        if self.state != "moving":
+            return   # nothing is playing: a still, the end of a video, or no source
+        self.paused = not self.paused
+        self._send("pause", self.paused)
+        self.button["Pause"].configure(text="Resume" if self.paused else "Pause")
+        self.readout.set(self._readout_text())
 
     def toggle_record(self):
-        if self.worker is None or not self.worker.is_alive():
+        if self.state is None and not self.recording:
             self.status.set("nothing to record: open a camera, video or image first")
             return
         self.recording = not self.recording
-        self.worker.request_recording(self.output_dir if self.recording else None, self.record_video.get())
+        self._send("record", (self.output_dir, self.record_video.get()) if self.recording else None)
         self.button["Record"].configure(text="Stop recording" if self.recording else "Record")
 
     def snapshot(self):
+        """Save the annotated frame on screen as a PNG in the output folder; returns its path (or None)."""
         if self.latest is None:
             self.status.set("no frame to save yet")
-            return
+            return None
         path = self.output_dir / f"snapshot-{datetime.now():%Y%m%d-%H%M%S-%f}.png"
-        with atomic_path(path) as tmp:
-            ok = cv2.imwrite(str(tmp), self.latest["bgr"])
-        self.status.set(f"saved {path}" if ok else f"could not write {path}")
+        try:
+            ensure_folder(self.output_dir)
+            with atomic_path(path) as tmp:
+                if not cv2.imwrite(str(tmp), self.latest["bgr"]):
+                    raise OutputError(f"cannot write {path}: OpenCV could not write the PNG.")
+        except OSError as e:
+            self.status.set(str(output_error(path, e)))
+            return None
+        except EmorecError as e:
+            self.status.set(str(e))
+            return None
+        self.status.set(f"saved {path}")
         return path
-
-    def _sync_flags(self):
-        if self.worker is not None:
-            self.worker.mirror, self.worker.loop = self.mirror.get(), self.loop.get()
 
     def _on_click(self, event):
         if self.latest is None:
@@ -167,8 +249,7 @@ class App:
         hits = [f for f in self.latest["faces"]
                 if f.box[0] <= x <= f.box[0] + f.box[2] and f.box[1] <= y <= f.box[1] + f.box[3]]
         self.selected_id = hits[0].id if hits else None
-        if self.worker is not None:
-            self.worker.selected_id = self.selected_id
+        self._send("select", self.selected_id)
 
     # ---------------------------------------------------------------- main-thread polling
     def _poll(self):
@@ -179,36 +260,80 @@ class App:
                 break
             self._show_message(kind, text)
         try:
-            result = self.results.get_nowait()
+            self._show(self.results.get_nowait())
         except queue.Empty:
-            result = None
-        if result is not None:
-            self._show(result)
+            pass
+        self._start_pending()
         self._poll_id = self.root.after(POLL_MS, self._poll)
 
     def _show_message(self, kind, text):
-        if kind in ("error", "end") and self.recording:   # the worker has closed the recording
+        if kind in ("error", "end", "record-failed") and self.recording:   # the worker has closed the recording
             self.recording = False
             self.button["Record"].configure(text="Record")
-        if kind == "error":
+        if kind in ("source", "still"):
+            self.state = "moving" if kind == "source" else "still"
+            self.status.set(f"showing {text}" + (" (a still image)" if kind == "still" else ""))
+        elif kind == "end":
+            self.state = "ended"
             self.status.set(text)
-            self.canvas.delete("all")
-            self.latest = None
-            w, h = max(self.canvas.winfo_width(), 640), max(self.canvas.winfo_height(), 480)
-            self.canvas.create_text(w // 2, h // 2 - 20, text=text, fill="white", width=w - 60,
-                                    font=("TkDefaultFont", 13), tags="message")
-            self.canvas.create_text(w // 2, h // 2 + 50, fill="#9cdcfe", font=("TkDefaultFont", 12), tags="message",
-                                    text="Use “Open video…” or “Open image…” on the right, or “Camera” to retry.")
+        elif kind == "error":
+            self.state, self.latest, self._error = None, None, text
+            self.status.set(text)
+            self._bar_face = None
             self._draw_bars(None)
-        elif kind == "source":
-            self.status.set(f"showing {text}")
-        else:
-            self.status.set(text)
+            self._render()
+        elif kind == "recording":
+            self.status.set(f"recording to {text}")
+        else:   # "saved", "record-failed"
+            self.status.set(f"saved {text}" if kind == "saved" else text)
+        if self.paused and self.state != "moving":
+            self.paused = False
+            self._send("pause", False)
+            self.button["Pause"].configure(text="Pause")
+        self.readout.set(self._readout_text())
+        self._enable_source_buttons()
 
     def _show(self, result):
-        self.latest = result
-        rgb = result["rgb"]
-        cw, ch = max(self.canvas.winfo_width(), 2), max(self.canvas.winfo_height(), 2)
+        first, self.latest = self.latest is None, result
+        faces = result["faces"]
+        self._bar_face = next((f for f in faces if f.id == self.selected_id), None) or \
+            max(faces, key=lambda f: f.box[2] * f.box[3], default=None)
+        self._render()
+        self._draw_bars(self._bar_face)
+        self.readout.set(self._readout_text())
+        if first:
+            self._enable_source_buttons()
+        self.frames_shown += 1
+
+    def _readout_text(self):
+        """Short enough for the side panel: '30 frames/s · 18 ms/frame · 1 face'."""
+        r = self.latest
+        if r is None:
+            return ""
+        n = len(r["faces"])
+        faces = f"{n} face{'s' if n != 1 else ''}"
+        if self.paused:
+            return f"paused · {faces}"
+        if r["still"]:
+            return f"still image · {r['ms']:.0f} ms · {faces}"
+        if self.state == "ended":
+            return f"last frame · {faces}"
+        rate = f"{r['fps']:.0f} frames/s · " if r["fps"] else ""
+        return f"{rate}{r['ms']:.0f} ms/frame · {faces}"
+
+    def _render(self):
+        """Draw the latest frame (or the error message) to fit the canvas; called again on every resize."""
+        c = self.canvas
+        cw, ch = max(c.winfo_width(), 2), max(c.winfo_height(), 2)
+        c.delete("all")
+        if self.latest is None:
+            if self._error is not None:
+                c.create_text(cw // 2, ch // 2, text=self._error, fill="white", width=cw - 60, anchor="s",
+                              font=("TkDefaultFont", 13), tags="message")
+                c.create_text(cw // 2, ch // 2 + 30, text=HINT, fill="#9cdcfe", width=cw - 10, anchor="n",
+                              justify="center", font=("TkDefaultFont", 12), tags="message")
+            return
+        rgb = self.latest["rgb"]
         h, w = rgb.shape[:2]
         self._scale = min(cw / w, ch / h)
         size = (max(1, int(w * self._scale)), max(1, int(h * self._scale)))
@@ -217,34 +342,38 @@ class App:
             image = image.resize(size, Image.BILINEAR)
         self.photo = ImageTk.PhotoImage(image, master=self.root)   # keep a reference, or Tk shows nothing
         self._offset = ((cw - size[0]) // 2, (ch - size[1]) // 2)
-        self.canvas.delete("all")
-        self.canvas.create_image(*self._offset, image=self.photo, anchor="nw")
-        faces = result["faces"]
-        shown = next((f for f in faces if f.id == self.selected_id), None) or \
-            max(faces, key=lambda f: f.box[2] * f.box[3], default=None)
-        self._draw_bars(shown)
-        rate = f"{result['fps']:.1f} frames/s · " if result["fps"] else ""
-        self.fps_text.set(f"{rate}{result['ms']:.1f} ms/frame · {len(faces)} face{'s' if len(faces) != 1 else ''}")
-        self.frames_shown += 1
+        c.create_image(*self._offset, image=self.photo, anchor="nw")
 
     def _draw_bars(self, face):
         c = self.bars
         c.delete("all")
-        width = int(c["width"])
+        width = max(c.winfo_width(), int(c["width"]))
+        height = c.winfo_height() if c.winfo_ismapped() else int(c["height"])
+        pitch = max(BAR_PITCH_MIN, min(BAR_PITCH, height // (len(EMOTIONS) + 1)))
+        bar = pitch - 10
         for i, name in enumerate(EMOTIONS):
-            y = 6 + i * 28
+            y = 6 + i * pitch
             p = face.probs[name] if face else 0.0
-            c.create_text(6, y + 10, text=name, anchor="w", font=("TkDefaultFont", 10))
-            c.create_rectangle(78, y + 2, width - 50, y + 20, outline="#cccccc")
-            c.create_rectangle(78, y + 2, 78 + (width - 128) * p, y + 20, fill=_hex(COLORS_BGR[name]), outline="")
-            c.create_text(width - 6, y + 10, text=f"{p:.0%}" if face else "–", anchor="e", font=("TkDefaultFont", 10))
+            c.create_text(6, y + bar // 2 + 1, text=name, anchor="w", font=("TkDefaultFont", 10))
+            c.create_rectangle(78, y + 2, width - 50, y + 2 + bar, outline="#cccccc")
+            c.create_rectangle(78, y + 2, 78 + (width - 128) * p, y + 2 + bar, fill=_hex(COLORS_BGR[name]), outline="")
+            c.create_text(width - 6, y + bar // 2 + 1, text=f"{p:.0%}" if face else "–", anchor="e",
+                          font=("TkDefaultFont", 10))
         if face is None:
-            c.create_text(width // 2, int(c["height"]) - 4, text="no face", anchor="s", fill="#888888")
+            c.create_text(width // 2, 6 + len(EMOTIONS) * pitch + pitch // 2, text="no face", fill="#888888")
 
     def close(self):
-        """Stop the worker (it releases the camera and closes any recording) and destroy the window."""
-        if self._poll_id is not None:
-            self.root.after_cancel(self._poll_id)
-            self._poll_id = None
-        self.stop_worker()
+        """Stop the worker (it releases the camera and finishes any recording) and destroy the window."""
+        if self._poll_id is None:
+            return   # already closed
+        self.root.after_cancel(self._poll_id)
+        self._poll_id = None
+        self._send("stop")
+        if self.worker is not None:
+            self.worker.join(self.stop_timeout_s)
+        # The window is going away: where a recording went (or why it failed) is said on the terminal.
+        while not self.messages.empty():
+            kind, text = self.messages.get_nowait()
+            if kind in ("saved", "record-failed"):
+                print(f"saved {text}" if kind == "saved" else text)
         self.root.destroy()

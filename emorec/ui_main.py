@@ -3,11 +3,13 @@
 import argparse
 import sys
 
-from .options import add_recognizer_flags, recognizer_kwargs
+from .errors import EmorecError
+from .options import HelpFormatter, add_recognizer_flags, recognizer_kwargs
+from .quiet import quiet_libraries
 
 
 def build_parser():
-    p = argparse.ArgumentParser(prog="UI.py", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    p = argparse.ArgumentParser(prog="UI.py", formatter_class=HelpFormatter,
                                 description="Live facial emotion recognition in a window: every face is boxed "
                                             "in its emotion's colour, with the probabilities of the largest (or "
                                             "clicked) face as bars. Keys: space = pause, q/Esc = quit.")
@@ -16,22 +18,29 @@ def build_parser():
     src.add_argument("--camera", type=int, default=0, help="camera index")
     p.add_argument("--mirror", action="store_true", help="mirror the picture (selfie view)")
     p.add_argument("--loop", action="store_true", help="loop video files instead of stopping on the last frame")
-    p.add_argument("--output-dir", default=".", help="where snapshots and recordings are saved")
+    p.add_argument("--output-dir", help="where snapshots and recordings are saved (default: ~/Pictures/emorec if "
+                                        "there is a ~/Pictures folder, else ~/emorec; created when first needed)")
     p.add_argument("--record-video", action="store_true", help="recordings also save an annotated .mp4")
     add_recognizer_flags(p)
     return p
 
 
 def main(argv=None):
+    """Returns the exit code: 0, 2 for a problem the message explains, 130 after Ctrl-C."""
+    quiet_libraries()
     args = build_parser().parse_args(argv)
-    from .classifier import ModelError
-    from .detector import DetectorError
-    from .recognizer import Recognizer
     try:
-        recognizer = Recognizer(**recognizer_kwargs(args))
-    except (ModelError, DetectorError) as e:
+        return _run(args)
+    except EmorecError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args):
+    from .recognizer import Recognizer
+    recognizer = Recognizer(**recognizer_kwargs(args))
     try:
         import tkinter as tk
     except ImportError as e:
@@ -44,10 +53,11 @@ def main(argv=None):
               "and run inside a desktop session (or Xvfb).", file=sys.stderr)
         return 2
     from .gui import App
-    App(root, recognizer, args.source if args.source else args.camera, output_dir=args.output_dir,
-        loop=args.loop, mirror=args.mirror, record_video=args.record_video)
+    app = App(root, recognizer, args.source if args.source else args.camera, output_dir=args.output_dir,
+              loop=args.loop, mirror=args.mirror, record_video=args.record_video)
     try:
         root.mainloop()
     except KeyboardInterrupt:
-        pass
+        app.close()   # stop the worker: the camera is released and a recording in progress is saved
+        return 130
     return 0

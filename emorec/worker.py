@@ -1,11 +1,11 @@
-"""The GUI's worker thread: reads a source, recognizes, annotates and records frames.
+"""The window's worker thread: reads a source, recognizes, annotates and records frames.
 
-It never touches a widget: it hands the newest result to the window through a queue of size 1
-(older results are dropped, never queued) and status messages through a second queue.
+The window steers it in one way only: ``(name, value)`` commands on :attr:`FrameWorker.commands`
+(see :data:`COMMANDS`). It never touches a widget: it hands the newest result to the window through a
+queue of size 1 (older results are dropped, never queued) and ``(kind, text)`` messages through a second
+queue. Every failure becomes a message; the thread never dies silently.
 """
 
-import contextlib
-import csv
 import queue
 import threading
 import time
@@ -15,146 +15,300 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .artifacts import atomic_path
+from .artifacts import AtomicFile
 from .drawing import draw_faces
-from .recognizer import FACE_COLUMNS
-from .sources import SourceError, open_source
+from .errors import EmorecError, OutputError, output_error
+from .records import FaceCsv
+from .sources import open_source
 
-CSV_HEADER = ["time", "frame", *FACE_COLUMNS]
+#: What the window may put on ``FrameWorker.commands``, as ``(name, value)``:
+#: ``("pause", bool)``, ``("mirror", bool)``, ``("loop", bool)``, ``("select", track id or None)``,
+#: ``("record", (folder, with_video))`` to start a recording or ``("record", None)`` to stop it,
+#: ``("reprocess", None)`` to recognize the frame on screen again, ``("stop", None)``.
+COMMANDS = ("pause", "mirror", "loop", "select", "record", "reprocess", "stop")
+
+#: ``(kind, text)`` messages the worker posts: "source" (a moving source opened: its name), "still" (a still
+#: image opened), "end" (a video ended), "error" (the worker has stopped: why), "recording" (started: the CSV),
+#: "saved" (a recording was written: the paths), "record-failed" (a recording was stopped by an error: why).
+MESSAGES = ("source", "still", "end", "error", "recording", "saved", "record-failed")
+
+
+def default_output_dir(home=None):
+    """Where snapshots and recordings go unless ``--output-dir`` says otherwise:
+    ``~/Pictures/emorec`` if there is a ``~/Pictures`` folder, else ``~/emorec``."""
+    home = Path.home() if home is None else Path(home)
+    return (home / "Pictures" if (home / "Pictures").is_dir() else home) / "emorec"
+
+
+def ensure_folder(folder):
+    """Create ``folder`` (and its parents) if needed; returns it as an absolute path.
+    Raises :class:`errors.OutputError` naming the fix when it cannot be created."""
+    folder = Path(folder).expanduser().absolute()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise output_error(folder, e, "create the folder") from None
+    return folder
+
+
+def describe(error):
+    """One line for the window: an :class:`EmorecError`'s own message, else the exception's type and text."""
+    if isinstance(error, EmorecError):
+        return str(error)
+    return f"unexpected error: {type(error).__name__}: {' '.join(str(error).split())}"
 
 
 class Recording:
-    """Per-frame, per-face rows to a CSV (and optionally an annotated video), owned by the worker thread.
+    """Per-face rows to a :class:`records.FaceCsv` (and optionally an annotated .mp4), owned by the worker.
 
-    Both files are written under temporary names and renamed into place by :meth:`close`.
+    ``frame`` is the source's frame index; ``time_s`` is seconds since the recording started for a live
+    camera, the video timestamp (frame / fps) for files. Both files appear under their names only on
+    :meth:`close`; :meth:`abort` deletes them. Write failures raise :class:`errors.OutputError`.
     """
 
-    def __init__(self, folder, fps, with_video):
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        self.csv_path = Path(folder) / f"emotions-{stamp}.csv"
-        self.video_path = Path(folder) / f"emotions-{stamp}.mp4" if with_video else None
-        self._fps, self._video = fps or 30.0, None
-        # ExitStack unwinds last-in first-out: each file is closed before its temporary name is renamed.
-        self._files = contextlib.ExitStack()
-        tmp = self._files.enter_context(atomic_path(self.csv_path))
-        self._writer = csv.writer(self._files.enter_context(open(tmp, "w", newline="")))
-        self._writer.writerow(CSV_HEADER)
+    def __init__(self, folder, source, with_video):
+        folder = ensure_folder(folder)
+        stem = f"emotions-{datetime.now():%Y%m%d-%H%M%S}"
+        n = 1
+        while (folder / f"{stem}.csv").exists():   # two recordings within one second
+            n += 1
+            stem = f"emotions-{datetime.now():%Y%m%d-%H%M%S}-{n}"
+        self.csv = FaceCsv(folder / f"{stem}.csv")
+        self.video_path = folder / f"{stem}.mp4" if with_video else None
+        self._live, self._fps = source.live, source.fps
+        self._started = time.monotonic()
+        self._video_file = self._video = None
 
     def add(self, frame_index, faces, annotated):
-        t = datetime.now().isoformat(timespec="milliseconds")
-        for f in faces:
-            self._writer.writerow([t, frame_index, *f.row()])
+        """One frame: its index in the source, its faces and the annotated BGR frame (for the .mp4)."""
+        if self._live:
+            t = time.monotonic() - self._started
+        else:
+            t = frame_index / self._fps if self._fps else 0.0
+        self.csv.add(frame_index, t, faces)
         if self.video_path is not None:
             if self._video is None:
-                tmp = self._files.enter_context(atomic_path(self.video_path))
-                h, w = annotated.shape[:2]
-                self._video = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), self._fps, (w, h))
-                self._files.callback(self._video.release)
+                self._open_video(annotated.shape)
             self._video.write(annotated)
+
+    def _open_video(self, shape):
+        try:
+            self._video_file = AtomicFile(self.video_path)
+        except OSError as e:
+            raise output_error(self.video_path, e) from None
+        self._video = cv2.VideoWriter(str(self._video_file.tmp), cv2.VideoWriter_fourcc(*"mp4v"),
+                                      self._fps or 30.0, (shape[1], shape[0]))
+        if not self._video.isOpened():
+            raise OutputError(f"cannot write {self.video_path}: OpenCV has no mp4v encoder here; "
+                              "untick “Record annotated video too” to record the CSV alone.")
 
     def close(self):
         """Finish both files; returns the paths written."""
-        self._files.close()
-        return [p for p in (self.csv_path, self.video_path) if p is not None and p.exists()]
+        paths = [self.csv.commit()]
+        if self._video is not None:
+            self._video.release()
+            try:
+                self._video_file.commit()
+            except OSError as e:
+                raise output_error(self.video_path, e) from None
+            paths.append(self.video_path)
+        return paths
+
+    def abort(self):
+        self.csv.abort()
+        if self._video is not None:
+            self._video.release()
+        if self._video_file is not None:
+            self._video_file.abort()
 
 
 class FrameWorker(threading.Thread):
-    """Reads a source, recognizes each frame and hands the newest result to the GUI.
+    """Reads a source, recognizes each frame and hands the newest result to the window.
 
     Results: dicts with ``rgb`` (H×W×3 uint8 annotated, mirrored if asked), ``bgr`` (the same, BGR),
-    ``faces``, ``frame`` index, ``fps`` (frames shown per second) and ``ms`` (read + recognize + draw
-    time of this frame). Messages: (kind, text) tuples.
+    ``faces``, ``frame`` (index in the source), ``fps`` (frames shown per second, None when not known or
+    for a still), ``ms`` (recognize + draw time of this frame, milliseconds) and ``still`` (True for a still
+    image, which is recognized once, and again only when a setting changes).
+    Messages: ``(kind, text)`` tuples, see :data:`MESSAGES`. Commands: see :data:`COMMANDS`.
     """
 
-    def __init__(self, recognizer, source_spec, results, messages, *, loop=False, mirror=False):
+    def __init__(self, recognizer, source_spec, results, messages, commands=None, *, loop=False, mirror=False):
         super().__init__(daemon=True, name="frame-worker")
         self.recognizer, self.spec = recognizer, source_spec
         self.results, self.messages = results, messages
-        self.loop, self.mirror, self.selected_id = loop, mirror, None
-        self.paused = threading.Event()
-        self.stopped = threading.Event()
-        self._lock = threading.Lock()
+        self.commands = queue.Queue() if commands is None else commands
+        # The worker's own state: the window changes it only through commands.
+        self._loop, self._mirror, self._paused, self._selected_id = loop, mirror, False, None
+        self._stopped = False
+        self._redo = None          # None, "redraw" (selection changed) or "reprocess" (mirror changed)
         self._recording = None
-        self._record_request = None
+        self._source, self._still = None, False
+        self._shown = None         # (raw frame, index, faces, annotated) of the frame on screen
+        self._fps, self._t_last = None, None
 
     def stop(self):
-        self.stopped.set()
-
-    def request_recording(self, folder=None, with_video=False):
-        """Start (folder given) or stop (None) recording; the worker thread acts on it."""
-        with self._lock:
-            self._record_request = (folder, with_video)
-
-    def _publish(self, item):
-        try:
-            self.results.get_nowait()   # drop the stale frame the GUI has not shown yet
-        except queue.Empty:
-            pass
-        self.results.put_nowait(item)
+        """Ask the thread to finish (a command like the others); then ``join()`` it."""
+        self.commands.put(("stop", None))
 
     def run(self):
+        source = None
         try:
             source = open_source(self.spec)
-        except SourceError as e:
-            self.messages.put(("error", str(e)))
-            return
-        self.recognizer.reset()
-        self.messages.put(("source", source.name))
-        frame_index, t_last, fps = 0, time.perf_counter(), 0.0
-        period = 1.0 / source.fps if not source.live and source.fps else 0.0
-        try:
-            while not self.stopped.is_set():
-                self._handle_recording(source)
-                if self.paused.is_set():
-                    time.sleep(0.02)
-                    continue
-                t0 = time.perf_counter()
-                frame = source.read()
-                if frame is None:
-                    if self.loop and hasattr(source, "rewind") and frame_index > 0:
-                        source.rewind()
-                        self.recognizer.reset()
-                        continue
-                    self._finish_recording()
-                    self.messages.put(("end", f"end of {source.name}" if frame_index != 1 else source.name))
-                    self.stopped.wait()
-                    break
-                if self.mirror:
-                    frame = np.ascontiguousarray(frame[:, ::-1])
-                faces = self.recognizer(frame)
-                annotated = draw_faces(frame, faces, self.selected_id)
-                busy_ms = (time.perf_counter() - t0) * 1e3
-                if self._recording is not None:
-                    self._recording.add(frame_index, faces, annotated)
-                now = time.perf_counter()
-                if frame_index:   # a rate needs two frames; 0 means "not known yet"
-                    rate = 1.0 / max(now - t_last, 1e-6)
-                    fps = 0.9 * fps + 0.1 * rate if fps else rate
-                t_last = now
-                self._publish({"bgr": annotated, "rgb": cv2.cvtColor(annotated, cv2.COLOR_BGR2RGB), "faces": faces,
-                               "frame": frame_index, "fps": fps, "ms": busy_ms})
-                frame_index += 1
-                if period:   # play files at their own speed rather than as fast as possible
-                    self.stopped.wait(max(0.0, period - (time.perf_counter() - t0)))
-        except SourceError as e:
-            self.messages.put(("error", str(e)))
+            self._play(source)
+            self._close_recording()
+        except Exception as e:   # whatever it is, the window must hear of it (STYLE 15)
+            self._close_recording()
+            self.messages.put(("error", describe(e)))
         finally:
-            self._finish_recording()
-            source.close()
+            if source is not None:
+                source.close()
 
-    def _handle_recording(self, source):
-        with self._lock:
-            request, self._record_request = self._record_request, None
-        if request is None:
+    # ---------------------------------------------------------------- the loop
+    def _play(self, source):
+        self._source = source
+        self.recognizer.reset()
+        self._still = not source.live and source.frame_count == 1
+        self.messages.put(("still" if self._still else "source", source.name))
+        index, ended = -1, False
+        period = 1.0 / source.fps if not source.live and source.fps else 0.0
+        while True:
+            self._take_commands(block=(self._paused or ended) and self._redo is None)
+            if self._stopped:
+                return
+            if ended and self._can_loop(index):   # "Loop" ticked after the end
+                index, ended = self._rewind(source), False
+                self.messages.put(("source", source.name))
+            if self._paused or ended:
+                if self._redo is not None and self._shown is not None:
+                    self._process(*self._shown[:2], redo=self._redo)
+                self._redo = None
+                continue
+            t0 = time.perf_counter()
+            frame = source.read()
+            if frame is None:
+                if self._can_loop(index):
+                    index = self._rewind(source)
+                    continue
+                ended = True
+                if not (self._still or index == 0):   # a still has no "end"; the picture just stays
+                    self.messages.put(("end", f"end of {source.name}"))
+                self._close_recording()
+                continue
+            index += 1
+            self._redo = None
+            self._process(frame, index)
+            if period:   # play files at their own speed rather than as fast as possible
+                self._wait_until(t0 + period)
+
+    def _can_loop(self, index):
+        # Never a still, nor a video that had a single frame: that would recognize one picture forever.
+        return self._loop and not self._still and index > 0 and hasattr(self._source, "rewind")
+
+    def _rewind(self, source):
+        source.rewind()
+        self.recognizer.reset()
+        self._t_last = None
+        return -1
+
+    def _process(self, frame, index, redo=None):
+        """Recognize (unless only the selection changed: ``redo="redraw"``), draw and publish one frame;
+        a new frame (``redo=None``) also goes into the recording."""
+        t0 = time.perf_counter()
+        shown = np.ascontiguousarray(frame[:, ::-1]) if self._mirror else frame
+        faces = self._shown[2] if redo == "redraw" else self.recognizer(shown)
+        annotated = draw_faces(shown, faces, self._selected_id)
+        ms = (time.perf_counter() - t0) * 1e3
+        self._shown = (frame, index, faces, annotated)
+        fps = None
+        if redo is None:
+            self._record()
+            if not self._still:
+                now = time.perf_counter()
+                if self._t_last is not None:   # a rate needs two frames
+                    rate = 1.0 / max(now - self._t_last, 1e-6)
+                    self._fps = 0.9 * self._fps + 0.1 * rate if self._fps else rate
+                    fps = self._fps
+                self._t_last = now
+        try:
+            self.results.get_nowait()   # drop the stale frame the window has not shown yet
+        except queue.Empty:
+            pass
+        self.results.put_nowait({"bgr": annotated, "rgb": cv2.cvtColor(annotated, cv2.COLOR_BGR2RGB),
+                                 "faces": faces, "frame": index, "fps": fps, "ms": ms, "still": self._still})
+
+    def _wait_until(self, deadline):
+        """Sleep until ``deadline`` (perf_counter seconds), obeying commands as they come."""
+        while not self._stopped and not self._paused:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                return
+            try:
+                self._obey(*self.commands.get(timeout=remaining))
+            except queue.Empty:
+                return
+
+    # ---------------------------------------------------------------- commands
+    def _take_commands(self, block):
+        """Obey every queued command; with ``block``, wait for at least one (the worker is idle)."""
+        try:
+            command = self.commands.get() if block else self.commands.get_nowait()
+            while True:
+                self._obey(*command)
+                command = self.commands.get_nowait()
+        except queue.Empty:
+            pass
+
+    def _obey(self, name, value):
+        if name == "stop":
+            self._stopped = True
+        elif name == "pause":
+            self._paused = bool(value)
+            self._t_last = self._fps = None   # the pause is not a slow frame
+        elif name == "mirror":
+            if bool(value) != self._mirror:
+                self._mirror, self._redo = bool(value), "reprocess"
+        elif name == "loop":
+            self._loop = bool(value)
+        elif name == "select":
+            self._selected_id, self._redo = value, self._redo or "redraw"
+        elif name == "reprocess":
+            self._redo = "reprocess"
+        elif name == "record":
+            self._close_recording()
+            if value is not None:
+                self._start_recording(*value)
+        else:
+            raise ValueError(f"unknown command {name!r}; expected one of {', '.join(COMMANDS)}")
+
+    # ---------------------------------------------------------------- recording
+    def _start_recording(self, folder, with_video):
+        try:
+            self._recording = Recording(folder, self._source, with_video)
+        except Exception as e:
+            self.messages.put(("record-failed", f"recording not started: {describe(e)}"))
             return
-        folder, with_video = request
-        self._finish_recording()
-        if folder is not None:
-            self._recording = Recording(folder, source.fps, with_video)
-            self.messages.put(("info", f"recording to {self._recording.csv_path}"))
+        self.messages.put(("recording", str(self._recording.csv.path)))
+        self._record()   # the frame on screen is the recording's first
 
-    def _finish_recording(self):
-        if self._recording is not None:
-            written = self._recording.close()
+    def _record(self):
+        if self._recording is None or self._shown is None:
+            return
+        _, index, faces, annotated = self._shown
+        try:
+            self._recording.add(index, faces, annotated)
+        except Exception as e:
+            self._recording.abort()
             self._recording = None
-            self.messages.put(("info", "saved " + ", ".join(str(p) for p in written)))
+            self.messages.put(("record-failed", f"recording stopped: {describe(e)}"))
+
+    def _close_recording(self):
+        if self._recording is None:
+            return
+        recording, self._recording = self._recording, None
+        try:
+            paths = recording.close()
+        except Exception as e:
+            recording.abort()
+            self.messages.put(("record-failed", f"recording lost: {describe(e)}"))
+            return
+        self.messages.put(("saved", ", ".join(str(p) for p in paths)))

@@ -1,6 +1,10 @@
-"""The window under Xvfb: the tests start Xvfb themselves (conftest.display)."""
+"""The window under Xvfb (conftest.display starts it), and its command line (emorec/ui_main.py)."""
 
 import csv
+import os
+import shutil
+import subprocess
+import threading
 import time
 
 import cv2
@@ -9,10 +13,13 @@ import pytest
 
 tk = pytest.importorskip("tkinter")
 
+from emorec import ui_main  # noqa: E402
 from emorec.detector import DetectorSettings  # noqa: E402
+from emorec.errors import ModelError  # noqa: E402
 from emorec.gui import App  # noqa: E402
 from emorec.labels import EMOTIONS  # noqa: E402
 from emorec.recognizer import Recognizer  # noqa: E402
+from emorec.records import CSV_COLUMNS  # noqa: E402
 
 from conftest import FakeClassifier, FakeDetector, moving_square_frames, write_video  # noqa: E402
 
@@ -27,27 +34,56 @@ def pump(root, until, timeout=10.0):
         time.sleep(0.005)
 
 
+def pump_for(root, seconds):
+    end = time.monotonic() + seconds
+    pump(root, lambda: time.monotonic() > end)
+
+
+def fake_recognizer():
+    return Recognizer(detector=FakeDetector([[40, 60, 100, 100]]), classifier=FakeClassifier(),
+                      settings=DetectorSettings(pad=0))
+
+
+class Counting:
+    """A recognizer that counts its calls; ``error`` makes every call raise it."""
+
+    def __init__(self, error=None):
+        self.inner, self.calls, self.error = fake_recognizer(), 0, error
+
+    def reset(self):
+        self.inner.reset()
+
+    def __call__(self, frame):
+        self.calls += 1
+        if self.error is not None:
+            raise self.error
+        return self.inner(frame)
+
+
 @pytest.fixture
 def app_factory(display, tmp_path):
     apps = []
 
-    def make(source, **kw):
-        root = tk.Tk()
-        rec = Recognizer(detector=FakeDetector([[40, 60, 100, 100]]), classifier=FakeClassifier(),
-                         settings=DetectorSettings(pad=0))
-        app = App(root, rec, source, output_dir=tmp_path, **kw)
+    def make(source, recognizer=None, **kw):
+        kw.setdefault("output_dir", tmp_path)
+        app = App(tk.Tk(), recognizer or fake_recognizer(), source, **kw)
         apps.append(app)
         return app
 
     yield make
     for app in apps:
-        if app.worker is not None:
-            app.close()
+        app.close()
 
 
 @pytest.fixture
 def video(tmp_path):
-    return str(write_video(tmp_path / "clip.avi", moving_square_frames(20), fps=50))
+    return str(write_video(tmp_path / "clip.avi", moving_square_frames(20), fps=100))
+
+
+@pytest.fixture
+def image(tmp_path):
+    cv2.imwrite(str(tmp_path / "a.png"), moving_square_frames(1)[0])
+    return str(tmp_path / "a.png")
 
 
 def test_shows_labelled_frames_and_closes_cleanly(app_factory, video):
@@ -58,21 +94,23 @@ def test_shows_labelled_frames_and_closes_cleanly(app_factory, video):
     assert app.photo is not None and app.canvas.find_all()
     bar_texts = [app.bars.itemcget(i, "text") for i in app.bars.find_all() if app.bars.type(i) == "text"]
     assert set(EMOTIONS) <= set(bar_texts) and any(t.endswith("%") for t in bar_texts)
-    assert "frames/s" in app.fps_text.get()
+    assert "frames/s" in app.readout.get()
     worker = app.worker
     app.close()
-    worker.join(1.0)
     assert not worker.is_alive()
 
 
-def test_no_camera_shows_a_message_and_offers_files(app_factory, video):
+def test_no_camera_shows_a_message_offers_files_and_cannot_be_paused(app_factory, video):
     app = app_factory(57)
     pump(app.root, lambda: "no camera" in app.status.get())
     texts = " ".join(app.canvas.itemcget(i, "text") for i in app.canvas.find_withtag("message"))
     assert "no camera found at index 57" in texts and "Open video" in texts
     assert {"Open video…", "Open image…", "Camera"} <= set(app.button)
+    app.toggle_pause()                                  # nothing to pause: no flip to "Resume"
+    assert app.button["Pause"].cget("text") == "Pause" and app.button["Pause"].instate(["disabled"])
     app.start(video)                                   # still usable: pick a file instead
     pump(app.root, lambda: app.frames_shown >= 2)
+    assert app.button["Pause"].instate(["!disabled"])
 
 
 def test_unreadable_file_keeps_the_app_usable(app_factory, tmp_path, video):
@@ -84,26 +122,90 @@ def test_unreadable_file_keeps_the_app_usable(app_factory, tmp_path, video):
     pump(app.root, lambda: app.frames_shown >= 2)
 
 
+def test_an_exception_in_the_recognizer_reaches_the_window(app_factory, video):
+    rec = Counting(RuntimeError("boom\nsecond line"))
+    app = app_factory(video, rec)
+    pump(app.root, lambda: "RuntimeError" in app.status.get())
+    assert app.status.get() == "unexpected error: RuntimeError: boom second line"
+    texts = " ".join(app.canvas.itemcget(i, "text") for i in app.canvas.find_withtag("message"))
+    assert "RuntimeError: boom" in texts and "Traceback" not in texts
+    rec.error = None
+    app.start(video)                                   # the app stays usable
+    pump(app.root, lambda: app.frames_shown >= 2)
+
+
+def test_a_failed_recording_is_reported_and_frames_keep_coming(app_factory, video, tmp_path):
+    (tmp_path / "file").write_text("a file where a folder should be")
+    app = app_factory(video, loop=True, output_dir=tmp_path / "file" / "out")
+    pump(app.root, lambda: app.frames_shown >= 2)
+    app.toggle_record()
+    assert app.button["Record"].cget("text") == "Stop recording"
+    pump(app.root, lambda: "recording not started" in app.status.get())
+    assert "part of that path is a file" in app.status.get()
+    assert app.button["Record"].cget("text") == "Record" and not app.recording
+    shown = app.frames_shown
+    pump(app.root, lambda: app.frames_shown >= shown + 3)
+    assert app.snapshot() is None and "cannot create the folder" in app.status.get()
+
+
+def test_switching_sources_stops_the_old_worker_before_starting_the_new_one(app_factory, video, image):
+    gate, lock, state = threading.Event(), threading.Lock(), {"inside": 0, "overlap": False, "calls": 0}
+    inner = fake_recognizer()
+
+    class Blocking:
+        def reset(self):
+            inner.reset()
+
+        def __call__(self, frame):
+            with lock:
+                state["inside"] += 1
+                state["calls"] += 1
+                state["overlap"] |= state["inside"] > 1
+            gate.wait()
+            with lock:
+                state["inside"] -= 1
+            return inner(frame)
+
+    app = app_factory(video, Blocking())
+    app.stop_timeout_s = 0.2
+    pump(app.root, lambda: state["calls"] >= 1)        # the worker is stuck in the recognizer
+    old = app.worker
+    app.start(image)
+    pump(app.root, lambda: "has not stopped" in app.status.get())
+    assert app.worker is old and old.is_alive()          # no second worker on the same recognizer
+    gate.set()
+    pump(app.root, lambda: app.worker is not old and app.latest is not None and app.latest["still"])
+    assert not old.is_alive() and not state["overlap"]
+
+
 def test_end_of_video_keeps_the_last_frame_or_loops(app_factory, video):
     app = app_factory(video)
     pump(app.root, lambda: app.status.get().startswith("end of"))
-    assert app.latest["frame"] == 19
+    assert app.latest["frame"] == 19 and "frames/s" not in app.readout.get()
+    assert app.button["Pause"].instate(["disabled"])
     looping = app_factory(video, loop=True)
     pump(looping.root, lambda: looping.frames_shown >= 30)
     assert not looping.status.get().startswith("end of")
 
 
-def test_image_source(app_factory, tmp_path):
-    cv2.imwrite(str(tmp_path / "a.png"), moving_square_frames(1)[0])
-    app = app_factory(str(tmp_path / "a.png"))
+def test_a_still_image_is_recognized_once_and_again_when_mirrored(app_factory, image):
+    rec = Counting()
+    app = app_factory(image, rec, loop=True)
     pump(app.root, lambda: app.frames_shown == 1 and "a.png" in app.status.get())
     assert len(app.latest["faces"]) == 1
+    pump_for(app.root, 0.3)
+    assert rec.calls == 1 and app.frames_shown == 1
+    assert app.readout.get().startswith("still image") and "frames/s" not in app.readout.get()
+    app.checks[0].invoke()                              # Mirror
+    pump(app.root, lambda: app.frames_shown == 2)
+    assert rec.calls == 2 and app.latest["bgr"][110, 320 - 1 - 60].sum() > 500   # the square, mirrored
 
 
 def test_pause_snapshot_and_record(app_factory, video, tmp_path):
     app = app_factory(video, loop=True, record_video=True)
     pump(app.root, lambda: app.frames_shown >= 2)
     shot = app.snapshot()
+    assert shot.is_absolute() and app.status.get() == f"saved {shot}"
     assert cv2.imread(str(shot)).shape == (240, 320, 3)
     app.toggle_record()
     pump(app.root, lambda: "recording to" in app.status.get())
@@ -111,15 +213,30 @@ def test_pause_snapshot_and_record(app_factory, video, tmp_path):
     pump(app.root, lambda: app.frames_shown >= shown + 10)
     app.toggle_record()
     pump(app.root, lambda: app.status.get().startswith("saved"))
-    rows = list(csv.DictReader(open(next(tmp_path.glob("emotions-*.csv")))))
-    assert len(rows) >= 10 and {"frame", "id", "label", *EMOTIONS} <= set(rows[0])
+    csv_path = next(tmp_path.glob("emotions-*.csv"))
+    assert str(csv_path) in app.status.get()
+    rows = list(csv.DictReader(open(csv_path)))
+    assert len(rows) >= 10 and list(rows[0]) == CSV_COLUMNS
+    assert all(abs(float(r["time_s"]) - int(r["frame"]) / 100) < 1e-3 for r in rows)   # video time
     assert next(tmp_path.glob("emotions-*.mp4")).stat().st_size > 0
     app.toggle_pause()
+    assert app.readout.get().startswith("paused") and "frames/s" not in app.readout.get()
     pump(app.root, lambda: app.results.empty())
     paused_at = app.frames_shown
-    end = time.monotonic() + 0.3
-    pump(app.root, lambda: time.monotonic() > end)
+    pump_for(app.root, 0.3)
     assert app.frames_shown <= paused_at + 1 and app.button["Pause"].cget("text") == "Resume"
+
+
+def test_output_folder_defaults_outside_the_current_directory(app_factory, image, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    app = app_factory(image, output_dir=None)
+    assert app.output_dir == tmp_path / "home" / "emorec"
+    pump(app.root, lambda: app.frames_shown == 1)
+    assert app.snapshot().parent == tmp_path / "home" / "emorec"
+    monkeypatch.chdir(tmp_path)
+    relative = app_factory(image, output_dir="shots")
+    pump(relative.root, lambda: relative.frames_shown == 1)
+    assert relative.snapshot().parent == tmp_path / "shots"
 
 
 def test_mirror_flips_the_frame(app_factory, tmp_path):
@@ -129,3 +246,98 @@ def test_mirror_flips_the_frame(app_factory, tmp_path):
     app = app_factory(str(tmp_path / "left.png"), mirror=True)
     pump(app.root, lambda: app.frames_shown == 1)
     assert app.latest["bgr"][120, 310].sum() > 600 and app.latest["bgr"][120, 5].sum() < 200
+
+
+def test_texts_that_change_do_not_move_the_layout(app_factory, video):
+    app = app_factory(video, loop=True)
+    app.root.update()
+    before = (app.root.winfo_width(), app.bars.winfo_rootx(), app.button["Record"].winfo_width())
+    pump(app.root, lambda: "frames/s" in app.readout.get())
+    app.toggle_record()
+    app.root.update()
+    assert app.button["Record"].cget("text") == "Stop recording"
+    assert (app.root.winfo_width(), app.bars.winfo_rootx(), app.button["Record"].winfo_width()) == before
+
+
+def test_small_window_keeps_every_control_reachable(app_factory, image):
+    app = app_factory(image)
+    root = app.root
+    pump(root, lambda: app.frames_shown == 1)
+    root.geometry("700x420")
+    pump(root, lambda: root.winfo_width() <= 700)
+    assert root.minsize()[0] > 320 and root.minsize()[1] > 240
+    width, height = root.winfo_width(), root.winfo_height()
+    assert height <= 430
+    for w in [*app.button.values(), *app.checks]:
+        x, y = w.winfo_rootx() - root.winfo_rootx(), w.winfo_rooty() - root.winfo_rooty()
+        assert 0 <= x and x + w.winfo_width() <= width and 0 <= y and y + w.winfo_height() <= height, w.cget("text")
+    assert app.canvas.winfo_width() < 640 and app.photo.width() <= app.canvas.winfo_width()
+
+
+@pytest.mark.skipif(shutil.which("xdotool") is None, reason="xdotool is not installed (apt-get install xdotool)")
+def test_keys_do_only_what_the_help_says_whatever_has_focus(app_factory, video, tmp_path):
+    app = app_factory(video, loop=True)
+    root = app.root
+    pump(root, lambda: app.frames_shown >= 2)
+
+    def xdotool(*args):
+        subprocess.run(["xdotool", *args], check=True, env=os.environ, timeout=10)
+
+    def click(widget):
+        root.update()
+        x = widget.winfo_rootx() + widget.winfo_width() // 2
+        y = widget.winfo_rooty() + widget.winfo_height() // 2
+        xdotool("mousemove", "--sync", str(x), str(y), "click", "1")
+
+    def space_pauses():
+        paused = app.paused
+        xdotool("key", "space")
+        pump(root, lambda: app.paused != paused)
+        pump_for(root, 0.15)                          # room for a second effect, if there were one
+
+    click(app.button["Snapshot"])
+    pump(root, lambda: len(list(tmp_path.glob("snapshot-*.png"))) == 1)
+    space_pauses()
+    assert len(list(tmp_path.glob("snapshot-*.png"))) == 1 and app.paused
+
+    click(app.button["Pause"])                          # "Resume"
+    pump(root, lambda: not app.paused)
+    space_pauses()
+    assert app.paused and app.button["Pause"].cget("text") == "Resume"
+
+    click(app.button["Record"])
+    pump(root, lambda: "recording to" in app.status.get())
+    space_pauses()
+    assert app.recording and app.button["Record"].cget("text") == "Stop recording" and not app.paused
+
+    click(app.checks[0])                                # Mirror
+    pump(root, lambda: app.mirror.get())
+    space_pauses()
+    assert app.mirror.get() and app.paused
+
+    xdotool("key", "q")
+    pump(root, lambda: app._poll_id is None)             # closed
+
+
+# ---------------------------------------------------------------- the command line (ui_main)
+def test_help_states_defaults_without_contradicting_itself(capsys):
+    with pytest.raises(SystemExit):
+        ui_main.main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "(default: None)" not in out and "(default: False)" not in out
+    assert "~/Pictures/emorec" in out and "(default: 0.6)" in out
+
+
+@pytest.mark.parametrize("error,code,message", [
+    (ModelError("model not found: x.h5"), 2, "error: model not found: x.h5\n"), (KeyboardInterrupt(), 130, "")])
+def test_main_reports_errors_once_and_exits_quietly_on_ctrl_c(monkeypatch, capsys, error, code, message):
+    calls = []
+    monkeypatch.setattr(ui_main, "quiet_libraries", lambda: calls.append("quiet"))
+
+    def failing(**kwargs):
+        calls.append("recognizer")
+        raise error
+
+    monkeypatch.setattr("emorec.recognizer.Recognizer", failing)
+    assert ui_main.main([]) == code
+    assert calls == ["quiet", "recognizer"] and capsys.readouterr().err == message

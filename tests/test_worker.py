@@ -1,0 +1,214 @@
+"""The window's worker thread without a display: FrameWorker driven directly, with fake detector and classifier."""
+
+import csv
+import queue
+import time
+
+import cv2
+import pytest
+
+from emorec import worker as worker_module
+from emorec.detector import DetectorSettings
+from emorec.errors import OutputError, SourceError
+from emorec.records import CSV_COLUMNS, FaceCsv
+from emorec.recognizer import Recognizer
+from emorec.worker import FrameWorker, default_output_dir, ensure_folder
+
+from conftest import FakeClassifier, FakeDetector, moving_square_frames, write_video
+
+
+class Counting:
+    """The fake recognizer, counting its calls; ``error`` makes calls raise it."""
+
+    def __init__(self, error=None):
+        self.inner = Recognizer(detector=FakeDetector([[40, 60, 100, 100]]), classifier=FakeClassifier(),
+                                settings=DetectorSettings(pad=0))
+        self.calls, self.error = 0, error
+
+    def reset(self):
+        self.inner.reset()
+
+    def __call__(self, frame):
+        self.calls += 1
+        if self.error is not None:
+            raise self.error
+        return self.inner(frame)
+
+
+class Run:
+    """A started FrameWorker with helpers to wait for its results and messages."""
+
+    def __init__(self, source, recognizer=None, **kw):
+        self.recognizer = recognizer or Counting()
+        self.results, self.messages, self.log = queue.Queue(maxsize=1), queue.Queue(), []
+        self.worker = FrameWorker(self.recognizer, source, self.results, self.messages, **kw)
+        self.worker.start()
+
+    def send(self, name, value=None):
+        self.worker.commands.put((name, value))
+
+    def message(self, kind, timeout=5.0):
+        """The text of the next message of ``kind`` (earlier ones of other kinds go to ``log``)."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                k, text = self.messages.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            self.log.append((k, text))
+            if k == kind:
+                return text
+        pytest.fail(f"no {kind!r} message; got {self.log}")
+
+    def result(self, timeout=5.0):
+        return self.results.get(timeout=timeout)
+
+    def finish(self):
+        self.worker.stop()
+        self.worker.join(5)
+        assert not self.worker.is_alive()
+
+
+@pytest.fixture
+def video(tmp_path):
+    return str(write_video(tmp_path / "clip.avi", moving_square_frames(10), fps=100))
+
+
+@pytest.fixture
+def image(tmp_path):
+    cv2.imwrite(str(tmp_path / "a.png"), moving_square_frames(1)[0])
+    return str(tmp_path / "a.png")
+
+
+def test_a_recording_that_cannot_start_is_reported_and_frames_keep_coming(video, tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    run = Run(video, loop=True)
+    run.result()
+    run.send("record", (tmp_path / "file" / "out", False))
+    text = run.message("record-failed")
+    assert text.startswith("recording not started: cannot create the folder") and "part of that path is a file" in text
+    for _ in range(3):
+        run.result()
+    assert run.worker.is_alive()
+    run.finish()
+
+
+def test_a_recording_that_fails_midway_is_stopped_and_its_temporary_file_removed(video, tmp_path, monkeypatch):
+    def full_disk(self, frame, time_s, faces):
+        raise OutputError(f"cannot write {self.path}: the disk is full.")
+
+    run = Run(video, loop=True)
+    run.result()
+    monkeypatch.setattr(FaceCsv, "add", full_disk)
+    run.send("record", (tmp_path / "out", False))
+    assert run.message("record-failed").startswith("recording stopped: cannot write")
+    run.result()
+    run.result()
+    assert list((tmp_path / "out").iterdir()) == []        # neither the CSV nor its temporary file
+    run.finish()
+
+
+def test_recordings_use_the_face_csv_with_the_video_timestamps(video, tmp_path):
+    run = Run(video)
+    run.send("record", (tmp_path, True))
+    path = run.message("recording")
+    assert run.message("end") == f"end of {video}"
+    saved = run.message("saved").split(", ")            # the end of the video closes the recording
+    assert saved[0] == path and saved[1].endswith(".mp4")
+    rows = list(csv.DictReader(open(path)))
+    assert list(rows[0]) == CSV_COLUMNS and rows[-1]["frame"] == "9"
+    assert all(float(r["time_s"]) == pytest.approx(int(r["frame"]) / 100, abs=1e-3) for r in rows)
+    run.finish()
+
+
+def test_an_exception_from_the_recognizer_becomes_a_one_line_message(video):
+    run = Run(video, Counting(ZeroDivisionError("division by zero")))
+    assert run.message("error") == "unexpected error: ZeroDivisionError: division by zero"
+    run.worker.join(5)
+    assert not run.worker.is_alive()
+
+
+def test_source_errors_are_messages(tmp_path, monkeypatch):
+    run = Run(str(tmp_path / "missing.mp4"))
+    assert run.message("error").startswith("video not found")
+
+    class DyingCamera:
+        name, live, fps, frame_count = "camera 0", True, 30.0, None
+
+        def __init__(self):
+            self.reads, self.closed = 0, False
+
+        def read(self):
+            self.reads += 1
+            if self.reads > 2:
+                raise SourceError("camera 0 stopped delivering frames")
+            return moving_square_frames(1)[0]
+
+        def close(self):
+            self.closed = True
+
+    camera = DyingCamera()
+    monkeypatch.setattr(worker_module, "open_source", lambda spec: camera)
+    run = Run(0)
+    assert run.message("error") == "camera 0 stopped delivering frames"
+    run.worker.join(5)
+    assert camera.closed
+
+
+def test_a_still_is_recognized_once_and_again_only_when_a_setting_changes(image):
+    run = Run(image, loop=True)
+    assert run.message("still") == image
+    first = run.result()
+    assert first["still"] and first["fps"] is None
+    with pytest.raises(queue.Empty):
+        run.results.get(timeout=0.3)                     # no second pass over the same picture
+    assert run.recognizer.calls == 1
+    run.send("mirror", True)
+    mirrored = run.result()
+    assert run.recognizer.calls == 2 and (mirrored["bgr"][110, 259] == 200).all()
+    run.send("select", mirrored["faces"][0].id)
+    selected = run.result()                              # redrawn with a thicker box, not recognized again
+    assert run.recognizer.calls == 2 and (selected["bgr"] != mirrored["bgr"]).any()
+    run.send("reprocess")
+    run.result()
+    assert run.recognizer.calls == 3
+    run.finish()
+
+
+def test_commands_pause_loop_and_stop(video):
+    run = Run(video)
+    run.result()
+    run.send("pause", True)
+    time.sleep(0.1)
+    calls = run.recognizer.calls
+    with pytest.raises(queue.Empty):
+        while True:
+            run.results.get_nowait()                     # what came before the pause
+    with pytest.raises(queue.Empty):
+        run.results.get(timeout=0.2)
+    assert run.recognizer.calls == calls
+    run.send("pause", False)
+    run.message("end")                                   # not looping: the video ends
+    assert run.result()["frame"] == 9
+    run.send("loop", True)                               # ticking Loop after the end starts it again
+    assert run.message("source") == video
+    assert run.result()["frame"] < 9
+    t0 = time.monotonic()
+    run.finish()
+    assert time.monotonic() - t0 < 2
+
+
+def test_an_unknown_command_is_reported(video):
+    run = Run(video, loop=True)
+    run.send("fly")
+    assert "unknown command 'fly'" in run.message("error")
+
+
+def test_default_output_folder(tmp_path):
+    assert default_output_dir(tmp_path) == tmp_path / "emorec"
+    (tmp_path / "Pictures").mkdir()
+    assert default_output_dir(tmp_path) == tmp_path / "Pictures" / "emorec"
+    assert ensure_folder(tmp_path / "a" / "b").is_dir()
+    (tmp_path / "f").write_text("")
+    with pytest.raises(OutputError, match="part of that path is a file"):
+        ensure_folder(tmp_path / "f" / "b")
