@@ -1,34 +1,48 @@
 """Batch analysis of images, folders and videos with the same :class:`recognizer.Recognizer` as the window.
 
-Per input file, a folder ``OUT/<name>/`` gets:
-- image: ``annotated.png``, ``faces.csv``, ``summary.json``;
+Per input file, a folder ``OUT/<name>_<ext>/`` (``photo.jpg`` → ``photo_jpg``, ``clips/a.mp4`` found in the
+folder ``clips`` → ``clips__a_mp4``) gets:
+- image: ``annotated.png``, ``faces.csv`` (frame 0, time 0), ``summary.json``;
 - video: ``annotated.mp4`` (unless ``no_video``), ``frames.csv``, ``timeline.png``, ``summary.json``.
-Every file is written under a temporary name and renamed into place; ``summary.json`` is written last
-and marks the input as done, so a killed run never leaves output that looks complete and a re-run
-skips finished inputs. ``OUT/index.json`` and ``OUT/index.csv`` list everything.
+Both CSVs have the columns of :data:`records.CSV_COLUMNS`. Every file is written under a temporary name and
+renamed into place. ``summary.json`` is written last: it marks the input as done and records its identity
+(resolved path, size, mtime), so a re-run skips an unchanged input, redoes a changed one, and gives a
+different input whose folder name is taken the folder ``<name>_<ext>-2``. A failed input leaves nothing.
+Videos are streamed: rows go to disk as they come, the summary is a running total and the timeline has a
+fixed number of points, so memory does not grow with the video's length.
+``OUT/index.json`` and ``OUT/index.csv`` list every finished folder in OUT, then this run's failures.
 """
 
 import contextlib
 import csv
 import dataclasses
 import io
+import itertools
 import multiprocessing as mp
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from .artifacts import atomic_path, now_iso, save_figure, write_json, write_text
+from .artifacts import AtomicFile, atomic_path, now_iso, read_json, remove_partials, save_figure, write_json, write_text
 from .drawing import draw_faces
+from .errors import EmorecError, OutputError, output_error
 from .labels import COLORS_BGR, EMOTIONS
-from .recognizer import FACE_COLUMNS
-from .sources import SourceError, Video, kind_of, read_image
+from .records import FaceCsv
+from .sources import Video, kind_of, read_image
 
-FRAME_COLUMNS = ["frame", "time_s", *FACE_COLUMNS]
+#: Everything analyze writes in an input's folder; summary.json first, because it marks the folder as done.
+OUTPUT_NAMES = ("summary.json", "annotated.png", "annotated.mp4", "faces.csv", "frames.csv", "timeline.png")
+#: The fields of an input's record in the index (its summary.json holds them too).
+RECORD_KEYS = ("input", "kind", "folder", "status", "reason", "seconds", "frames", "faces", "frames_per_s",
+               "main_label", "label_share", "outputs")
+#: Most points a video's timeline keeps: when all are used, neighbours merge and each covers twice the time.
+TIMELINE_POINTS = 512
 
 
 @dataclass
@@ -39,10 +53,13 @@ class AnalyzeOptions:
     recognizer: dict = field(default_factory=dict)   # keyword arguments for Recognizer
 
 
+# ---------------------------------------------------------------- inputs and their folders
+
 def collect_inputs(paths):
     """Expand files and folders (recursively) into [(path, key)], plus [(path, reason)] for bad inputs.
 
-    ``key`` names the output folder: the path relative to the folder it was found in, flattened.
+    ``key`` is the base name of the output folder: the path relative to the folder it was found in,
+    flattened. A file named twice (itself and inside a named folder) is analysed once.
     """
     found, bad, seen = [], [], set()
     for raw in paths:
@@ -61,123 +78,123 @@ def collect_inputs(paths):
             bad.append((p, "not found"))
             continue
         for f, rel in items:
-            key = "__".join(rel.parts).replace(".", "_")
-            while key in seen:
-                key += "_"
-            seen.add(key)
-            found.append((f, key))
+            if f.resolve() not in seen:
+                seen.add(f.resolve())
+                found.append((f, "__".join(rel.parts).replace(".", "_")))
     return found, bad
 
 
-def _summary(face_rows):
-    """Label shares and mean probabilities per track and overall, from [(track_id, Face)]."""
-    def stats(faces):
-        labels = [f.label for f in faces]
-        return {"face_frames": len(faces),
-                "label_share": {e: labels.count(e) / len(faces) for e in EMOTIONS} if faces else {},
-                "mean_probs": {e: float(np.mean([f.probs[e] for f in faces])) for e in EMOTIONS} if faces else {}}
-    tracks = {}
-    for f in face_rows:
-        tracks.setdefault(f.id, []).append(f)
-    return {"overall": stats(face_rows), "tracks": {str(t): stats(v) for t, v in sorted(tracks.items())}}
+def source_identity(path):
+    """What makes an input the same input on a re-run: resolved path, size in bytes, mtime in ns."""
+    st = Path(path).stat()
+    return {"path": str(Path(path).resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
+
+def finished_folders(out):
+    """{folder name: its summary.json as a dict} for every finished folder in ``out`` (a damaged summary.json
+    counts as unfinished: that input is redone)."""
+    finished = {}
+    for path in sorted(Path(out).glob("*/summary.json")):
+        try:
+            finished[path.parent.name] = read_json(path)
+        except (OSError, ValueError):
+            continue
+    return finished
+
+
+def plan(inputs, out, overwrite=False):
+    """Give each of [(path, key)] its folder in ``out``: [(path, folder, source, summary)], where ``summary``
+    is the finished, unchanged input's summary.json (to skip) or None (to do).
+
+    An input finished before keeps its folder (redone there if it changed); a new input gets ``key``, or
+    ``key-2``, ``key-3``, ... when another input's finished folder has that name. A folder without
+    summary.json is unfinished and free to take.
+    """
+    finished = finished_folders(out)
+    folder_of = {_owner(summary): name for name, summary in finished.items()}
+    taken, plans = set(), []
+    for path, key in inputs:
+        source = source_identity(path)
+        name = folder_of.get(source["path"])
+        if name is None:
+            names = itertools.chain([key], (f"{key}-{n}" for n in itertools.count(2)))
+            name = next(n for n in names if n not in taken and n not in finished)
+        taken.add(name)
+        summary = finished.get(name)
+        done = summary if summary and summary.get("source") == source and not overwrite else None
+        plans.append((path, out / name, source, done))
+    return plans
+
+
+def _owner(summary):
+    # summaries written before inputs had an identity only name the path as it was given
+    return (summary.get("source") or {}).get("path") or str(Path(summary.get("input", "")).resolve())
+
+
+# ---------------------------------------------------------------- one input
 
 def analyze_image(path, folder, recognizer):
+    """An image → annotated.png and faces.csv in ``folder``; returns (result for summary.json, {name: path})."""
     image = read_image(path)
     recognizer.reset()
     faces = recognizer(image)
     outputs = {"annotated": folder / "annotated.png", "faces_csv": folder / "faces.csv"}
     with atomic_path(outputs["annotated"]) as tmp:
         if not cv2.imwrite(str(tmp), draw_faces(image, faces)):
-            raise OSError(f"could not write {outputs['annotated']}")
-    write_text(outputs["faces_csv"], _csv_text(FACE_COLUMNS, [f.row() for f in faces]))
+            raise OutputError(f"cannot write {outputs['annotated']}: OpenCV could not write the image; "
+                              "is the disk full? Free some space and run again.")
+    with FaceCsv(outputs["faces_csv"]) as table:
+        table.add(0, 0.0, faces)
+    summary = Summary()
+    summary.add(faces)
     return {"frames": 1, "faces": len(faces), "size": [image.shape[1], image.shape[0]],
-            "summary": _summary(faces)}, outputs
+            "summary": summary.result()}, outputs
 
 
 def analyze_video(path, folder, recognizer, options, progress=None):
+    """Stream a video through the recognizer: rows to frames.csv and frames to annotated.mp4 as they come,
+    running totals for the summary and the timeline; memory stays flat however long the video is."""
     video = Video(path)
+    outputs = {"frames_csv": folder / "frames.csv", "timeline": folder / "timeline.png"}
+    if not options.no_video:
+        outputs["annotated"] = folder / "annotated.mp4"
     if progress is not None and video.frame_count:
         progress.total = video.frame_count
         progress.refresh()
     recognizer.reset()
-    outputs = {"frames_csv": folder / "frames.csv", "timeline": folder / "timeline.png"}
-    if not options.no_video:
-        outputs["annotated"] = folder / "annotated.mp4"
-    rows, all_faces, timeline = [], [], []
-    faces, index, writer = [], 0, None
-    try:
-        target = contextlib.nullcontext() if options.no_video else atomic_path(outputs["annotated"])
-        with target as video_tmp:
-            while (frame := video.read()) is not None:
-                if index % options.every == 0:
-                    faces = recognizer(frame)
-                    t = index / video.fps
-                    rows += [[index, f"{t:.3f}", *f.row()] for f in faces]
-                    all_faces += faces
-                    timeline.append((t, np.mean([[f.probs[e] for e in EMOTIONS] for f in faces], axis=0)
-                                     if faces else np.full(len(EMOTIONS), np.nan)))
-                if not options.no_video:
-                    if writer is None:
-                        h, w = frame.shape[:2]
-                        writer = cv2.VideoWriter(str(video_tmp), cv2.VideoWriter_fourcc(*"mp4v"), video.fps, (w, h))
-                    writer.write(draw_faces(frame, faces))
-                index += 1
-                if progress is not None:
-                    progress.update(1)
-            if writer is not None:
-                writer.release()
-                writer = None
-    finally:
-        if writer is not None:
-            writer.release()
-        video.close()
-    write_text(outputs["frames_csv"], _csv_text(FRAME_COLUMNS, rows))
+    summary, timeline = Summary(), Timeline(options.every / video.fps)
+    faces, index = [], 0
+    with contextlib.ExitStack() as stack:   # on an error: the video is closed, the CSV and mp4 deleted
+        stack.callback(video.close)
+        table = stack.enter_context(FaceCsv(outputs["frames_csv"]))
+        annotated = None if options.no_video else stack.enter_context(AnnotatedVideo(outputs["annotated"], video.fps))
+        while (frame := video.read()) is not None:
+            if index % options.every == 0:
+                faces = recognizer(frame)
+                table.add(index, index / video.fps, faces)
+                summary.add(faces)
+                timeline.add(faces)
+            if annotated is not None:
+                annotated.write(draw_faces(frame, faces))
+            index += 1
+            if progress is not None:
+                progress.update(1)
     plot_timeline(timeline, outputs["timeline"], Path(path).name)
-    return {"frames": index, "analysed_frames": len(timeline), "fps": video.fps, "faces": len(all_faces),
-            "summary": _summary(all_faces)}, outputs
+    return {"frames": index, "analysed_frames": timeline.frames, "fps": video.fps, "faces": summary.faces,
+            "summary": summary.result()}, outputs
 
 
-def _csv_text(header, rows):
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    w.writerows(rows)
-    return buf.getvalue()
+def analyze_one(path, folder, source, options, recognizer, progress=None):
+    """Analyse one input into ``folder``; returns its index record, status done or failed (with the reason).
 
-
-def plot_timeline(timeline, path, title):
-    """Mean probability of each emotion over the faces of each analysed frame, against time."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(10, 3.5))
-    if timeline:
-        t = np.array([p[0] for p in timeline])
-        probs = np.stack([p[1] for p in timeline])
-        for k, e in enumerate(EMOTIONS):
-            b, g, r = COLORS_BGR[e]
-            ax.plot(t, probs[:, k], label=e, color=(r / 255, g / 255, b / 255), linewidth=1.5)
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("probability (mean over faces)")
-    ax.set_title(title)
-    ax.legend(loc="upper right", ncol=7, fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    save_figure(fig, path, dpi=90)
-    plt.close(fig)
-
-
-def analyze_one(path, key, out, options, recognizer, progress=None):
-    """Analyse one input into ``out/key``; returns its index record (status done, skipped or failed)."""
-    folder = Path(out) / key
-    summary_path = folder / "summary.json"
+    Whatever goes wrong (an unreadable input, a full disk, a bug) fails this input alone and leaves nothing
+    in its folder; ``source`` (:func:`source_identity`) goes into summary.json.
+    """
+    folder = Path(folder)
     record = {"input": str(path), "kind": kind_of(path), "folder": str(folder)}
-    if summary_path.exists() and not options.overwrite:
-        return {**record, "status": "skipped", "reason": "already done (pass --overwrite to redo)"}
     t0 = time.perf_counter()
     try:
+        _clear(folder)
         folder.mkdir(parents=True, exist_ok=True)
         if record["kind"] == "image":
             result, outputs = analyze_image(path, folder, recognizer)
@@ -185,17 +202,46 @@ def analyze_one(path, key, out, options, recognizer, progress=None):
                 progress.update(1)
         else:
             result, outputs = analyze_video(path, folder, recognizer, options, progress)
-    except (SourceError, OSError, cv2.error) as e:
-        return {**record, "status": "failed", "reason": str(e)}
-    seconds = time.perf_counter() - t0
-    shares = result["summary"]["overall"]["label_share"]
-    record.update(status="done", seconds=round(seconds, 3), frames=result["frames"], faces=result["faces"],
-                  frames_per_s=round(result["frames"] / seconds, 2) if seconds else None,
-                  main_label=max(shares, key=shares.get) if shares else "",
-                  label_share={e: v for e, v in shares.items() if v},
-                  outputs={k: str(v) for k, v in outputs.items()})
-    write_json(summary_path, {**record, **result, "settings": _settings(options), "created": now_iso()})
-    return record
+        seconds = time.perf_counter() - t0
+        shares = result["summary"]["overall"]["label_share"]
+        record.update(status="done", seconds=round(seconds, 3), frames=result["frames"], faces=result["faces"],
+                      frames_per_s=round(result["frames"] / seconds, 2) if seconds else None,
+                      main_label=max(shares, key=shares.get) if shares else "",
+                      label_share={e: v for e, v in shares.items() if v},
+                      outputs={k: str(v) for k, v in outputs.items()})
+        write_json(folder / "summary.json", {**record, **result, "source": source, "settings": _settings(options),
+                                             "created": now_iso()})
+        return record
+    except Exception as e:   # one input's failure, whatever its kind, is reported and the others go on
+        with contextlib.suppress(OSError):   # a folder we cannot clean is named in the reason already
+            _clear(folder, remove_empty=True)
+        return _failed(path, folder, failure_reason(e, folder))
+
+
+def failure_reason(error, folder):
+    """The message for an input that failed with ``error``: ours as is, OS errors with the fix named."""
+    if isinstance(error, EmorecError):
+        return str(error)
+    if isinstance(error, OSError):
+        return str(output_error(error.filename or folder, error))
+    return f"unexpected {type(error).__name__}: {error}"
+
+
+def _failed(path, folder, reason):
+    return {"input": str(path), "kind": kind_of(path), "folder": str(folder) if folder else "",
+            "status": "failed", "reason": reason}
+
+
+def _clear(folder, remove_empty=False):
+    """Delete what analyze wrote in ``folder`` (summary.json first, so a half-redone folder never looks
+    done) and the temporary files of a killed run; with ``remove_empty``, the folder too if nothing is left."""
+    if not folder.is_dir():
+        return
+    for name in OUTPUT_NAMES:
+        (folder / name).unlink(missing_ok=True)
+    remove_partials(folder)
+    if remove_empty and not any(folder.iterdir()):
+        folder.rmdir()
 
 
 def _settings(options):
@@ -205,9 +251,165 @@ def _settings(options):
     return {"every": options.every, "no_video": options.no_video, "recognizer": rec}
 
 
+# ---------------------------------------------------------------- what an input's analysis accumulates and writes
+
+class Summary:
+    """Label shares and mean probabilities per track and overall, as running totals: for "overall" and
+    each track id, a 2×7 array of label counts (row 0) and probability sums (row 1)."""
+
+    def __init__(self):
+        self._totals = {}
+
+    def add(self, faces):
+        for f in faces:
+            for key in ("overall", f.id):
+                totals = self._totals.setdefault(key, np.zeros((2, len(EMOTIONS))))
+                totals[0, EMOTIONS.index(f.label)] += 1
+                totals[1] += [f.probs[e] for e in EMOTIONS]
+
+    @property
+    def faces(self):
+        """Faces added so far (face-frames, for a video)."""
+        return int(self._totals["overall"][0].sum()) if "overall" in self._totals else 0
+
+    def result(self):
+        def stats(totals):
+            n = int(totals[0].sum())
+            return {"face_frames": n,
+                    "label_share": {e: float(totals[0, k] / n) for k, e in enumerate(EMOTIONS)} if n else {},
+                    "mean_probs": {e: float(totals[1, k] / n) for k, e in enumerate(EMOTIONS)} if n else {}}
+        tracks = sorted(k for k in self._totals if k != "overall")
+        return {"overall": stats(self._totals.get("overall", np.zeros((2, len(EMOTIONS))))),
+                "tracks": {str(t): stats(self._totals[t]) for t in tracks}}
+
+
+class Timeline:
+    """Mean probability of each emotion over time in at most ``points`` points, however long the video.
+
+    ``add(faces)`` once per analysed frame, ``step_s`` seconds apart. Each point averages ``width``
+    consecutive analysed frames (1 at first); when all points are used, neighbours merge and ``width`` doubles.
+    ``points`` defaults to :data:`TIMELINE_POINTS`.
+    """
+
+    def __init__(self, step_s, points=None):
+        points = points or TIMELINE_POINTS
+        self.step_s, self.width, self.frames = step_s, 1, 0
+        self._sums = np.zeros((points + points % 2, len(EMOTIONS)))   # per point: frames' mean probs, summed
+        self._counts = np.zeros(len(self._sums))                      # per point: frames with a face
+
+    def add(self, faces):
+        point = self.frames // self.width
+        if point == len(self._sums):
+            half = point // 2
+            self._sums[:half] = self._sums.reshape(half, 2, -1).sum(1)
+            self._counts[:half] = self._counts.reshape(half, 2).sum(1)
+            self._sums[half:], self._counts[half:] = 0, 0
+            self.width, point = 2 * self.width, half
+        if faces:
+            self._sums[point] += np.mean([[f.probs[e] for e in EMOTIONS] for f in faces], axis=0)
+            self._counts[point] += 1
+        self.frames += 1
+
+    def points(self):
+        """(times (P,) in s, mean probabilities (P, 7) with NaN where no frame of the point had a face)."""
+        used = -(-self.frames // self.width)
+        first = np.arange(used) * self.width
+        last = np.minimum(first + self.width, self.frames) - 1
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (first + last) / 2 * self.step_s, self._sums[:used] / self._counts[:used, None]
+
+
+class AnnotatedVideo:
+    """An mp4 written frame by frame under a temporary name. cv2.VideoWriter fails silently (on a full disk
+    it leaves a truncated file), so :meth:`commit` reopens the file and renames it into place only if it
+    holds every frame written; otherwise it deletes it and raises :class:`errors.OutputError`."""
+
+    def __init__(self, path, fps):
+        try:
+            self._file = AtomicFile(path)
+        except OSError as e:
+            raise output_error(path, e) from None
+        self.path, self.fps, self.frames, self._writer = self._file.path, fps, 0, None
+
+    def write(self, frame):
+        if self._writer is None:
+            h, w = frame.shape[:2]
+            self._writer = cv2.VideoWriter(str(self._file.tmp), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
+            if not self._writer.isOpened():
+                raise OutputError(f"cannot write {self.path}: OpenCV could not open an mp4v video writer (no "
+                                  "encoder, or the disk is full); free some space, or pass --no-video.")
+        self._writer.write(frame)
+        self.frames += 1
+
+    def commit(self):
+        self._release()
+        cap = cv2.VideoCapture(str(self._file.tmp))
+        readable = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
+        cap.release()
+        if readable != self.frames:
+            self.abort()
+            raise OutputError(f"cannot write {self.path}: {readable} of its {self.frames} frames could be read "
+                              "back; the disk is probably full. Free some space (or choose another --out) and run "
+                              "again, or pass --no-video.")
+        try:
+            self._file.commit()
+        except OSError as e:
+            self.abort()
+            raise output_error(self.path, e) from None
+
+    def _release(self):
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+
+    def abort(self):
+        self._release()
+        self._file.abort()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+
+def timeline_figure(timeline, title):
+    """A :class:`Timeline` as a figure: one line per emotion against time, the legend right of the plot."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(11, 3.5))
+    t, probs = timeline.points()
+    for k, e in enumerate(EMOTIONS):
+        b, g, r = COLORS_BGR[e]
+        ax.plot(t, probs[:, k], label=e, color=(r / 255, g / 255, b / 255), linewidth=1.5)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("probability\n(mean over faces)")
+    ax.set_title(title if timeline.width == 1 else f"{title} (each point: mean of {timeline.width} analysed frames)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0, fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_timeline(timeline, path, title):
+    import matplotlib.pyplot as plt
+    fig = timeline_figure(timeline, title)
+    try:
+        save_figure(fig, path, dpi=90)
+    finally:
+        plt.close(fig)
+
+
 # ---------------------------------------------------------------- running many files
 
 _WORKER = {}
+WORKER_DIED = ("a worker process stopped abruptly (killed, or out of memory) before this input was finished; "
+               "run again to redo it (finished inputs are kept), with fewer --workers if memory is short")
 
 
 def _init_worker(options, lock, slots):
@@ -220,53 +422,107 @@ def _init_worker(options, lock, slots):
     with slots.get_lock():
         slots.value += 1
         _WORKER["slot"] = slots.value
-    # one runtime thread per process: the processes already use every core
-    _WORKER["recognizer"] = Recognizer(**options.recognizer,
-                                       classifier=Classifier(options.recognizer.get("model"), num_threads=1))
     _WORKER["options"] = options
+    try:   # one runtime thread per process: the processes already use every core
+        _WORKER["recognizer"] = Recognizer(**options.recognizer,
+                                           classifier=Classifier(options.recognizer.get("model"), num_threads=1))
+    except Exception as e:   # an initializer that raises breaks the whole pool; _work reports it per input
+        _WORKER["error"] = failure_reason(e, "")
 
 
-def _work(path, key, out):
+def _work(path, folder, source):
     from tqdm import tqdm
+    if "error" in _WORKER:
+        return _failed(path, folder, _WORKER["error"])
     with tqdm(total=1, desc=Path(path).name[:30], unit="frame", position=_WORKER["slot"], leave=False) as bar:
-        return analyze_one(path, key, out, _WORKER["options"], _WORKER["recognizer"], bar)
+        return analyze_one(path, folder, source, _WORKER["options"], _WORKER["recognizer"], bar)
+
+
+def _analyze_in_pool(todo, options, workers, overall):
+    """{folder: record} for [(path, folder, source)], analysed by ``workers`` spawned processes."""
+    ctx = mp.get_context("spawn")
+    results = {}
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(options, ctx.RLock(), ctx.Value("i", 0))) as pool:
+        futures = {pool.submit(_work, *item): item for item in todo}
+        for fut in as_completed(futures):
+            path, folder, _ = futures[fut]
+            try:
+                results[folder] = fut.result()
+            except BrokenProcessPool:
+                results[folder] = _failed(path, folder, WORKER_DIED)
+            except Exception as e:   # e.g. a result that cannot be sent back: still one input's failure
+                results[folder] = _failed(path, folder, failure_reason(e, folder))
+            overall.update(1)
+    return results
 
 
 def analyze_paths(paths, out, options, workers=1, recognizer=None):
-    """Analyse every input; returns the list of index records (also written to OUT/index.json|csv)."""
+    """Analyse every input; returns this run's records (done, skipped or failed), bad inputs first.
+
+    Rebuilds OUT/index.json|csv. Raises :class:`errors.OutputError` if OUT cannot be written, and the
+    model's or detector's error before any work starts.
+    """
     from tqdm import tqdm
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    _prepare_out(out)
     inputs, bad = collect_inputs(paths)
-    records = [{"input": str(p), "kind": kind_of(p), "status": "failed", "reason": r} for p, r in bad]
-    overall = tqdm(total=len(inputs), desc="files", unit="file", position=0)
+    plans = plan(inputs, out, options.overwrite)
+    todo = [(path, folder, source) for path, folder, source, done in plans if done is None]
+    if todo and recognizer is None:
+        # Built here even when worker processes do the work, so that a missing or wrong model is reported
+        # the same way for any --workers, and a stale export is rebuilt once, not by every worker at once.
+        from .recognizer import Recognizer
+        recognizer = Recognizer(**options.recognizer)
+    overall = tqdm(total=len(todo), desc="files", unit="file", position=0)
     try:
-        if workers <= 1:
-            if recognizer is None and inputs:
-                from .recognizer import Recognizer
-                recognizer = Recognizer(**options.recognizer)
-            for path, key in inputs:
+        if workers <= 1 or len(todo) <= 1:   # one input is not worth starting processes for
+            results = {}
+            for path, folder, source in todo:
                 with tqdm(total=1, desc=path.name[:30], unit="frame", position=1, leave=False) as bar:
-                    records.append(analyze_one(path, key, out, options, recognizer, bar))
+                    results[folder] = analyze_one(path, folder, source, options, recognizer, bar)
                 overall.update(1)
         else:
-            ctx = mp.get_context("spawn")
-            with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                                     initargs=(options, ctx.RLock(), ctx.Value("i", 0))) as pool:
-                futures = [pool.submit(_work, p, k, out) for p, k in inputs]
-                for fut in as_completed(futures):
-                    records.append(fut.result())
-                    overall.update(1)
+            results = _analyze_in_pool(todo, options, min(workers, len(todo)), overall)
     finally:
         overall.close()
-    write_index(out, records)
+    records = [_failed(p, None, r) for p, r in bad]
+    records += [results[folder] if done is None else _skipped(path, folder, done) for path, folder, _, done in plans]
+    try:
+        write_index(out, [r for r in records if r["status"] == "failed"])
+    except OSError as e:
+        raise output_error(out / "index.json", e) from None
     return records
 
 
-def write_index(out, records):
-    write_json(Path(out) / "index.json", {"created": now_iso(), "files": records})
+def _prepare_out(out):
+    """Create OUT, check once that files can be created there, and delete a killed run's temporary files."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        AtomicFile(out / "index.json").abort()   # a trial file: a read-only OUT fails here, once, not per input
+        remove_partials(out)
+    except OSError as e:
+        raise output_error(out, e, "write to the output folder") from None
+
+
+def _skipped(path, folder, summary):
+    return {**{k: summary[k] for k in RECORD_KEYS if k in summary}, "input": str(path), "folder": str(folder),
+            "status": "skipped", "reason": "already done (pass --overwrite to redo)"}
+
+
+def write_index(out, failures=()):
+    """OUT/index.json and index.csv: every finished folder in OUT, then ``failures``; returns the records."""
+    out = Path(out)
+    records = [{**{k: summary[k] for k in RECORD_KEYS if k in summary}, "status": "done", "folder": str(out / name)}
+               for name, summary in finished_folders(out).items()] + list(failures)
+    write_json(out / "index.json", {"created": now_iso(), "files": records})
     cols = ["input", "kind", "status", "reason", "folder", "frames", "faces", "main_label", "seconds", "frames_per_s"]
-    write_text(Path(out) / "index.csv", _csv_text(cols, [[r.get(c, "") for c in cols] for r in records]))
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(cols)
+    w.writerows([r.get(c, "") for c in cols] for r in records)
+    write_text(out / "index.csv", buf.getvalue())
+    return records
 
 
 # ---------------------------------------------------------------- the terminal report
@@ -275,14 +531,22 @@ LISTED = 20     # results printed to the terminal; index.csv lists them all
 
 
 def describe_result(record):
-    """'2 faces: happy 50 %, neutral 50 %' (face-frames and label shares over the whole input)."""
-    frames = f"{record['frames']} frames, " if record["kind"] == "video" else ""
-    noun = "face-frame" if record["kind"] == "video" else "face"
+    """What was found, worded so that it cannot be read as the pictures' confidences ("happy 92%"):
+    an image '2 faces: happy ×1, neutral ×1'; a video '300 frames, 290 face-frames: labelled happy in 87 %,
+    neutral in 13 %' (a face-frame is one face in one analysed frame; the shares are of those)."""
     n = record["faces"]
-    if not n:
-        return f"{frames}no face found"
     shares = sorted(record["label_share"].items(), key=lambda kv: -kv[1])
-    return f"{frames}{n} {noun}{'s' * (n != 1)}: " + ", ".join(f"{e} {100 * v:.0f} %" for e, v in shares)
+    if record["kind"] == "video":
+        head = f"{record['frames']} frames, "
+        if not n:
+            return head + "no face found"
+        return head + f"{n} face-frame{'s' * (n != 1)}: labelled " + \
+            ", ".join(f"{e} in {100 * v:.0f} %" for e, v in shares)
+    if not n:
+        return "no face found"
+    if n == 1:
+        return f"1 face: {shares[0][0]}"
+    return f"{n} faces: " + ", ".join(f"{e} ×{round(v * n)}" for e, v in shares)
 
 
 def report(records, out):

@@ -1,16 +1,21 @@
 import csv
+import errno
 import json
+import os
+import tracemalloc
 
 import cv2
 import numpy as np
 import pytest
 
-from emorec.analyze import AnalyzeOptions, analyze_paths, collect_inputs
+import emorec.analyze
+from emorec.analyze import AnalyzeOptions, Timeline, analyze_paths, collect_inputs, timeline_figure
 from emorec.analyze import describe_result as _describe_result
 from emorec.cli import main
 from emorec.detector import DetectorSettings
+from emorec.errors import OutputError
 from emorec.labels import EMOTIONS
-from emorec.recognizer import Recognizer
+from emorec.recognizer import Face, Recognizer
 
 from conftest import FakeClassifier, FakeDetector, moving_square_frames, write_video
 
@@ -41,6 +46,7 @@ def test_folder_is_expanded_recursively(inputs):
     found, bad = collect_inputs([inputs])
     assert sorted(p.name for p, _ in found) == ["a.png", "b.jpg", "clip.avi"] and bad == []
     assert len({k for _, k in found}) == 3
+    assert collect_inputs([inputs, inputs / "a.png"])[0] == found   # named twice, analysed once
 
 
 def test_images_and_video_produce_every_output(inputs, tmp_path):
@@ -67,7 +73,8 @@ def test_images_and_video_produce_every_output(inputs, tmp_path):
     assert (folder / "timeline.png").stat().st_size > 1000
     image_folder = out / "in__a_png"
     assert cv2.imread(str(image_folder / "annotated.png")).shape == (240, 320, 3)
-    assert len(read_csv(image_folder / "faces.csv")) == 1
+    faces = read_csv(image_folder / "faces.csv")
+    assert len(faces) == 1 and list(faces[0]) == list(rows[0]) and faces[0]["frame"] == "0"
     index = json.loads((out / "index.json").read_text())
     assert len(index["files"]) == 3 and len(read_csv(out / "index.csv")) == 3
     shares = summary["summary"]["overall"]["label_share"]
@@ -91,6 +98,7 @@ def test_rerun_skips_finished_files_unless_overwrite(inputs, tmp_path):
     analyze_paths([inputs], out, AnalyzeOptions(), recognizer=fake_recognizer())
     again = analyze_paths([inputs], out, AnalyzeOptions(), recognizer=fake_recognizer())
     assert [r["status"] for r in again] == ["skipped"] * 3
+    assert [r["frames"] for r in again] == [1, 1, 12]
     redo = analyze_paths([inputs], out, AnalyzeOptions(overwrite=True), recognizer=fake_recognizer())
     assert [r["status"] for r in redo] == ["done"] * 3
 
@@ -112,13 +120,228 @@ def test_corrupt_files_are_reported_and_the_rest_goes_on(inputs, tmp_path, tiny_
     assert "  a.png: no face found" in captured.out and "  clip.avi: 12 frames, no face found" in captured.out
 
 
-def test_terminal_result_line_lists_label_shares_largest_first(inputs, tmp_path):
+def test_terminal_result_line_cannot_be_read_as_a_probability(inputs, tmp_path):
+    # the pictures say "happy 92%" (a face's probability): the terminal counts faces, or shares of face-frames
     records = analyze_paths([inputs], tmp_path / "out", AnalyzeOptions(), recognizer=fake_recognizer())
     video = next(r for r in records if r["kind"] == "video")
     top = max(video["label_share"], key=video["label_share"].get)
-    assert _describe_result(video).startswith(f"12 frames, 12 face-frames: {top} ")
-    image = {**video, "kind": "image", "faces": 2, "label_share": {"happy": 0.5, "sad": 0.25, "fear": 0.25}}
-    assert _describe_result(image) == "2 faces: happy 50 %, sad 25 %, fear 25 %"
+    assert _describe_result(video).startswith(f"12 frames, 12 face-frames: labelled {top} in ")
+    video = {**video, "frames": 300, "faces": 290, "label_share": {"neutral": 0.13, "happy": 0.87}}
+    assert _describe_result(video) == "300 frames, 290 face-frames: labelled happy in 87 %, neutral in 13 %"
+    image = {**video, "kind": "image", "faces": 4, "label_share": {"happy": 0.5, "sad": 0.25, "fear": 0.25}}
+    assert _describe_result(image) == "4 faces: happy ×2, sad ×1, fear ×1"
+    assert _describe_result({**image, "faces": 1, "label_share": {"sad": 1.0}}) == "1 face: sad"
+
+
+def face(probs, track=1):
+    return Face.from_probs(track, (0, 0, 10, 10), np.asarray(probs, float))
+
+
+def test_timeline_legend_is_outside_the_plot():
+    timeline = Timeline(0.1)
+    for k in range(20):
+        timeline.add([face(np.eye(7)[k % 7] * 0.4 + 0.6 / 7)])
+    fig = timeline_figure(timeline, "clip.avi")
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    assert not ax.get_legend().get_window_extent().overlaps(ax.get_window_extent())
+    assert fig.get_window_extent().contains(*ax.get_legend().get_window_extent().max)
+
+
+def test_timeline_keeps_a_bounded_number_of_points():
+    timeline = Timeline(0.5, points=8)
+    for k in range(100):
+        timeline.add([face(np.eye(7)[3] * 0.5 + 0.5 / 7)] if k < 50 else [])
+    t, probs = timeline.points()
+    assert len(t) <= 8 and timeline.width == 16 and timeline.frames == 100
+    assert t[0] == pytest.approx(7.5 * 0.5) and t[-1] == pytest.approx((96 + 99) / 2 * 0.5)
+    assert probs[0, 3] == pytest.approx(0.5 + 0.5 / 7) and np.isnan(probs[-1]).all()
+
+
+class Synthetic:
+    """Stands in for sources.Video: ``n`` small frames, 10 fps, made on the fly."""
+    n = 0
+
+    def __init__(self, path):
+        self.fps, self.frame_count, self.i = 10.0, self.n, 0
+
+    def read(self):
+        self.i += 1
+        return np.full((60, 80, 3), 40 + self.i % 100, np.uint8) if self.i <= self.n else None
+
+    def close(self):
+        pass
+
+
+def test_video_memory_does_not_grow_with_its_length(tmp_path, monkeypatch):
+    (tmp_path / "clip.avi").write_bytes(b"stand-in")
+    monkeypatch.setattr(emorec.analyze, "Video", Synthetic)
+    monkeypatch.setattr(emorec.analyze, "TIMELINE_POINTS", 16)   # both lengths fill the timeline
+
+    def peak_bytes(n):
+        Synthetic.n = n
+        recognizer = Recognizer(detector=FakeDetector([[10, 10, 40, 40]]), classifier=FakeClassifier(), tta=False)
+        tracemalloc.start()
+        try:
+            [record] = analyze_paths([tmp_path / "clip.avi"], tmp_path / f"out{n}", AnalyzeOptions(no_video=True),
+                                     recognizer=recognizer)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert record["frames"] == n
+        return peak
+
+    peak_bytes(20)   # first-use allocations (matplotlib's fonts, caches)
+    assert peak_bytes(1000) - peak_bytes(100) < 300_000   # +1.8 MB when every row and face was kept
+    assert len(read_csv(tmp_path / "out1000" / "clip_avi" / "frames.csv")) == 1000
+
+
+def test_index_lists_everything_in_the_output_folder(inputs, tmp_path):
+    out = tmp_path / "out"
+    analyze_paths([inputs / "sub"], out, AnalyzeOptions(), recognizer=fake_recognizer())
+    analyze_paths([inputs / "a.png", tmp_path / "missing.png"], out, AnalyzeOptions(), recognizer=fake_recognizer())
+    again = analyze_paths([inputs / "sub"], out, AnalyzeOptions(), recognizer=fake_recognizer())
+    assert [r["status"] for r in again] == ["skipped", "skipped"]
+    index = {r["input"].rsplit("/", 1)[-1]: r for r in json.loads((out / "index.json").read_text())["files"]}
+    assert sorted(index) == ["a.png", "b.jpg", "clip.avi"]
+    assert all(r["status"] == "done" and r["main_label"] and r["frames"] for r in index.values())
+    assert sorted(r["folder"] for r in read_csv(out / "index.csv")) == sorted(r["folder"] for r in index.values())
+
+
+def test_same_name_from_another_folder_gets_its_own_folder(tmp_path):
+    frames = moving_square_frames(12)
+    (tmp_path / "A").mkdir()
+    (tmp_path / "B").mkdir()
+    a, b = tmp_path / "A" / "photo.png", tmp_path / "B" / "photo.png"
+    cv2.imwrite(str(a), frames[0])
+    cv2.imwrite(str(b), frames[11][:, ::-1])
+    out = tmp_path / "out"
+
+    def run(path):
+        [record] = analyze_paths([path], out, AnalyzeOptions(), recognizer=fake_recognizer())
+        return record["status"], record["folder"].rsplit("/", 1)[-1]
+
+    assert run(a) == ("done", "photo_png")
+    assert run(b) == ("done", "photo_png-2")
+    assert run(a) == ("skipped", "photo_png") and run(b) == ("skipped", "photo_png-2")
+    assert (out / "photo_png" / "faces.csv").read_text() != (out / "photo_png-2" / "faces.csv").read_text()
+    cv2.imwrite(str(a), frames[6])                        # same path, new content: redone in its folder
+    os.utime(a, ns=(10**18, 10**18))
+    assert run(a) == ("done", "photo_png")
+    assert json.loads((out / "photo_png" / "summary.json").read_text())["source"]["mtime_ns"] == 10**18
+    assert len(json.loads((out / "index.json").read_text())["files"]) == 2
+
+
+def test_killed_runs_temporary_files_are_cleaned_up(inputs, tmp_path):
+    out = tmp_path / "out"
+    (out / "clip_avi").mkdir(parents=True)
+    leftovers = [out / "clip_avi" / ".frames.x1.partial.csv", out / "clip_avi" / ".annotated.x2.partial.mp4",
+                 out / ".index.x3.partial.json"]
+    for p in leftovers:
+        p.write_bytes(b"half")
+    [record] = analyze_paths([inputs / "sub" / "clip.avi"], out, AnalyzeOptions(), recognizer=fake_recognizer())
+    assert record["status"] == "done" and not any(p.exists() for p in leftovers)
+
+
+def test_a_truncated_annotated_video_fails_that_input_and_leaves_nothing(inputs, tmp_path, monkeypatch):
+    real = cv2.VideoWriter
+
+    class FullDisk:
+        """A writer that, like cv2.VideoWriter on a full disk, silently stops writing (here after 5 frames)."""
+        def __init__(self, *args):
+            self.writer, self.n = real(*args), 0
+
+        def isOpened(self):
+            return self.writer.isOpened()
+
+        def write(self, frame):
+            self.n += 1
+            if self.n <= 5:
+                self.writer.write(frame)
+
+        def release(self):
+            self.writer.release()
+
+    monkeypatch.setattr(cv2, "VideoWriter", FullDisk)
+    out = tmp_path / "out"
+    records = analyze_paths([inputs], out, AnalyzeOptions(), recognizer=fake_recognizer())
+    by_name = {r["input"].rsplit("/", 1)[-1]: r for r in records}
+    assert [by_name[n]["status"] for n in ("a.png", "b.jpg", "clip.avi")] == ["done", "done", "failed"]
+    reason = by_name["clip.avi"]["reason"]
+    assert "5 of its 12 frames" in reason and "disk is probably full" in reason
+    assert not (out / "in__sub__clip_avi").exists()
+
+
+def test_one_input_failing_to_write_or_crashing_fails_alone(inputs, tmp_path, monkeypatch):
+    write_json, read_image = emorec.analyze.write_json, emorec.analyze.read_image
+
+    def full_disk_for_a(path, obj):
+        if path.parent.name == "in__a_png":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        write_json(path, obj)
+
+    def crash_on_b(path):
+        if path.name == "b.jpg":
+            raise ZeroDivisionError("division by zero")
+        return read_image(path)
+
+    monkeypatch.setattr(emorec.analyze, "write_json", full_disk_for_a)
+    monkeypatch.setattr(emorec.analyze, "read_image", crash_on_b)
+    out = tmp_path / "out"
+    records = analyze_paths([inputs], out, AnalyzeOptions(), recognizer=fake_recognizer())
+    by_name = {r["input"].rsplit("/", 1)[-1]: r for r in records}
+    assert [by_name[n]["status"] for n in ("a.png", "b.jpg", "clip.avi")] == ["failed", "failed", "done"]
+    assert "the disk is full; free some space" in by_name["a.png"]["reason"]
+    assert by_name["b.jpg"]["reason"] == "unexpected ZeroDivisionError: division by zero"
+    assert not (out / "in__a_png").exists()
+    index = json.loads((out / "index.json").read_text())["files"]
+    assert sorted(r["status"] for r in index) == ["done", "failed", "failed"]
+
+
+def test_an_unusable_output_folder_is_one_clear_error(inputs, tmp_path, monkeypatch, capsys):
+    blocker = tmp_path / "results.txt"
+    blocker.write_text("a file, not a folder")
+    assert main(["analyze", str(inputs), "--out", str(blocker)]) == 2
+    assert capsys.readouterr().err == f"error: cannot write to the output folder {blocker}: a file or folder of " \
+                                      "that name is in the way; choose another path.\n"
+    with pytest.raises(OutputError, match="a file or folder of that name is in the way"):
+        analyze_paths([inputs], blocker, AnalyzeOptions(), recognizer=fake_recognizer())
+    with pytest.raises(OutputError, match="part of that path is a file"):
+        analyze_paths([inputs], blocker / "out", AnalyzeOptions(), recognizer=fake_recognizer())
+    write_json = emorec.analyze.write_json
+
+    def full_disk_for_index(path, obj):
+        if path.name == "index.json":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        write_json(path, obj)
+
+    monkeypatch.setattr(emorec.analyze, "write_json", full_disk_for_index)
+    with pytest.raises(OutputError, match="index.json: the disk is full"):
+        analyze_paths([inputs / "a.png"], tmp_path / "out", AnalyzeOptions(), recognizer=fake_recognizer())
+
+
+@pytest.mark.parametrize("model", ["missing.h5", "notes.txt"])
+def test_a_bad_model_reads_the_same_with_two_workers(inputs, tmp_path, model, capsys):
+    (tmp_path / "notes.txt").write_text("not a model")
+    errors = []
+    for workers in (1, 2):
+        assert main(["analyze", str(inputs), "--out", str(tmp_path / f"w{workers}"), "--model", str(tmp_path / model),
+                     "--workers", str(workers)]) == 2
+        errors.append(capsys.readouterr().err)
+    assert errors[0] == errors[1] and errors[0].startswith("error: ") and str(tmp_path / model) in errors[0]
+
+
+class DyingDetector:
+    """Kills the (worker) process that calls it, as the kernel's out-of-memory killer would."""
+    def __call__(self, gray):
+        os._exit(1)
+
+
+def test_a_worker_that_dies_fails_its_inputs_with_a_message(inputs, tmp_path):
+    options = AnalyzeOptions(no_video=True, recognizer={"detector": DyingDetector()})
+    records = analyze_paths([inputs], tmp_path / "out", options, workers=2)
+    assert [r["status"] for r in records] == ["failed"] * 3
+    assert all("stopped abruptly" in r["reason"] and "run again" in r["reason"] for r in records)
 
 
 def test_two_workers_give_the_same_results_as_one(inputs, tmp_path, tiny_model):
