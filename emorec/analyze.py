@@ -27,13 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
-import numpy as np
 
-from .artifacts import AtomicFile, atomic_path, now_iso, read_json, remove_partials, save_figure, write_json, write_text
+from .artifacts import AtomicFile, atomic_path, now_iso, read_json, remove_partials, write_json, write_text
 from .drawing import draw_faces
 from .errors import EmorecError, OutputError, output_error
-from .labels import COLORS_BGR, EMOTIONS
-from .records import FaceCsv
+from .records import AnnotatedVideo, FaceCsv
+from .results import Summary, Timeline, plot_timeline
 from .sources import Video, kind_of, read_image
 
 #: Everything analyze writes in an input's folder; summary.json first, because it marks the folder as done.
@@ -41,10 +40,6 @@ OUTPUT_NAMES = ("summary.json", "annotated.png", "annotated.mp4", "faces.csv", "
 #: The fields of an input's record in the index (its summary.json holds them too).
 RECORD_KEYS = ("input", "kind", "folder", "status", "reason", "seconds", "frames", "faces", "frames_per_s",
                "main_label", "label_share", "outputs")
-#: Most points a video's timeline keeps: when all are used, neighbours merge and each covers twice the time.
-TIMELINE_POINTS = 512
-
-
 @dataclass
 class AnalyzeOptions:
     every: int = 1
@@ -249,160 +244,6 @@ def _settings(options):
     if dataclasses.is_dataclass(rec.get("settings")):
         rec["settings"] = dataclasses.asdict(rec["settings"])
     return {"every": options.every, "no_video": options.no_video, "recognizer": rec}
-
-
-# ---------------------------------------------------------------- what an input's analysis accumulates and writes
-
-class Summary:
-    """Label shares and mean probabilities per track and overall, as running totals: for "overall" and
-    each track id, a 2×7 array of label counts (row 0) and probability sums (row 1)."""
-
-    def __init__(self):
-        self._totals = {}
-
-    def add(self, faces):
-        for f in faces:
-            for key in ("overall", f.id):
-                totals = self._totals.setdefault(key, np.zeros((2, len(EMOTIONS))))
-                totals[0, EMOTIONS.index(f.label)] += 1
-                totals[1] += [f.probs[e] for e in EMOTIONS]
-
-    @property
-    def faces(self):
-        """Faces added so far (face-frames, for a video)."""
-        return int(self._totals["overall"][0].sum()) if "overall" in self._totals else 0
-
-    def result(self):
-        def stats(totals):
-            n = int(totals[0].sum())
-            return {"face_frames": n,
-                    "label_share": {e: float(totals[0, k] / n) for k, e in enumerate(EMOTIONS)} if n else {},
-                    "mean_probs": {e: float(totals[1, k] / n) for k, e in enumerate(EMOTIONS)} if n else {}}
-        tracks = sorted(k for k in self._totals if k != "overall")
-        return {"overall": stats(self._totals.get("overall", np.zeros((2, len(EMOTIONS))))),
-                "tracks": {str(t): stats(self._totals[t]) for t in tracks}}
-
-
-class Timeline:
-    """Mean probability of each emotion over time in at most ``points`` points, however long the video.
-
-    ``add(faces)`` once per analysed frame, ``step_s`` seconds apart. Each point averages ``width``
-    consecutive analysed frames (1 at first); when all points are used, neighbours merge and ``width`` doubles.
-    ``points`` defaults to :data:`TIMELINE_POINTS`.
-    """
-
-    def __init__(self, step_s, points=None):
-        points = points or TIMELINE_POINTS
-        self.step_s, self.width, self.frames = step_s, 1, 0
-        self._sums = np.zeros((points + points % 2, len(EMOTIONS)))   # per point: frames' mean probs, summed
-        self._counts = np.zeros(len(self._sums))                      # per point: frames with a face
-
-    def add(self, faces):
-        point = self.frames // self.width
-        if point == len(self._sums):
-            half = point // 2
-            self._sums[:half] = self._sums.reshape(half, 2, -1).sum(1)
-            self._counts[:half] = self._counts.reshape(half, 2).sum(1)
-            self._sums[half:], self._counts[half:] = 0, 0
-            self.width, point = 2 * self.width, half
-        if faces:
-            self._sums[point] += np.mean([[f.probs[e] for e in EMOTIONS] for f in faces], axis=0)
-            self._counts[point] += 1
-        self.frames += 1
-
-    def points(self):
-        """(times (P,) in s, mean probabilities (P, 7) with NaN where no frame of the point had a face)."""
-        used = -(-self.frames // self.width)
-        first = np.arange(used) * self.width
-        last = np.minimum(first + self.width, self.frames) - 1
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return (first + last) / 2 * self.step_s, self._sums[:used] / self._counts[:used, None]
-
-
-class AnnotatedVideo:
-    """An mp4 written frame by frame under a temporary name. cv2.VideoWriter fails silently (on a full disk
-    it leaves a truncated file), so :meth:`commit` reopens the file and renames it into place only if it
-    holds every frame written; otherwise it deletes it and raises :class:`errors.OutputError`."""
-
-    def __init__(self, path, fps):
-        try:
-            self._file = AtomicFile(path)
-        except OSError as e:
-            raise output_error(path, e) from None
-        self.path, self.fps, self.frames, self._writer = self._file.path, fps, 0, None
-
-    def write(self, frame):
-        if self._writer is None:
-            h, w = frame.shape[:2]
-            self._writer = cv2.VideoWriter(str(self._file.tmp), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
-            if not self._writer.isOpened():
-                raise OutputError(f"cannot write {self.path}: OpenCV could not open an mp4v video writer (no "
-                                  "encoder, or the disk is full); free some space, or pass --no-video.")
-        self._writer.write(frame)
-        self.frames += 1
-
-    def commit(self):
-        self._release()
-        cap = cv2.VideoCapture(str(self._file.tmp))
-        readable = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
-        cap.release()
-        if readable != self.frames:
-            self.abort()
-            raise OutputError(f"cannot write {self.path}: {readable} of its {self.frames} frames could be read "
-                              "back; the disk is probably full. Free some space (or choose another --out) and run "
-                              "again, or pass --no-video.")
-        try:
-            self._file.commit()
-        except OSError as e:
-            self.abort()
-            raise output_error(self.path, e) from None
-
-    def _release(self):
-        if self._writer is not None:
-            self._writer.release()
-            self._writer = None
-
-    def abort(self):
-        self._release()
-        self._file.abort()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is None:
-            self.commit()
-        else:
-            self.abort()
-
-
-def timeline_figure(timeline, title):
-    """A :class:`Timeline` as a figure: one line per emotion against time, the legend right of the plot."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(11, 3.5))
-    t, probs = timeline.points()
-    for k, e in enumerate(EMOTIONS):
-        b, g, r = COLORS_BGR[e]
-        ax.plot(t, probs[:, k], label=e, color=(r / 255, g / 255, b / 255), linewidth=1.5)
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("probability\n(mean over faces)")
-    ax.set_title(title if timeline.width == 1 else f"{title} (each point: mean of {timeline.width} analysed frames)")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0, fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
-
-
-def plot_timeline(timeline, path, title):
-    import matplotlib.pyplot as plt
-    fig = timeline_figure(timeline, title)
-    try:
-        save_figure(fig, path, dpi=90)
-    finally:
-        plt.close(fig)
 
 
 # ---------------------------------------------------------------- running many files

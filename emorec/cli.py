@@ -3,7 +3,6 @@
 import argparse
 import sys
 from datetime import datetime
-from pathlib import Path
 
 from .errors import EmorecError, InputError
 from .labels import DEFAULT_MODEL, MODEL_DIR

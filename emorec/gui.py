@@ -23,7 +23,8 @@ from PIL import Image, ImageTk
 from .artifacts import atomic_path
 from .errors import EmorecError, OutputError, output_error
 from .labels import COLORS_BGR, EMOTIONS, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
-from .worker import FrameWorker, default_output_dir, ensure_folder
+from .recording import default_output_dir, ensure_folder
+from .worker import FrameWorker
 
 POLL_MS = 10
 STOP_TIMEOUT_S = 3.0             # a worker that takes longer to stop is reported as stuck
@@ -40,7 +41,7 @@ def _hex(bgr):
 class App:
     """The main window. ``recognizer``: a :class:`recognizer.Recognizer` (or anything with the same
     ``__call__``/``reset``); ``source``: camera index or file path to start with; ``output_dir``: where
-    snapshots and recordings go (default :func:`worker.default_output_dir`, created when first needed)."""
+    snapshots and recordings go (default :func:`recording.default_output_dir`, created when first needed)."""
 
     stop_timeout_s = STOP_TIMEOUT_S
 

@@ -9,16 +9,13 @@ queue. Every failure becomes a message; the thread never dies silently.
 import queue
 import threading
 import time
-from datetime import datetime
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-from .artifacts import AtomicFile
 from .drawing import draw_faces
-from .errors import EmorecError, OutputError, output_error
-from .records import FaceCsv
+from .errors import EmorecError
+from .recording import Recording
 from .sources import open_source
 
 #: What the window may put on ``FrameWorker.commands``, as ``(name, value)``:
@@ -33,93 +30,11 @@ COMMANDS = ("pause", "mirror", "loop", "select", "record", "reprocess", "stop")
 MESSAGES = ("source", "still", "end", "error", "recording", "saved", "record-failed")
 
 
-def default_output_dir(home=None):
-    """Where snapshots and recordings go unless ``--output-dir`` says otherwise:
-    ``~/Pictures/emorec`` if there is a ``~/Pictures`` folder, else ``~/emorec``."""
-    home = Path.home() if home is None else Path(home)
-    return (home / "Pictures" if (home / "Pictures").is_dir() else home) / "emorec"
-
-
-def ensure_folder(folder):
-    """Create ``folder`` (and its parents) if needed; returns it as an absolute path.
-    Raises :class:`errors.OutputError` naming the fix when it cannot be created."""
-    folder = Path(folder).expanduser().absolute()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise output_error(folder, e, "create the folder") from None
-    return folder
-
-
 def describe(error):
     """One line for the window: an :class:`EmorecError`'s own message, else the exception's type and text."""
     if isinstance(error, EmorecError):
         return str(error)
     return f"unexpected error: {type(error).__name__}: {' '.join(str(error).split())}"
-
-
-class Recording:
-    """Per-face rows to a :class:`records.FaceCsv` (and optionally an annotated .mp4), owned by the worker.
-
-    ``frame`` is the source's frame index; ``time_s`` is seconds since the recording started for a live
-    camera, the video timestamp (frame / fps) for files. Both files appear under their names only on
-    :meth:`close`; :meth:`abort` deletes them. Write failures raise :class:`errors.OutputError`.
-    """
-
-    def __init__(self, folder, source, with_video):
-        folder = ensure_folder(folder)
-        stem = f"emotions-{datetime.now():%Y%m%d-%H%M%S}"
-        n = 1
-        while (folder / f"{stem}.csv").exists():   # two recordings within one second
-            n += 1
-            stem = f"emotions-{datetime.now():%Y%m%d-%H%M%S}-{n}"
-        self.csv = FaceCsv(folder / f"{stem}.csv")
-        self.video_path = folder / f"{stem}.mp4" if with_video else None
-        self._live, self._fps = source.live, source.fps
-        self._started = time.monotonic()
-        self._video_file = self._video = None
-
-    def add(self, frame_index, faces, annotated):
-        """One frame: its index in the source, its faces and the annotated BGR frame (for the .mp4)."""
-        if self._live:
-            t = time.monotonic() - self._started
-        else:
-            t = frame_index / self._fps if self._fps else 0.0
-        self.csv.add(frame_index, t, faces)
-        if self.video_path is not None:
-            if self._video is None:
-                self._open_video(annotated.shape)
-            self._video.write(annotated)
-
-    def _open_video(self, shape):
-        try:
-            self._video_file = AtomicFile(self.video_path)
-        except OSError as e:
-            raise output_error(self.video_path, e) from None
-        self._video = cv2.VideoWriter(str(self._video_file.tmp), cv2.VideoWriter_fourcc(*"mp4v"),
-                                      self._fps or 30.0, (shape[1], shape[0]))
-        if not self._video.isOpened():
-            raise OutputError(f"cannot write {self.video_path}: OpenCV has no mp4v encoder here; "
-                              "untick “Record annotated video too” to record the CSV alone.")
-
-    def close(self):
-        """Finish both files; returns the paths written."""
-        paths = [self.csv.commit()]
-        if self._video is not None:
-            self._video.release()
-            try:
-                self._video_file.commit()
-            except OSError as e:
-                raise output_error(self.video_path, e) from None
-            paths.append(self.video_path)
-        return paths
-
-    def abort(self):
-        self.csv.abort()
-        if self._video is not None:
-            self._video.release()
-        if self._video_file is not None:
-            self._video_file.abort()
 
 
 class FrameWorker(threading.Thread):

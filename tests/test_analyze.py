@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 import emorec.analyze
-from emorec.analyze import AnalyzeOptions, Timeline, analyze_paths, collect_inputs, timeline_figure
+import emorec.results
+from emorec.analyze import AnalyzeOptions, analyze_paths, collect_inputs
+from emorec.results import Timeline, timeline_figure
 from emorec.analyze import describe_result as _describe_result
 from emorec.cli import main
 from emorec.detector import DetectorSettings
@@ -176,7 +178,7 @@ class Synthetic:
 def test_video_memory_does_not_grow_with_its_length(tmp_path, monkeypatch):
     (tmp_path / "clip.avi").write_bytes(b"stand-in")
     monkeypatch.setattr(emorec.analyze, "Video", Synthetic)
-    monkeypatch.setattr(emorec.analyze, "TIMELINE_POINTS", 16)   # both lengths fill the timeline
+    monkeypatch.setattr(emorec.results, "TIMELINE_POINTS", 16)   # both lengths fill the timeline
 
     def peak_bytes(n):
         Synthetic.n = n

@@ -12,7 +12,8 @@ from emorec.detector import DetectorSettings
 from emorec.errors import OutputError, SourceError
 from emorec.records import CSV_COLUMNS, FaceCsv
 from emorec.recognizer import Recognizer
-from emorec.worker import FrameWorker, default_output_dir, ensure_folder
+from emorec.recording import default_output_dir, ensure_folder
+from emorec.worker import FrameWorker
 
 from conftest import FakeClassifier, FakeDetector, moving_square_frames, write_video
 
