@@ -18,11 +18,23 @@ from .recognizer import FACE_COLUMNS
 CSV_COLUMNS = ["frame", "time_s", *FACE_COLUMNS]
 
 
-class FaceCsv:
+class _Committed:
+    """As a context manager: :meth:`commit` on success, :meth:`abort` on an exception."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+
+class FaceCsv(_Committed):
     """``FaceCsv(path)``; ``add(frame, time_s, faces)`` per frame; ``commit()`` when done, ``abort()`` on failure.
 
     Write errors (disk full, no permission) raise :class:`errors.OutputError` naming the file.
-    Also a context manager: commits on success, aborts on an exception.
     """
 
     def __init__(self, path):
@@ -67,17 +79,8 @@ class FaceCsv:
                 pass   # the data is being thrown away anyway (e.g. the disk filled up)
         self._file.abort()
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is None:
-            self.commit()
-        else:
-            self.abort()
-
-
-class AnnotatedVideo:
+class AnnotatedVideo(_Committed):
     """An mp4 written frame by frame under a temporary name. cv2.VideoWriter fails silently (on a full disk
     it leaves a truncated file), so :meth:`commit` reopens the file and renames it into place only if it
     holds every frame written; otherwise it deletes it and raises :class:`errors.OutputError`."""
@@ -124,12 +127,3 @@ class AnnotatedVideo:
     def abort(self):
         self._release()
         self._file.abort()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is None:
-            self.commit()
-        else:
-            self.abort()

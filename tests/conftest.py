@@ -87,6 +87,27 @@ class FakeClassifier:
         return (e / e.sum(1, keepdims=True)).astype(np.float32)
 
 
+class CountingRecognizer:
+    """A Recognizer on FakeDetector (one 100-px box) and FakeClassifier that counts its calls;
+    ``error`` makes every call raise it."""
+
+    def __init__(self, error=None):
+        from emorec.detector import DetectorSettings
+        from emorec.recognizer import Recognizer
+        self.inner = Recognizer(detector=FakeDetector([[40, 60, 100, 100]]), classifier=FakeClassifier(),
+                                settings=DetectorSettings(pad=0))
+        self.calls, self.error = 0, error
+
+    def reset(self):
+        self.inner.reset()
+
+    def __call__(self, frame):
+        self.calls += 1
+        if self.error is not None:
+            raise self.error
+        return self.inner(frame)
+
+
 @pytest.fixture
 def fake_classifier():
     return FakeClassifier()
@@ -110,6 +131,13 @@ def moving_square_frames(n=12, size=(240, 320)):
         cv2.rectangle(f, (40 + 4 * i, 60), (140 + 4 * i, 160), (200, 200, 200), -1)
         frames.append(f)
     return frames
+
+
+@pytest.fixture
+def image(tmp_path):
+    """A still image (PNG) with one bright square, as a path string."""
+    cv2.imwrite(str(tmp_path / "a.png"), moving_square_frames(1)[0])
+    return str(tmp_path / "a.png")
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from emorec.labels import EMOTIONS  # noqa: E402
 from emorec.recognizer import Recognizer  # noqa: E402
 from emorec.records import CSV_COLUMNS  # noqa: E402
 
-from conftest import FakeClassifier, FakeDetector, moving_square_frames, write_video  # noqa: E402
+from conftest import CountingRecognizer, FakeClassifier, FakeDetector, moving_square_frames, write_video  # noqa: E402
 
 
 def pump(root, until, timeout=10.0):
@@ -44,20 +44,6 @@ def fake_recognizer():
                       settings=DetectorSettings(pad=0))
 
 
-class Counting:
-    """A recognizer that counts its calls; ``error`` makes every call raise it."""
-
-    def __init__(self, error=None):
-        self.inner, self.calls, self.error = fake_recognizer(), 0, error
-
-    def reset(self):
-        self.inner.reset()
-
-    def __call__(self, frame):
-        self.calls += 1
-        if self.error is not None:
-            raise self.error
-        return self.inner(frame)
 
 
 @pytest.fixture
@@ -78,12 +64,6 @@ def app_factory(display, tmp_path):
 @pytest.fixture
 def video(tmp_path):
     return str(write_video(tmp_path / "clip.avi", moving_square_frames(20), fps=100))
-
-
-@pytest.fixture
-def image(tmp_path):
-    cv2.imwrite(str(tmp_path / "a.png"), moving_square_frames(1)[0])
-    return str(tmp_path / "a.png")
 
 
 def test_shows_labelled_frames_and_closes_cleanly(app_factory, video):
@@ -123,7 +103,7 @@ def test_unreadable_file_keeps_the_app_usable(app_factory, tmp_path, video):
 
 
 def test_an_exception_in_the_recognizer_reaches_the_window(app_factory, video):
-    rec = Counting(RuntimeError("boom\nsecond line"))
+    rec = CountingRecognizer(RuntimeError("boom\nsecond line"))
     app = app_factory(video, rec)
     pump(app.root, lambda: "RuntimeError" in app.status.get())
     assert app.status.get() == "unexpected error: RuntimeError: boom second line"
@@ -189,7 +169,7 @@ def test_end_of_video_keeps_the_last_frame_or_loops(app_factory, video):
 
 
 def test_a_still_image_is_recognized_once_and_again_when_mirrored(app_factory, image):
-    rec = Counting()
+    rec = CountingRecognizer()
     app = app_factory(image, rec, loop=True)
     pump(app.root, lambda: app.frames_shown == 1 and "a.png" in app.status.get())
     assert len(app.latest["faces"]) == 1

@@ -4,43 +4,24 @@ import csv
 import queue
 import time
 
-import cv2
 import pytest
 
 from emorec import worker as worker_module
-from emorec.detector import DetectorSettings
 from emorec.errors import OutputError, SourceError
 from emorec.records import CSV_COLUMNS, FaceCsv
-from emorec.recognizer import Recognizer
 from emorec.recording import default_output_dir, ensure_folder
 from emorec.worker import FrameWorker
 
-from conftest import FakeClassifier, FakeDetector, moving_square_frames, write_video
+from conftest import CountingRecognizer, moving_square_frames, write_video
 
 
-class Counting:
-    """The fake recognizer, counting its calls; ``error`` makes calls raise it."""
-
-    def __init__(self, error=None):
-        self.inner = Recognizer(detector=FakeDetector([[40, 60, 100, 100]]), classifier=FakeClassifier(),
-                                settings=DetectorSettings(pad=0))
-        self.calls, self.error = 0, error
-
-    def reset(self):
-        self.inner.reset()
-
-    def __call__(self, frame):
-        self.calls += 1
-        if self.error is not None:
-            raise self.error
-        return self.inner(frame)
 
 
 class Run:
     """A started FrameWorker with helpers to wait for its results and messages."""
 
     def __init__(self, source, recognizer=None, **kw):
-        self.recognizer = recognizer or Counting()
+        self.recognizer = recognizer or CountingRecognizer()
         self.results, self.messages, self.log = queue.Queue(maxsize=1), queue.Queue(), []
         self.worker = FrameWorker(self.recognizer, source, self.results, self.messages, **kw)
         self.worker.start()
@@ -73,12 +54,6 @@ class Run:
 @pytest.fixture
 def video(tmp_path):
     return str(write_video(tmp_path / "clip.avi", moving_square_frames(10), fps=100))
-
-
-@pytest.fixture
-def image(tmp_path):
-    cv2.imwrite(str(tmp_path / "a.png"), moving_square_frames(1)[0])
-    return str(tmp_path / "a.png")
 
 
 def test_a_recording_that_cannot_start_is_reported_and_frames_keep_coming(video, tmp_path):
@@ -123,7 +98,7 @@ def test_recordings_use_the_face_csv_with_the_video_timestamps(video, tmp_path):
 
 
 def test_an_exception_from_the_recognizer_becomes_a_one_line_message(video):
-    run = Run(video, Counting(ZeroDivisionError("division by zero")))
+    run = Run(video, CountingRecognizer(ZeroDivisionError("division by zero")))
     assert run.message("error") == "unexpected error: ZeroDivisionError: division by zero"
     run.worker.join(5)
     assert not run.worker.is_alive()
