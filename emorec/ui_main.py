@@ -12,7 +12,9 @@ def build_parser():
     p = argparse.ArgumentParser(prog="UI.py", formatter_class=HelpFormatter,
                                 description="Live facial emotion recognition in a window: every face is boxed "
                                             "in its emotion's colour, with the probabilities of the largest (or "
-                                            "clicked) face as bars. Keys: space = pause, q/Esc = quit.")
+                                            "clicked) face as bars. Keys: space = pause, q/Esc = quit.",
+                                epilog="Exit codes: 0 closed normally; 2 could not start (the message says why and "
+                                       "what to change); 130 interrupted (Ctrl-C).")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--source", help="a video or image file to show instead of the camera")
     src.add_argument("--camera", type=int, default=0, help="camera index")
