@@ -315,7 +315,7 @@ def analyze_paths(paths, out, options, workers=1, recognizer=None):
         # the same way for any --workers, and a stale export is rebuilt once, not by every worker at once.
         from .recognizer import Recognizer
         recognizer = Recognizer(**options.recognizer)
-    overall = tqdm(total=len(todo), desc="files", unit="file", position=0)
+    overall = tqdm(total=len(todo), desc="files", unit="file", position=0, disable=not todo)   # no bar for nothing
     try:
         if workers <= 1 or len(todo) <= 1:   # one input is not worth starting processes for
             results = {}
