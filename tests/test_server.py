@@ -115,7 +115,9 @@ def test_each_stream_has_its_own_tracker_and_bad_messages_keep_it_open(client):
             a.send_bytes(frame_message(seq, astronaut()))
             reply = a.receive_json()
             assert reply["seq"] == seq and reply["faces"][0]["id"] == 1
-        for bad, message in ((b"xy", "4-byte frame number"), (struct.pack("<I", 9) + b"junk", "not an image")):
+        cut = frame_message(9, astronaut())
+        for bad, message in ((b"xy", "4-byte frame number"), (struct.pack("<I", 9) + b"junk", "not an image"),
+                             (cut[:len(cut) // 2], "truncated")):
             a.send_bytes(bad)
             reply = a.receive_json()
             assert reply["type"] == "error" and message in reply["error"]
@@ -125,6 +127,8 @@ def test_each_stream_has_its_own_tracker_and_bad_messages_keep_it_open(client):
         assert a.receive_json() == {"type": "reset"}
         a.send_bytes(frame_message(10, astronaut(mirror=True)))
         assert a.receive_json()["faces"][0]["id"] == 1             # ids start again after a reset
+        a.send_bytes(struct.pack("<I", 11) + cv2.imencode(".png", astronaut(mirror=True))[1].tobytes())
+        assert a.receive_json()["faces"][0]["id"] == 1             # PNG frames too
 
 
 class SlowPool:
