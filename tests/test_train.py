@@ -127,11 +127,11 @@ class Killed(BaseException):
     """Stands in for kill -9: nothing after it runs (BaseException, so no handler of ours catches it)."""
 
 
-@pytest.mark.parametrize("victim", ["atomic_path", "write_json", "publish", "clean_leftovers"])
+@pytest.mark.parametrize("victim", ["atomic_path", "write_json", "publish"])
 def test_kill_at_any_point_of_an_epochs_commit_leaves_a_complete_resumable_run(tmp_path, small_data,
                                                                                monkeypatch, victim):
     """Epoch 1 commits; epoch 2 is killed inside its commit at ``victim`` (atomic_path: while writing its first
-    file; write_json: before the record is replaced; publish / clean_leftovers: after it)."""
+    file; write_json: before the record is replaced; publish: after it, before the copies are refreshed)."""
     real = getattr(checkpoint_module, victim)
     in_epoch_2 = []
 
