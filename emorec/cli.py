@@ -187,9 +187,7 @@ def _add_serve(sub):
 def _run_serve(args):
     from .options import recognizer_kwargs
     from .server import ServeOptions, serve
-    kw = recognizer_kwargs(args)
-    options = ServeOptions(model=kw["model"], settings=kw["settings"], smoothing=kw["smoothing"], tta=kw["tta"],
-                           detect_every=kw["detect_every"], engines=args.engines, max_upload_mb=args.max_upload_mb,
+    options = ServeOptions(**recognizer_kwargs(args), engines=args.engines, max_upload_mb=args.max_upload_mb,
                            jobs_dir=args.jobs_dir or "", job_ttl_s=args.job_ttl * 60)
     serve(options, host=args.host, port=args.port, cert=args.cert, key=args.key)
     return 0

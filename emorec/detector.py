@@ -26,6 +26,11 @@ class DetectorSettings:
     pad: float = 0.1              # crops grow by this fraction of the box side on every edge
 
 
+#: :meth:`HaarDetector.near`: how far around a known face to look (× its side, each edge), and which sizes.
+NEAR_GROW = 0.5
+NEAR_SIZES = (0.7, 1.45)
+
+
 class HaarDetector:
     """``detector(gray)`` -> (N, 4) boxes; ``gray`` is an H×W uint8 frame."""
 
@@ -41,18 +46,62 @@ class HaarDetector:
                                 "haarcascade_frontalface_default.xml (git checkout -- haarcascade_frontalface_default.xml); "
                                 "note opencv-python 5 has no Haar cascades, install 'opencv-python<5'.")
 
-    def __call__(self, gray):
+    def _scale(self, width):
+        """Factor from full-frame to detection pixels (frames wider than ``detect_width`` are shrunk)."""
+        w = self.settings.detect_width
+        return w / width if w and width > w else 1.0
+
+    def _detect(self, gray, scale, min_side, max_side=None):
+        """Faces in ``gray`` shrunk by ``scale``, sides in [min_side, max_side] full-frame pixels; (N, 4) boxes in
+        ``gray``'s pixels."""
         s = self.settings
         h, w = gray.shape[:2]
-        scale = s.detect_width / w if s.detect_width and w > s.detect_width else 1.0
-        small = cv2.resize(gray, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA) \
+        small = cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA) \
             if scale != 1.0 else gray
-        min_side = max(12, round(s.min_size * scale))
+        lo = max(12, round(min_side * scale))
+        limits = {"minSize": (lo, lo)}
+        if max_side:
+            hi = round(max_side * scale)
+            limits["maxSize"] = (hi, hi)
+        if min(small.shape[:2]) < lo or limits.get("maxSize", (lo,))[0] < lo:
+            return np.zeros((0, 4), int)
         found = self.cascade.detectMultiScale(small, scaleFactor=s.scale_factor, minNeighbors=s.min_neighbors,
-                                              minSize=(min_side, min_side))
+                                              **limits)
         if len(found) == 0:
             return np.zeros((0, 4), int)
         return np.round(np.asarray(found, float) / scale).astype(int)
+
+    def __call__(self, gray):
+        """A full scan: every position, every face size from ``min_size`` up."""
+        return self._detect(gray, self._scale(gray.shape[1]), self.settings.min_size)
+
+    def near(self, gray, boxes, grow=NEAR_GROW, sizes=NEAR_SIZES):
+        """Search only around faces found before: for each (x, y, w, h) box, a window grown by ``grow`` × its
+        side on every edge, and only face sizes within ``sizes`` × its side. The frame is shrunk by the same
+        factor as in a full scan, so the cascade sees faces at the same scales. Returns (N, 4) boxes in
+        full-frame pixels; a face seen from two overlapping windows is returned once."""
+        h, w = gray.shape[:2]
+        scale, found = self._scale(w), []
+        for x, y, bw, bh in np.asarray(boxes, int).reshape(-1, 4):
+            side = max(bw, bh)
+            m = int(grow * side)
+            x0, y0, x1, y1 = max(0, x - m), max(0, y - m), min(w, x + bw + m), min(h, y + bh + m)
+            if x1 - x0 < 2 or y1 - y0 < 2:
+                continue
+            hits = self._detect(gray[y0:y1, x0:x1], scale, max(self.settings.min_size, sizes[0] * side),
+                                sizes[1] * side)
+            found.extend(hits + [x0, y0, 0, 0])
+        return dedupe(np.asarray(found, int).reshape(-1, 4))
+
+
+def dedupe(boxes, iou=0.5):
+    """Boxes with any box that overlaps an earlier one by more than ``iou`` removed."""
+    from .tracking import iou_matrix
+    keep = []
+    for i, box in enumerate(boxes):
+        if not keep or iou_matrix(box[None], boxes[keep]).max() <= iou:
+            keep.append(i)
+    return boxes[keep]
 
 
 def square_boxes(boxes, pad=0.0):

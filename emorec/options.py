@@ -3,6 +3,7 @@
 import argparse
 
 from .detector import DetectorSettings
+from .recognizer import FULL_SCAN_EVERY
 from .tracking import DEFAULT_SMOOTHING
 
 _D = DetectorSettings()
@@ -52,6 +53,10 @@ def add_recognizer_flags(parser):
                    help="probability smoothing per tracked face, 0 (off) to <1 (strong)")
     g.add_argument("--detect-every", type=number(int, 1), default=1,
                    help="run the detector every Nth frame and reuse tracked boxes in between")
+    g.add_argument("--full-scan-every", type=number(int, 1), default=FULL_SCAN_EVERY,
+                   help="search the whole frame for faces every Nth detection, and in between only around the "
+                        "faces already found (much faster; a new face waits at most N frames). 1 = always the "
+                        "whole frame")
     g.add_argument("--no-tta", action="store_true",
                    help="classify each face once instead of averaging it with its mirror image "
                         "(half the classification time, slightly lower accuracy)")
@@ -63,4 +68,4 @@ def recognizer_kwargs(args):
     settings = DetectorSettings(scale_factor=args.scale_factor, min_neighbors=args.min_neighbors,
                                 min_size=args.min_size, detect_width=args.detect_width, pad=args.pad)
     return {"model": args.model, "settings": settings, "smoothing": args.smoothing,
-            "detect_every": args.detect_every, "tta": not args.no_tta}
+            "detect_every": args.detect_every, "full_scan_every": args.full_scan_every, "tta": not args.no_tta}

@@ -39,8 +39,14 @@ class EnginePool:
             self._free.put(engine)
 
     def detect(self, gray):
+        """A full scan (see :class:`detector.HaarDetector`) on a free engine."""
         with self.engine() as (detector, _):
             return detector(gray)
+
+    def near(self, gray, boxes):
+        """A search around known faces (:meth:`detector.HaarDetector.near`) on a free engine."""
+        with self.engine() as (detector, _):
+            return detector.near(gray, boxes)
 
     def classify(self, crops):
         with self.engine() as (_, classifier):
@@ -48,4 +54,17 @@ class EnginePool:
 
     def recognizer(self, **kwargs):
         """A Recognizer with its own tracker whose detection and classification run on this pool."""
-        return Recognizer(detector=self.detect, classifier=self.classify, settings=self.settings, **kwargs)
+        return Recognizer(detector=_Detector(self), classifier=self.classify, settings=self.settings, **kwargs)
+
+
+class _Detector:
+    """The pool seen as one detector: full scans and near searches, each on whichever engine is free."""
+
+    def __init__(self, pool):
+        self._pool = pool
+
+    def __call__(self, gray):
+        return self._pool.detect(gray)
+
+    def near(self, gray, boxes):
+        return self._pool.near(gray, boxes)

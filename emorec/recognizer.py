@@ -15,7 +15,7 @@ import numpy as np
 from .detector import DetectorSettings, HaarDetector, clip_boxes, crop_faces, square_boxes
 from .labels import CASCADE_PATH, EMOTIONS
 from .preprocess import as_crops, as_gray_frame, flip_tta
-from .tracking import DEFAULT_SMOOTHING, Tracker
+from .tracking import DEFAULT_SMOOTHING, Tracker, iou_matrix
 
 
 #: CSV columns of :meth:`Face.row`, shared by the window's recordings and `main.py analyze`.
@@ -48,6 +48,11 @@ class Face:
                    {name: float(p) for name, p in zip(EMOTIONS, probs)}, EMOTIONS[k], float(probs[k]))
 
 
+#: Full scans every this many detections when the detector can search near known faces (10 frames ≈ 333 ms
+#: at 30 frames/s: the longest a new face waits to be found).
+FULL_SCAN_EVERY = 10
+
+
 class Recognizer:
     """Callable frame → faces pipeline.
 
@@ -55,12 +60,18 @@ class Recognizer:
     classifier: callable N×48×48 uint8 → N×7 probabilities (default: :class:`classifier.Classifier`).
     smoothing: EMA weight of a track's past, 0 = off. detect_every: run the detector every Nth frame
     and reuse the tracked boxes in between (classification still runs on every frame).
+    full_scan_every: with a detector that can search near known faces (``detector.near``, as
+    :class:`HaarDetector` can), scan the whole frame only every Nth detection, and in between only around the
+    faces found before, at their sizes; a new face is found at the next full scan. 1 = always full scans.
+    A face the near search misses is carried over for ``carry`` detections before it is dropped, and the
+    next detection is a full scan.
     tta: average each face's probabilities with those of its mirror image (the faces and their
     mirrors go through the classifier in the same batched call; costs a second pass per face).
     """
 
     def __init__(self, model=None, cascade=CASCADE_PATH, *, detector=None, classifier=None,
-                 settings=None, smoothing=DEFAULT_SMOOTHING, detect_every=1, tta=True):
+                 settings=None, smoothing=DEFAULT_SMOOTHING, detect_every=1, full_scan_every=FULL_SCAN_EVERY,
+                 carry=1, tta=True):
         self.settings = settings or DetectorSettings()
         self.detector = detector or HaarDetector(cascade, self.settings)
         if classifier is None:
@@ -69,15 +80,20 @@ class Recognizer:
         self.classifier = classifier
         self.tracker = Tracker(smoothing=smoothing)
         self.detect_every = max(1, int(detect_every))
+        self.full_scan_every = max(1, int(full_scan_every)) if hasattr(self.detector, "near") else 1
+        self.carry = int(carry)
         self.tta = bool(tta)
-        self._frame_index = 0
-        self._boxes = np.zeros((0, 4), int)
+        self.reset()
 
     def reset(self):
         """Forget tracks (call when the source changes)."""
         self.tracker.reset()
         self._frame_index = 0
-        self._boxes = np.zeros((0, 4), int)
+        self._detections = 0
+        self._boxes = np.zeros((0, 4), int)     # squared, padded, clipped: what is cropped
+        self._raw = np.zeros((0, 4), int)       # as the detector found them: where the next near search looks
+        self._missed = np.zeros(0, int)         # per raw box: near searches in a row that did not find it
+        self.last_scan = None                   # "full", "near" or None (boxes reused): for benchmarks and tests
 
     def classify(self, faces):
         """N×48×48 uint8 gray crops → N×7 float32 probabilities, in one batched call
@@ -89,11 +105,30 @@ class Recognizer:
 
     def boxes(self, gray):
         """Face boxes for a gray frame: detected, squared, padded and clipped to the frame."""
-        if self._frame_index % self.detect_every == 0:
-            raw = self.detector(gray)
-            self._boxes = clip_boxes(square_boxes(raw, self.settings.pad), gray.shape[1], gray.shape[0])
-        self._frame_index += 1
+        index, self._frame_index = self._frame_index, self._frame_index + 1
+        self.last_scan = None
+        if index % self.detect_every:
+            return self._boxes
+        # A full scan on schedule, when no face is known, or when the last near search lost a face.
+        full = self._detections % self.full_scan_every == 0 or len(self._raw) == 0 or self._missed.any()
+        self._detections += 1
+        if full:
+            self._raw, self._missed = self.detector(gray), None
+        else:
+            self._raw, self._missed = self._follow(gray)
+        self.last_scan = "full" if full else "near"
+        if self._missed is None:
+            self._missed = np.zeros(len(self._raw), int)
+        self._boxes = clip_boxes(square_boxes(self._raw, self.settings.pad), gray.shape[1], gray.shape[0])
         return self._boxes
+
+    def _follow(self, gray):
+        """Search near the known faces; a face not found again is kept ``carry`` times, then dropped."""
+        found = self.detector.near(gray, self._raw)
+        matched = iou_matrix(self._raw, found).max(axis=1) > 0.3 if len(found) else np.zeros(len(self._raw), bool)
+        kept = ~matched & (self._missed < self.carry)
+        raw = np.concatenate([found, self._raw[kept]]).astype(int)
+        return raw, np.concatenate([np.zeros(len(found), int), self._missed[kept] + 1])
 
     def __call__(self, frame_bgr):
         """A frame (H×W×3 uint8 BGR; gray and BGRA accepted) → list of :class:`Face`.

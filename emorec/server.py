@@ -38,6 +38,7 @@ from .artifacts import library_versions
 from .drawing import draw_faces
 from .errors import EmorecError, InputError
 from .labels import COLORS_BGR, EMOTIONS, PACKAGE_DIR
+from .recognizer import FULL_SCAN_EVERY
 from .records import CSV_COLUMNS
 from .tracking import DEFAULT_SMOOTHING
 
@@ -55,6 +56,7 @@ class ServeOptions:
     smoothing: float = DEFAULT_SMOOTHING
     tta: bool = True
     detect_every: int = 1
+    full_scan_every: int = FULL_SCAN_EVERY
     engines: int = 0                             # 0: one per core
     max_upload_mb: float = 200.0
     jobs_dir: str = ""                           # "": a temporary folder
@@ -137,7 +139,8 @@ def create_app(options=None, pool=None):
     options = options or ServeOptions()
     pool = pool or EnginePool(options.model, options.engines, options.settings)
     limit = int(options.max_upload_mb * 1e6)
-    recognizer_kwargs = {"smoothing": options.smoothing, "tta": options.tta, "detect_every": options.detect_every}
+    recognizer_kwargs = {"smoothing": options.smoothing, "tta": options.tta, "detect_every": options.detect_every,
+                         "full_scan_every": options.full_scan_every}
     jobs = JobStore(pool, recognizer_kwargs, options.jobs_dir, options.job_ttl_s, options.jobs_max_mb * 1e6)
 
     # Decoding and recognition run on as many threads as there are engines: more would only wait for an

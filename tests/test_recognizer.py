@@ -141,3 +141,39 @@ def test_one_crop_gives_one_row_of_probabilities():
     assert probs.shape == (7,) and np.allclose(probs, rec.classify(crop[None])[0])
     assert np.allclose(rec.classify(crop[None, :, :, None]), rec.classify(crop[None]))
     assert rec.classify([]).shape == (0, 7)
+
+
+class NearDetector(FakeDetector):
+    """A fake detector that can also search near known boxes; records which kind of search ran."""
+
+    def __init__(self, *sequence, near=None):
+        super().__init__(*sequence)
+        self.near_result, self.kinds = near, []
+
+    def __call__(self, gray):
+        self.kinds.append("full")
+        return super().__call__(gray)
+
+    def near(self, gray, boxes):
+        self.kinds.append("near")
+        result = np.asarray(boxes if self.near_result is None else self.near_result, int).reshape(-1, 4)
+        return result
+
+
+def test_full_scans_every_nth_detection_and_near_searches_in_between():
+    det = NearDetector([[20, 20, 60, 60]])
+    rec = make(det, full_scan_every=3)
+    for _ in range(7):
+        assert len(rec(np.zeros((200, 200, 3), np.uint8))) == 1
+    assert det.kinds == ["full", "near", "near", "full", "near", "near", "full"]
+    plain = make(FakeDetector([[20, 20, 60, 60]]), full_scan_every=3)    # a detector without near: always full
+    assert plain.full_scan_every == 1
+
+
+def test_a_face_the_near_search_misses_is_carried_once_and_a_full_scan_looks_again():
+    det = NearDetector([[20, 20, 60, 60]], [], near=[])      # the face is gone after the first frame
+    rec = make(det, full_scan_every=10, carry=1)
+    frame = np.zeros((200, 200, 3), np.uint8)
+    ids = [[f.id for f in rec(frame)] for _ in range(4)]
+    assert ids == [[1], [1], [], []]
+    assert det.kinds == ["full", "near", "full", "full"]      # lost → full scan; nothing known → full scan
