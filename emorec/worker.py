@@ -40,8 +40,8 @@ def describe(error):
 class FrameWorker(threading.Thread):
     """Reads a source, recognizes each frame and hands the newest result to the window.
 
-    Results: dicts with ``rgb`` (H×W×3 uint8 annotated, mirrored if asked), ``bgr`` (the same, BGR),
-    ``faces``, ``frame`` (index in the source), ``fps`` (frames shown per second, None when not known or
+    Results: dicts with ``rgba`` (H×W×4 uint8 annotated, mirrored if asked, ready for Tk), ``bgr`` (the same,
+    BGR), ``faces``, ``frame`` (index in the source), ``fps`` (frames shown per second, None when not known or
     for a still), ``ms`` (recognize + draw time of this frame, milliseconds) and ``still`` (True for a still
     image, which is recognized once, and again only when a setting changes).
     Messages: ``(kind, text)`` tuples, see :data:`MESSAGES`. Commands: see :data:`COMMANDS`.
@@ -148,7 +148,7 @@ class FrameWorker(threading.Thread):
             self.results.get_nowait()   # drop the stale frame the window has not shown yet
         except queue.Empty:
             pass
-        self.results.put_nowait({"bgr": annotated, "rgb": cv2.cvtColor(annotated, cv2.COLOR_BGR2RGB),
+        self.results.put_nowait({"bgr": annotated, "rgba": cv2.cvtColor(annotated, cv2.COLOR_BGR2RGBA),
                                  "faces": faces, "frame": index, "fps": fps, "ms": ms, "still": self._still})
 
     def _wait_until(self, deadline):

@@ -68,13 +68,13 @@ def video(tmp_path):
 
 def test_shows_labelled_frames_and_closes_cleanly(app_factory, video):
     app = app_factory(video)
-    pump(app.root, lambda: app.frames_shown >= 5)
+    pump(app.root, lambda: app.frames_shown >= 5 and "frames/s" in app.readout.get())   # refreshed 4× a second
     faces = app.latest["faces"]
     assert len(faces) == 1 and faces[0].label in EMOTIONS
     assert app.photo is not None and app.canvas.find_all()
     bar_texts = [app.bars.itemcget(i, "text") for i in app.bars.find_all() if app.bars.type(i) == "text"]
     assert set(EMOTIONS) <= set(bar_texts) and any(t.endswith("%") for t in bar_texts)
-    assert "frames/s" in app.readout.get()
+    assert "recognize" in app.readout.get() and "display" in app.readout.get()   # the two times, apart
     worker = app.worker
     app.close()
     assert not worker.is_alive()
