@@ -18,25 +18,20 @@ from tkinter import filedialog, ttk
 from tkinter import font as tkfont
 
 import cv2
-from PIL import Image, ImageTk
 
 from .artifacts import atomic_path
 from .errors import EmorecError, OutputError, output_error
-from .labels import COLORS_BGR, EMOTIONS, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+from .labels import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from .recording import default_output_dir, ensure_folder
+from .widgets import EmotionBars, Picture
 from .worker import FrameWorker
 
 POLL_MS = 10
 READOUT_EVERY_S = 0.25           # the frames/s and ms readout is refreshed this often
 STOP_TIMEOUT_S = 3.0             # a worker that takes longer to stop is reported as stuck
 PICTURE_MIN = (320, 180)         # the picture shrinks down to this; the controls never shrink
-BAR_PITCH, BAR_PITCH_MIN = 28, 16
 KEYS_TAG = "EmorecKeys"          # bind tag put first on every widget: the keys win whatever has focus
 HINT = "Use “Open video…” or “Open image…” on the right, or “Camera” to retry."
-
-
-def _hex(bgr):
-    return "#%02x%02x%02x" % (bgr[2], bgr[1], bgr[0])
 
 
 class App:
@@ -46,16 +41,21 @@ class App:
 
     stop_timeout_s = STOP_TIMEOUT_S
 
+    @property
+    def photo(self):
+        """The PhotoImage on screen (None while there is no picture)."""
+        return self.canvas.photo
+
     def __init__(self, root, recognizer, source=0, *, output_dir=None, loop=False, mirror=False, record_video=False):
         self.root, self.recognizer = root, recognizer
         self.output_dir = Path(default_output_dir() if output_dir is None else output_dir).expanduser().absolute()
         self.results, self.messages, self.commands = queue.Queue(maxsize=1), queue.Queue(), None
         self.worker, self._pending, self._stop_deadline = None, None, None
-        self.latest, self.photo, self._error, self._offset = None, None, None, (0, 0)
+        self.latest = None
         self.display_ms = 0.0        # the window's own time per shown frame (moving average)
         self._readout_at = 0.0
         self.frames_shown = 0
-        self.selected_id, self._bar_face = None, None
+        self.selected_id = None
         self.state = None            # None (opening, or failed), "moving", "still" or "ended"
         self.paused = self.recording = False
         self._poll_id = None
@@ -81,10 +81,9 @@ class App:
         root.rowconfigure(0, weight=1)
         # Column 0 (picture over status line) takes all the slack; the side panel keeps its width and
         # spans both rows, so a status that wraps to two lines takes its height from the picture.
-        self.canvas = tk.Canvas(main, width=640, height=480, background="black", highlightthickness=0)
+        self.canvas = Picture(main, HINT)
         self.canvas.grid(row=0, column=0, sticky="nsew")
         self.canvas.bind("<Button-1>", self._on_click)
-        self.canvas.bind("<Configure>", lambda e: self._render())
         status = ttk.Label(main, textvariable=self.status, anchor="w", width=1)
         status.grid(row=1, column=0, sticky="ew", pady=(6, 0))
         status.bind("<Configure>", lambda e: status.configure(wraplength=max(e.width, 100)))
@@ -95,12 +94,9 @@ class App:
         side.grid(row=0, column=1, rowspan=2, sticky="n")
         ttk.Label(side, text="Emotions", font=("TkDefaultFont", 12, "bold")).grid(row=0, sticky="w")
         # The bars are what gives way when the window is short: their rows shrink from 28 to 16 px.
-        self.bars = tk.Canvas(side, width=260, height=(len(EMOTIONS) + 1) * BAR_PITCH, background="white",
-                              highlightthickness=0)
+        self.bars = EmotionBars(side)
         self.bars.grid(row=1, sticky="nsew", pady=(2, 8))
-        self.bars.bind("<Configure>", lambda e: self._layout_bars())
-        self._layout_bars()
-        side.rowconfigure(1, weight=1, minsize=(len(EMOTIONS) + 1) * BAR_PITCH_MIN + 10)
+        side.rowconfigure(1, weight=1, minsize=self.bars.min_height)
         # width=1: the readout never widens the panel (its texts are kept short enough to fit).
         ttk.Label(side, textvariable=self.readout, width=1).grid(row=2, sticky="ew")
 
@@ -131,7 +127,7 @@ class App:
         # never resize it. Below the minimum the controls would be cut off.
         root.update_idletasks()
         width, height = root.winfo_reqwidth(), root.winfo_reqheight()
-        side_min = side.winfo_reqheight() - self.bars.winfo_reqheight() + (len(EMOTIONS) + 1) * BAR_PITCH_MIN + 10
+        side_min = side.winfo_reqheight() - self.bars.winfo_reqheight() + self.bars.min_height
         min_w = width - self.canvas.winfo_reqwidth() + PICTURE_MIN[0]
         min_h = max(side_min, PICTURE_MIN[1] + status.winfo_reqheight() + 6) + 12
         root.minsize(min_w, min_h)
@@ -179,7 +175,8 @@ class App:
         source, self._pending = self._pending, None
         while not self.results.empty():
             self.results.get_nowait()
-        self.latest, self._error, self.selected_id, self._bar_face = None, None, None, None
+        self.latest, self.selected_id = None, None
+        self.canvas.clear()
         self.state, self.paused, self.recording = None, False, False
         self.button["Pause"].configure(text="Pause")
         self.button["Record"].configure(text="Record")
@@ -250,7 +247,7 @@ class App:
     def _on_click(self, event):
         if self.latest is None:
             return
-        x, y = (event.x - self._offset[0]) / self._scale, (event.y - self._offset[1]) / self._scale
+        x, y = self.canvas.to_frame(event.x, event.y)
         hits = [f for f in self.latest["faces"]
                 if f.box[0] <= x <= f.box[0] + f.box[2] and f.box[1] <= y <= f.box[1] + f.box[3]]
         self.selected_id = hits[0].id if hits else None
@@ -282,11 +279,10 @@ class App:
             self.state = "ended"
             self.status.set(text)
         elif kind == "error":
-            self.state, self.latest, self._error = None, None, text
+            self.state, self.latest = None, None
             self.status.set(text)
-            self._bar_face = None
-            self._draw_bars(None)
-            self._render()
+            self.bars.show(None)
+            self.canvas.show_message(text)
         elif kind == "recording":
             self.status.set(f"recording to {text}")
         else:   # "saved", "record-failed"
@@ -302,10 +298,9 @@ class App:
         started = time.perf_counter()
         first, self.latest = self.latest is None, result
         faces = result["faces"]
-        self._bar_face = next((f for f in faces if f.id == self.selected_id), None) or \
-            max(faces, key=lambda f: f.box[2] * f.box[3], default=None)
-        self._render()
-        self._draw_bars(self._bar_face)
+        self.canvas.show(result["rgba"])
+        self.bars.show(next((f for f in faces if f.id == self.selected_id), None) or
+                       max(faces, key=lambda f: f.box[2] * f.box[3], default=None))
         if first or started - self._readout_at > READOUT_EVERY_S or result["still"]:
             self.readout.set(self._readout_text())      # a number changing 30 times a second is unreadable
             self._readout_at = started
@@ -332,68 +327,6 @@ class App:
             return f"last frame · {faces}\n{times}"
         rate = f"{r['fps']:.0f} frames/s · " if r["fps"] else ""
         return f"{rate}{faces}\n{times}"
-
-    def _render(self):
-        """Draw the latest frame (or the error message) to fit the canvas; called again on every resize.
-
-        The picture is scaled with OpenCV and pasted into the one PhotoImage the canvas shows; a new
-        PhotoImage (and canvas item) is made only when the picture's size changes."""
-        c = self.canvas
-        cw, ch = max(c.winfo_width(), 2), max(c.winfo_height(), 2)
-        if self.latest is None:
-            c.delete("all")
-            self.photo = None
-            if self._error is not None:
-                c.create_text(cw // 2, ch // 2, text=self._error, fill="white", width=cw - 60, anchor="s",
-                              font=("TkDefaultFont", 13), tags="message")
-                c.create_text(cw // 2, ch // 2 + 30, text=HINT, fill="#9cdcfe", width=cw - 10, anchor="n",
-                              justify="center", font=("TkDefaultFont", 12), tags="message")
-            return
-        rgba = self.latest["rgba"]
-        h, w = rgba.shape[:2]
-        self._scale = min(cw / w, ch / h)
-        size = (max(1, int(w * self._scale)), max(1, int(h * self._scale)))
-        if size != (w, h):   # bilinear: 0.5 ms for 1280×960 → 640×480 (INTER_AREA takes 4 ms on the Tk thread)
-            rgba = cv2.resize(rgba, size, interpolation=cv2.INTER_LINEAR)
-        image = Image.fromarray(rgba)      # RGBA: Pillow's own pixel layout, so Tk gets it without a conversion
-        offset = ((cw - size[0]) // 2, (ch - size[1]) // 2)
-        if self.photo is not None and (self.photo.width(), self.photo.height()) == size and offset == self._offset:
-            self.photo.paste(image)
-            return
-        c.delete("all")
-        self.photo = ImageTk.PhotoImage(image, master=self.root)   # keep a reference, or Tk shows nothing
-        self._offset = offset
-        c.create_image(*offset, image=self.photo, anchor="nw")
-
-    def _layout_bars(self):
-        """Create the bar items for the bar canvas's current size (on start and on resize)."""
-        c = self.bars
-        c.delete("all")
-        width = max(c.winfo_width(), int(c["width"]))
-        height = c.winfo_height() if c.winfo_ismapped() else int(c["height"])
-        pitch = max(BAR_PITCH_MIN, min(BAR_PITCH, height // (len(EMOTIONS) + 1)))
-        bar = pitch - 10
-        self._bar_items = []
-        for i, name in enumerate(EMOTIONS):
-            y = 6 + i * pitch
-            c.create_text(6, y + bar // 2 + 1, text=name, anchor="w", font=("TkDefaultFont", 10))
-            c.create_rectangle(78, y + 2, width - 50, y + 2 + bar, outline="#cccccc")
-            fill = c.create_rectangle(78, y + 2, 78, y + 2 + bar, fill=_hex(COLORS_BGR[name]), outline="")
-            pct = c.create_text(width - 6, y + bar // 2 + 1, text="–", anchor="e", font=("TkDefaultFont", 10))
-            self._bar_items.append((fill, pct, y + 2, bar))
-        self._bar_span = width - 128
-        self._no_face = c.create_text(width // 2, 6 + len(EMOTIONS) * pitch + pitch // 2, text="no face",
-                                      fill="#888888")
-        self._draw_bars(self._bar_face)
-
-    def _draw_bars(self, face):
-        """Set the bars to ``face``'s probabilities (None: empty bars and "no face")."""
-        c = self.bars
-        for name, (fill, pct, y, bar) in zip(EMOTIONS, self._bar_items):
-            p = face.probs[name] if face else 0.0
-            c.coords(fill, 78, y, 78 + self._bar_span * p, y + bar)
-            c.itemconfigure(pct, text=f"{p:.0%}" if face else "–")
-        c.itemconfigure(self._no_face, state="hidden" if face else "normal")
 
     def close(self):
         """Stop the worker (it releases the camera and finishes any recording) and destroy the window."""
