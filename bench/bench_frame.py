@@ -24,19 +24,42 @@ from emorec.drawing import draw_faces
 from emorec.recognizer import Recognizer
 
 
+def times_ms(fn, repeat=200, warmup=10):
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t0) * 1e3)
+    return np.array(out)
+
+
 def stage_times(rec, frame):
+    """Per stage, median ms; ``total``: the whole frame as the window runs it, frame after frame (a full scan
+    every ``rec.full_scan_every`` detections, near searches in between): median and mean; ``total_full``: the
+    same with a full scan on every frame (the frame loop before near searches)."""
+    from emorec.detector import crop_faces
     gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
     rec.reset()
     faces = rec(frame)
-    from emorec.detector import crop_faces
-    boxes = rec.boxes(gray)
-    crops = crop_faces(gray, boxes)
+    raw = rec.detector(gray)
+    crops = crop_faces(gray, rec.boxes(gray))
+    rec.reset()
+    total = times_ms(lambda: draw_faces(frame, rec(frame)))
+    every = rec.full_scan_every
+    rec.full_scan_every = 1
+    rec.reset()
+    total_full = times_ms(lambda: draw_faces(frame, rec(frame)))
+    rec.full_scan_every = every
     return {
         "faces": len(faces),
-        "detect_ms": median_ms(lambda: rec.boxes(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))),
-        "classify_ms": median_ms(lambda: rec.classify(crop_faces(gray, boxes))),
+        "detect_full_ms": median_ms(lambda: rec.detector(gray)),
+        "detect_near_ms": median_ms(lambda: rec.detector.near(gray, raw)),
+        "classify_ms": median_ms(lambda: rec.classify(crops)),
         "draw_ms": median_ms(lambda: draw_faces(frame, faces)),
-        "total_ms": median_ms(lambda: draw_faces(frame, rec(frame))),
+        "total_ms": float(np.median(total)), "total_mean_ms": float(total.mean()),
+        "total_full_ms": float(np.median(total_full)),
         "per_face_classify_ms": median_ms(lambda: rec.classify(crops)) / max(1, len(crops)),
     }
 
@@ -122,19 +145,23 @@ def main():
         cv2.imwrite(str(paths[k]), f)
     ours = {k: stage_times(rec, f) for k, f in frames.items()}
     peer = fer_times(args.fer_python, paths.values()) if args.fer_python else None
-    print(f"frame loop at 640×480, median ms (Haar with OpenCV's default threads, LiteRT with "
-          f"{rec.classifier.num_threads} thread(s) as in the window, "
-          f"flip TTA {'on' if rec.tta else 'off'}{': face + mirror per face' if rec.tta else ''}, "
-          f"inference blur σ = {rec.classifier.blur_sigma:g})")
-    print(f"{'frame':8s} {'faces':>5s} {'detect':>8s} {'classify':>9s} {'draw':>6s} {'total':>7s} {'per face':>9s}"
+    print(f"frame loop at 640×480, ms (Haar with OpenCV's default threads, a full scan every "
+          f"{rec.full_scan_every} frames and near searches in between; LiteRT with {rec.classifier.num_threads} "
+          f"thread(s) as in the window, flip TTA {'on' if rec.tta else 'off'}"
+          f"{': face + mirror per face' if rec.tta else ''}, inference blur σ = {rec.classifier.blur_sigma:g})")
+    print(f"{'frame':8s} {'faces':>5s} {'detect full':>11s} {'near':>6s} {'classify':>9s} {'draw':>6s} "
+          f"{'total p50':>9s} {'mean':>6s} {'full-scan':>9s} {'per face':>9s}"
           + ("   fer total  fer faces  ratio" if peer else ""))
     for k, r in ours.items():
-        line = (f"{k:8s} {r['faces']:5d} {r['detect_ms']:8.2f} {r['classify_ms']:9.2f} {r['draw_ms']:6.2f} "
-                f"{r['total_ms']:7.2f} {r['per_face_classify_ms']:9.3f}")
+        line = (f"{k:8s} {r['faces']:5d} {r['detect_full_ms']:11.2f} {r['detect_near_ms']:6.2f} "
+                f"{r['classify_ms']:9.2f} {r['draw_ms']:6.2f} {r['total_ms']:9.2f} {r['total_mean_ms']:6.2f} "
+                f"{r['total_full_ms']:9.2f} {r['per_face_classify_ms']:9.3f}")
         if peer:
             f = peer[str(paths[k])]
             line += f"   {f['total_ms']:9.2f}  {f['faces']:9d}  {f['total_ms'] / r['total_ms']:5.1f}×"
         print(line)
+    print("total p50 / mean: the frame as the window runs it; full-scan: the same with a full scan on every frame; "
+          "ratio: fer's total / our total p50")
     seconds, n = cold_start(args.model, paths["1 face"])
     print(f"cold start (new process → first recognized frame, {n} face): {seconds:.2f} s")
     gray = cv2.cvtColor(frames["1 face"], cv2.COLOR_BGR2GRAY)
