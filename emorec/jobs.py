@@ -73,6 +73,7 @@ class JobStore:
 
     def get(self, job_id):
         from .server import HttpError
+        self.sweep()
         job = self.jobs.get(job_id) if _ID.match(job_id or "") else None
         if job is None:
             raise HttpError(404, f"no job {job_id!r} (finished jobs are deleted after {self.ttl_s / 60:.0f} minutes)")
@@ -119,10 +120,12 @@ class JobStore:
         upload.unlink(missing_ok=True)          # the outputs stay; the upload is not needed any more
 
     def delete(self, job_id):
-        job = self.get(job_id)
+        self._remove(self.get(job_id))
+
+    def _remove(self, job):
         job.cancelled = True
         with self._lock:
-            self.jobs.pop(job_id, None)
+            self.jobs.pop(job.id, None)
         shutil.rmtree(job.folder, ignore_errors=True)
 
     def sweep(self, now=None):
@@ -132,10 +135,10 @@ class JobStore:
             finished = sorted((j for j in self.jobs.values() if j.finished_at), key=lambda j: j.finished_at)
         for job in finished:
             if now - job.finished_at > self.ttl_s:
-                self.delete(job.id)
+                self._remove(job)
         finished = [j for j in finished if j.id in self.jobs]
         while finished and _size(self.root) > self.max_bytes:
-            self.delete(finished.pop(0).id)
+            self._remove(finished.pop(0))
 
     def close(self):
         for job in list(self.jobs.values()):
