@@ -271,17 +271,38 @@ def fit(run, *, verbose=1, extra_callbacks=()):
     targets = training_targets(config, run.dataset)
     stop_signals = StopSignals()
     callbacks = [checkpoint_callback(run.out, record, config, stop_signals), *extra_callbacks]
+    validation = (to_model_input(x_val), _one_hot(y_val))
+    weights = class_weights(y_train, config.class_weight)
     try:
         with stop_signals:
-            run.trainer.fit(to_model_input(x_train), targets, batch_size=config.batch_size,
-                            epochs=config.epochs, initial_epoch=record["epochs_done"],
-                            validation_data=(to_model_input(x_val), _one_hot(y_val)),
-                            class_weight=class_weights(y_train, config.class_weight),
-                            callbacks=callbacks, shuffle=True, verbose=verbose)
+            # One fit per epoch, its randomness (order, augmentation, dropout) a function of (seed, epoch) alone:
+            # a run stopped and resumed follows the same course as one that never stopped.
+            for epoch in range(record["epochs_done"], config.epochs):
+                order = reseed(run.trainer, config.seed, epoch, len(y_train))
+                run.trainer.fit(to_model_input(x_train[order]), targets[order], batch_size=config.batch_size,
+                                epochs=epoch + 1, initial_epoch=epoch, validation_data=validation,
+                                class_weight=weights, callbacks=callbacks, shuffle=False, verbose=verbose)
+                if run.trainer.stop_training:     # early stopping (set by the checkpoint callback)
+                    break
     except KeyboardInterrupt:
         print(f"\ninterrupted during epoch {record['epochs_done'] + 1}; the last finished epoch is saved.")
         return True
     return False
+
+
+def reseed(trainer, seed, epoch, n):
+    """Set every random state training uses from (seed, epoch) alone; returns the epoch's order of the n
+    training images. Keras's seed generators (augmentation, dropout) get a seed from ``seed`` and their place
+    in the model, and the epoch as their counter: a layer built without a seed draws a new one whenever the
+    model is loaded, so the saved state cannot be relied on. Python's, NumPy's and TensorFlow's global
+    generators are seeded from both."""
+    import keras
+    keras.utils.set_random_seed((seed * 1_000_003 + epoch) % 2**31)
+    generators = [g for layer in trainer._flatten_layers() for g in getattr(layer, "_seed_generators", ())]
+    for i, generator in enumerate(generators):
+        dtype = keras.ops.convert_to_numpy(generator.state).dtype
+        generator.state.assign(np.array([(seed * 1009 + i) % 2**31, epoch * 1_000_003], dtype=dtype))
+    return np.random.default_rng([seed, epoch]).permutation(n)
 
 
 def finish(run, interrupted, calibrate=True):

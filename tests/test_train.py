@@ -77,20 +77,24 @@ def ctrl_c():
     raise KeyboardInterrupt
 
 
-def test_ctrl_c_keeps_the_last_epoch_and_resume_goes_on_with_the_runs_lr_and_counters(tmp_path, small_data):
-    cfg = config(tmp_path, epochs=4, schedule="plateau", lr_patience=1, patience=9, lr=0.02)
-    meta = fit(cfg, small_data, extra_callbacks=[AtEpochStart(2, ctrl_c)])
+def test_ctrl_c_then_resume_follows_the_same_course_as_a_run_that_never_stopped(tmp_path, small_data):
+    """Order, augmentation, dropout, learning rate and counters: all come back, so 2 epochs + Ctrl-C + resume
+    give the very history of 3 epochs straight."""
+    kw = dict(epochs=3, schedule="cosine", lr_patience=1, patience=9, lr=0.02)
+    straight = fit(config(tmp_path, out=str(tmp_path / "straight"), **kw), small_data)
+    meta = fit(config(tmp_path, **kw), small_data, extra_callbacks=[AtEpochStart(2, ctrl_c)])
     assert meta["epochs_run"] == 2
     record = read_json(tmp_path / "run" / RECORD)
     assert record["epochs_done"] == 2 and len(record["history"]) == 2 and "schedule" in record
-    record["next_lr"] = 1.25e-4                  # as if the plateau schedule had lowered it
-    write_json(tmp_path / "run" / RECORD, record)
-    meta = fit(config(tmp_path, epochs=3), small_data, resume=True)
-    assert meta["epochs_run"] == 3
+    meta = fit(config(tmp_path, epochs=3, lr_patience=5), small_data, resume=True)
+    assert meta["epochs_run"] == straight["epochs_run"] == 3
     record = read_json(tmp_path / "run" / RECORD)
-    assert [h["epoch"] for h in record["history"]] == [1, 2, 3]
-    assert record["history"][2]["lr"] == pytest.approx(1.25e-4)
-    assert record["config"]["lr_patience"] == 1          # the saved run's settings, not the new defaults
+    assert record["config"]["lr_patience"] == 1          # the saved run's settings, not the new ones
+    expected = read_json(tmp_path / "straight" / RECORD)["history"]
+    for a, b in zip(record["history"], expected, strict=True):
+        assert a["lr"] == pytest.approx(b["lr"]) and a["loss"] == pytest.approx(b["loss"], abs=1e-5)
+        assert a["accuracy"] == pytest.approx(b["accuracy"]) and a["val_loss"] == pytest.approx(b["val_loss"], abs=1e-5)
+    assert len({h["lr"] for h in expected}) == 3                       # the learning rate did change
     assert len(list((tmp_path / "run" / "checkpoints").iterdir())) <= 2     # old epochs' files are pruned
 
 
