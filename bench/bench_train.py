@@ -31,7 +31,7 @@ def main():
     import keras
     from emorec.models import ARCHITECTURES
     from emorec.checkpoint import base_of
-    from emorec.train import TrainConfig, _build_training_model, _one_hot
+    from emorec.train import TrainConfig, _build_trainer, _one_hot
     n = args.batch_size * args.steps
     x, source = images(n)
     y = _one_hot(np.arange(n) % 7)
@@ -39,7 +39,7 @@ def main():
     print(f"training throughput, batch {args.batch_size}, AdamW, augmentation on, {source}, "
           f"keras {keras.__version__} ({keras.backend.backend()})")
     for arch in ARCHITECTURES:
-        model = _build_training_model(TrainConfig(data="", out="", arch=arch), args.steps)
+        model = _build_trainer(TrainConfig(data="", out="", arch=arch), args.steps)
         base = base_of(model)
         model.fit(xf[:3 * args.batch_size], y[:3 * args.batch_size], batch_size=args.batch_size, verbose=0)
         t0 = time.perf_counter()
