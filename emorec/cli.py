@@ -3,8 +3,9 @@
 import argparse
 import sys
 from datetime import datetime
+from pathlib import Path
 
-from .errors import EmorecError, InputError
+from .errors import InputError, run_entry_point
 from .labels import DEFAULT_MODEL, MODEL_DIR
 from .options import HelpFormatter, number
 from .quiet import quiet_libraries
@@ -43,7 +44,7 @@ def _add_train(sub):
 
 
 def _run_train(args):
-    from .train import config_from_args, given_flags, train
+    from .train import config_from_args, given_flags
     config = config_from_args(args)
     if args.resume:
         out = args.resume if isinstance(args.resume, str) else args.out
@@ -59,8 +60,23 @@ def _run_train(args):
             raise InputError("train needs --data PATH (fer2013.csv or a class-folder tree). Run `python main.py` "
                              "for where to get the data.")
         config.out = config.out or str(MODEL_DIR / f"{config.arch}-{datetime.now():%Y%m%d-%H%M%S}")
-    train(config, resume=bool(args.resume), replace_default=args.replace_default)
-    return 0
+    from .train import finish, fit, prepare
+    run = prepare(config, resume=bool(args.resume), replace_default=args.replace_default)
+    interrupted = fit(run)
+    finish(run, interrupted)
+    return 130 if interrupted else 0
+
+
+FIGURE_TYPES = (".png", ".jpg", ".jpeg", ".pdf", ".svg")
+
+
+def _check_not_a_file_in_the_way(folder, flag):
+    """Refuse a folder argument that names a file, or lies under one, before any work is done."""
+    for p in (folder, *folder.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise InputError(f"{flag}: {p} is a file, not a folder; choose another path")
+            return
 
 
 def _add_evaluate(sub):
@@ -81,6 +97,8 @@ def _add_evaluate(sub):
 def _run_evaluate(args):
     from .data import describe, load_dataset
     from .evaluate import evaluate
+    if args.out:
+        _check_not_a_file_in_the_way(Path(args.out), "--out")
     dataset = load_dataset(args.data, skip_bad=args.skip_bad_rows)
     print(describe(dataset))
     report = evaluate(args.model, dataset, split=args.split, out_dir=args.out, tta=args.tta)
@@ -131,6 +149,10 @@ def _add_preview(sub):
 def _run_preview(args):
     from .data import load_dataset
     from .preview import preview_grid
+    if Path(args.out).suffix.lower() not in FIGURE_TYPES:
+        raise InputError(f"--out {args.out}: the grid is saved as an image; end the name in "
+                         f"{', '.join(FIGURE_TYPES)} (e.g. preview.png)")
+    _check_not_a_file_in_the_way(Path(args.out).parent, "--out")
     dataset = load_dataset(args.data, skip_bad=args.skip_bad_rows)
     x, y = dataset.split(args.split)
     preview_grid(x, y, args.out, per_class=args.per_class, seed=args.seed, title=f"{dataset.source} — {args.split}")
@@ -215,11 +237,4 @@ def main(argv=None):
         print(USAGE)
         return 0
     args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except EmorecError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted.", file=sys.stderr)
-        return 130
+    return run_entry_point(lambda: args.func(args))

@@ -14,12 +14,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
-from PIL import Image as PILImage
 
 from .artifacts import atomic_path
 from .errors import DataError
 from .labels import CACHE_DIR, CLASS_ALIASES, EMOTIONS, IMAGE_EXTENSIONS, INPUT_SIZE, NUM_CLASSES, USAGE_TO_SPLIT
 from .preprocess import to_face48
+from .sources import is_complete_image
 
 PIXELS_PER_IMAGE = INPUT_SIZE * INPUT_SIZE
 SPLITS = ("train", "val", "test")
@@ -210,15 +210,8 @@ def _split_dirs(root):
 
 
 def _read_face_image(path):
-    """An image file as a uint8 array (gray, BGR or BGRA), or None if it is unreadable or incomplete.
-
-    Pillow checks the file to its end first: OpenCV decodes a truncated JPEG without a word, filling the
-    missing part with grey, and such a face must not be trained on.
-    """
-    try:
-        with PILImage.open(path) as im:
-            im.load()
-    except (OSError, SyntaxError, ValueError, PILImage.DecompressionBombError):
+    """An image file as a uint8 array (gray, BGR or BGRA), or None if it is unreadable or incomplete."""
+    if not is_complete_image(path):
         return None
     img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if img is not None and img.dtype != np.uint8:

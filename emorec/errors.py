@@ -54,3 +54,38 @@ def output_error(path, error, what="write"):
     else:
         why = getattr(error, "strerror", None) or str(error)
     return OutputError(f"cannot {what} {path}: {why}.")
+
+
+def run_entry_point(work):
+    """Run an entry point's ``work()`` (which returns its exit code) the way every entry point does.
+
+    :class:`EmorecError` → ``error: <message>`` and exit code 2; an ``OSError`` that no layer turned into one
+    → the same, naming the file; Ctrl-C or ``kill`` (SIGTERM) → ``interrupted.`` and 130; anything else is
+    a bug: one line saying so and exit code 1 (``EMOREC_DEBUG=1`` shows the traceback instead).
+    """
+    import os
+    import signal
+    import sys
+    import threading
+
+    def terminate(signum, frame):
+        raise KeyboardInterrupt
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, terminate)     # `kill PID` stops as cleanly as Ctrl-C
+    try:
+        return work()
+    except EmorecError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted.", file=sys.stderr)
+        return 130
+    except OSError as e:
+        print(f"error: {output_error(e.filename or 'a file', e, 'use')}", file=sys.stderr)
+        return 2
+    except Exception as e:
+        if os.environ.get("EMOREC_DEBUG"):
+            raise
+        print(f"internal error: {type(e).__name__}: {' '.join(str(e).split())[:300]}. This is a bug in emorec: "
+              "please report it with the command you ran (EMOREC_DEBUG=1 shows the details).", file=sys.stderr)
+        return 1

@@ -5,19 +5,26 @@ Our own messages say what went wrong and what to do; the libraries' INFO/WARN li
 """
 
 import contextlib
+import logging
 import os
 import sys
 import threading
+import warnings
 
 _lock = threading.Lock()
 
 
 def quiet_libraries():
-    """TensorFlow's C++ INFO/WARNING lines off (must run before TensorFlow is imported), OpenCV logging off."""
+    """TensorFlow's C++ INFO/WARNING lines off (must run before TensorFlow is imported), OpenCV's and FFmpeg's
+    logging off, library loggers at ERROR, and warnings shown as one plain line without source code."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")     # AV_LOG_QUIET: no "moov atom not found" lines
     import cv2
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    for name in ("absl", "python_multipart", "multipart", "tensorflow"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.formatwarning = lambda message, category, *args, **kwargs: f"warning: {message}\n"
 
 
 @contextlib.contextmanager

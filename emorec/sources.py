@@ -9,6 +9,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image as PILImage
 
 from .errors import SourceError
 from .labels import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
@@ -20,14 +21,25 @@ def kind_of(path):
     return "image" if suffix in IMAGE_EXTENSIONS else "video" if suffix in VIDEO_EXTENSIONS else None
 
 
+def is_complete_image(path):
+    """Whether Pillow can decode the file to its last byte. OpenCV decodes a truncated JPEG without a word,
+    filling the missing part with grey; such a picture must be refused, not analysed or trained on."""
+    try:
+        with PILImage.open(path) as im:
+            im.load()
+        return True
+    except (OSError, SyntaxError, ValueError, PILImage.DecompressionBombError):
+        return False
+
+
 def read_image(path):
     """Read an image file as BGR uint8 or raise :class:`SourceError` naming the problem."""
     path = Path(path)
     if not path.is_file():
         raise SourceError(f"image not found: {path}")
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR) if is_complete_image(path) else None
     if image is None:
-        raise SourceError(f"cannot read {path}: not an image, or the file is damaged")
+        raise SourceError(f"cannot read {path}: not an image, or the file is truncated or damaged")
     return image
 
 

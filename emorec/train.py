@@ -232,7 +232,12 @@ def prepare(config, *, resume=False, replace_default=False, dataset=None):
     steps = int(np.ceil(len(dataset.splits["train"][1]) / config.batch_size))
     if record:
         publish(out, record)   # copies a kill left behind the record catch up with it
-        trainer = keras.models.load_model(out / record["checkpoint"])
+        try:
+            trainer = keras.models.load_model(out / record["checkpoint"])
+        except Exception as e:  # Keras and h5py raise many types for a damaged file
+            raise TrainingError(f"{out / record['checkpoint']} (epoch {epochs_done}'s checkpoint) is damaged "
+                                f"({type(e).__name__}); the run cannot be resumed. Start a new run; its best model "
+                                f"so far, {out / MODEL_FILENAME}, is still usable.") from None
         # plateau: the learning rate the run had reached; cosine: the decay re-planned over the (maybe new) budget
         trainer.optimizer.learning_rate = record["next_lr"] if config.schedule == "plateau" else _cosine(config, steps)
         print(f"resuming {out} after epoch {epochs_done} "
@@ -279,15 +284,28 @@ def fit(run, *, verbose=1, extra_callbacks=()):
             # a run stopped and resumed follows the same course as one that never stopped.
             for epoch in range(record["epochs_done"], config.epochs):
                 order = reseed(run.trainer, config.seed, epoch, len(y_train))
+                # epochs=config.epochs so that Keras's progress line reads "Epoch 7/60"; _one_epoch() ends the fit
                 run.trainer.fit(to_model_input(x_train[order]), targets[order], batch_size=config.batch_size,
-                                epochs=epoch + 1, initial_epoch=epoch, validation_data=validation,
-                                class_weight=weights, callbacks=callbacks, shuffle=False, verbose=verbose)
-                if run.trainer.stop_training:     # early stopping (set by the checkpoint callback)
+                                epochs=config.epochs, initial_epoch=epoch, validation_data=validation,
+                                class_weight=weights, callbacks=callbacks + [_one_epoch()], shuffle=False,
+                                verbose=verbose)
+                if callbacks[0].early_stop:
                     break
     except KeyboardInterrupt:
         print(f"\ninterrupted during epoch {record['epochs_done'] + 1}; the last finished epoch is saved.")
         return True
     return False
+
+
+def _one_epoch():
+    """A Keras callback that ends a fit after one epoch (:func:`fit` runs one fit per epoch)."""
+    import keras
+
+    class OneEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.stop_training = True
+
+    return OneEpoch()
 
 
 def reseed(trainer, seed, epoch, n):

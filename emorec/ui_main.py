@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from .errors import EmorecError
+from .errors import run_entry_point
 from .options import HelpFormatter, add_recognizer_flags, recognizer_kwargs
 from .quiet import quiet_libraries
 
@@ -31,13 +31,7 @@ def main(argv=None):
     """Returns the exit code: 0, 2 for a problem the message explains, 130 after Ctrl-C."""
     quiet_libraries()
     args = build_parser().parse_args(argv)
-    try:
-        return _run(args)
-    except EmorecError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    return run_entry_point(lambda: _run(args))
 
 
 def _run(args):

@@ -106,3 +106,23 @@ def test_the_command_line_builds_without_importing_tensorflow():
             "print(sorted(m for m in ('keras', 'tensorflow') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["preview", "--data", "{csv}", "--out", "{tmp}/grid.txt"], "end the name in .png"),
+    (["evaluate", "--data", "{csv}", "--out", "{csv}"], "is a file, not a folder"),
+])
+def test_output_paths_that_cannot_work_are_refused_before_any_work(argv, message, tiny_csv, tmp_path, capsys):
+    argv = [a.format(csv=tiny_csv, tmp=tmp_path) for a in argv]
+    assert main(argv) == 2 and message in capsys.readouterr().err
+
+
+def test_an_unexpected_error_is_one_line_naming_it_a_bug(monkeypatch, tiny_csv, tmp_path, capsys):
+    import emorec.preview
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("division by zero")
+    monkeypatch.setattr(emorec.preview, "preview_grid", broken)
+    assert main(["preview", "--data", str(tiny_csv), "--out", str(tmp_path / "p.png")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("internal error: ZeroDivisionError") and "Traceback" not in err and err.count("\n") == 1

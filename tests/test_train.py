@@ -257,3 +257,19 @@ def test_bad_training_flags_are_usage_errors_before_anything_loads(tmp_path, cap
     assert main(["train"]) == 2 and "needs --data" in capsys.readouterr().err
     assert main(["train", "--data", str(tmp_path / "none.csv")]) == 2
     assert "data not found" in capsys.readouterr().err
+
+
+def test_a_damaged_checkpoint_is_a_message_not_a_traceback(tmp_path, tiny_model, small_data):
+    import shutil
+    run = tmp_path / "run"
+    shutil.copytree(tiny_model.parent, run)
+    (run / read_record(run)["checkpoint"]).write_bytes(b"")
+    with pytest.raises(TrainingError, match="checkpoint.*is damaged.*Start a new run"):
+        prepare(config(tmp_path, out=str(run)), resume=True, dataset=small_data)
+
+
+def test_the_command_line_reports_ctrl_c_in_training_with_130(tmp_path, tiny_csv, monkeypatch, capsys):
+    import emorec.train as train_module
+    monkeypatch.setattr(train_module, "fit", lambda run, **kw: True)          # as if Ctrl-C stopped it
+    monkeypatch.setattr(train_module, "finish", lambda run, interrupted: None)
+    assert main(["train", "--data", str(tiny_csv), "--arch", "shallow", "--out", str(tmp_path / "r")]) == 130
