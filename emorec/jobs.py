@@ -17,10 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from fastapi import Request
-from fastapi.responses import FileResponse
-from starlette.requests import ClientDisconnect
+from fastapi.responses import FileResponse, JSONResponse
 
 from .analyze import AnalyzeOptions, analyze_one, describe_result, source_identity
+from .artifacts import read_json
 from .errors import SourceError
 from .labels import VIDEO_EXTENSIONS
 from .sources import Video
@@ -56,7 +56,8 @@ class Job:
         if self.status == "done":
             files = {name: f"/api/jobs/{self.id}/files/{name}" for name in self.record["outputs"]}
         return {"id": self.id, "name": self.name, "status": self.status, "frames_done": self.done,
-                "frames_total": self.total, "progress": round(self.done / self.total, 4) if self.total else 0.0,
+                "frames_total": self.total,
+                "progress": 1.0 if self.status == "done" else round(self.done / self.total, 4) if self.total else 0.0,
                 "error": self.error, "summary": describe_result(self.record) if self.status == "done" else None,
                 "files": files}
 
@@ -67,6 +68,9 @@ class JobStore:
         self._own_root = not root
         self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="emorec-jobs-"))
         self.root.mkdir(parents=True, exist_ok=True)
+        for folder in self.root.iterdir():   # jobs of a server that stopped without cleaning up (e.g. killed)
+            if folder.is_dir() and _ID.match(folder.name) and (folder / "upload").is_dir():
+                shutil.rmtree(folder, ignore_errors=True)
         self.ttl_s, self.max_bytes = ttl_s, max_bytes
         self.jobs, self._lock = {}, threading.Lock()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="video-job")
@@ -88,9 +92,10 @@ class JobStore:
         self.sweep()
         job_id = secrets.token_urlsafe(12)
         job = Job(job_id, Path(name).name if name else f"video{suffix}", self.root / job_id)
-        upload = job.folder / f"input{suffix}"
+        # under the user's own name (made safe), which the timeline's title and summary.json show
+        upload = job.folder / "upload" / (re.sub(r"[^\w.-]+", "_", Path(job.name).stem)[:80] + suffix)
         try:
-            job.folder.mkdir()
+            upload.parent.mkdir(parents=True)
             await _save_body(request, upload, limit_bytes)
             try:
                 Video(upload).close()           # checked by decoding, not by its name
@@ -141,9 +146,12 @@ class JobStore:
             self._remove(finished.pop(0))
 
     def close(self):
+        """Stop running jobs and delete every job's files (and the folder, if it was a temporary one)."""
         for job in list(self.jobs.values()):
             job.cancelled = True
         self._executor.shutdown(wait=True, cancel_futures=True)
+        for job in list(self.jobs.values()):
+            self._remove(job)
         if self._own_root:
             shutil.rmtree(self.root, ignore_errors=True)
 
@@ -170,6 +178,10 @@ class JobStore:
                                 (f"; it has {', '.join(outputs)}" if outputs else " (yet)"))
             path = Path(outputs[name])
             stem = Path(job.name).stem
+            if name == "summary":     # the results, not where this server keeps its files
+                summary = {k: v for k, v in read_json(path).items() if k not in ("folder", "outputs", "source")}
+                return JSONResponse({**summary, "input": job.name},
+                                    headers={"content-disposition": f'attachment; filename="{stem}-summary.json"'})
             return FileResponse(path, filename=f"{stem}-{path.name}")
 
         @app.delete("/api/jobs/{job_id}")
@@ -180,21 +192,14 @@ class JobStore:
 
 
 async def _save_body(request, path, limit_bytes):
-    from .server import HttpError
-    declared = request.headers.get("content-length")
-    too_big = HttpError(413, f"upload too large: the limit is {limit_bytes / 1e6:.0f} MB (serve --max-upload-mb)")
-    if declared and declared.isdigit() and int(declared) > limit_bytes:
-        raise too_big
+    from .server import HttpError, body_chunks
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise HttpError(415, "send the video's bytes as the request body (not a form), with ?name=FILE.mp4")
     size = 0
-    try:
-        with open(path, "wb") as f:
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit_bytes:
-                    raise too_big
-                f.write(chunk)
-    except ClientDisconnect:
-        raise HttpError(400, "the upload was interrupted") from None
+    with open(path, "wb") as f:
+        async for chunk in body_chunks(request, limit_bytes):
+            size += len(chunk)
+            f.write(chunk)
     if size == 0:
         raise HttpError(400, "empty body: send the video's bytes")
 

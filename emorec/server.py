@@ -33,6 +33,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from PIL import Image, ImageOps, UnidentifiedImageError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from .artifacts import library_versions
 from .drawing import draw_faces
@@ -76,9 +77,8 @@ def _open_checked(data, max_pixels):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)   # our own limit comes next
             image = Image.open(io.BytesIO(data))
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as e:
-        raise HttpError(415, f"not an image this server can read ({type(e).__name__}); send JPEG, PNG, WebP, "
-                             "BMP or TIFF bytes") from None
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
+        raise HttpError(415, "not an image this server can read; send JPEG, PNG, WebP, BMP or TIFF bytes") from None
     width, height = image.size
     if width * height > max_pixels:
         raise HttpError(413, f"image too large: {width}×{height} pixels; the limit is "
@@ -111,19 +111,37 @@ def decode_gray_frame(data, max_pixels=MAX_PIXELS):
     return gray if gray is not None else cv2.cvtColor(decode_image(data, max_pixels), cv2.COLOR_BGR2GRAY)
 
 
-async def read_body(request, limit_bytes):
-    """The request body, refused with 413 as soon as it passes ``limit_bytes`` (also when no length is sent)."""
+#: Seconds an upload may go without sending anything before it is dropped (a stalled or slow-sending client).
+STALL_S = 30.0
+
+
+async def body_chunks(request, limit_bytes, stall_s=None):
+    """The request body chunk by chunk, refused with 413 as soon as it passes ``limit_bytes`` (also when no
+    length is sent), 408 when nothing arrives for ``stall_s`` seconds, 400 when the client goes away."""
     declared = request.headers.get("content-length")
     too_big = HttpError(413, f"upload too large: the limit is {limit_bytes / 1e6:.0f} MB (serve --max-upload-mb)")
     if declared and declared.isdigit() and int(declared) > limit_bytes:
         raise too_big
-    chunks, size = [], 0
-    async for chunk in request.stream():
+    stall_s = STALL_S if stall_s is None else stall_s
+    size, stream = 0, request.stream().__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(stream.__anext__(), stall_s)
+        except StopAsyncIteration:
+            return
+        except asyncio.TimeoutError:
+            raise HttpError(408, f"the upload stalled (nothing received for {stall_s:.0f} s)") from None
+        except ClientDisconnect:
+            raise HttpError(400, "the upload was interrupted") from None
         size += len(chunk)
         if size > limit_bytes:
             raise too_big
-        chunks.append(chunk)
-    return b"".join(chunks)
+        yield chunk
+
+
+async def read_body(request, limit_bytes):
+    """The whole request body, with the limits of :func:`body_chunks`."""
+    return b"".join([chunk async for chunk in body_chunks(request, limit_bytes)])
 
 
 def faces_payload(faces, frame, started):
@@ -230,10 +248,14 @@ async def _first_file(request, body):
 
     async def replay():
         return {"type": "http.request", "body": body, "more_body": False}
-    form = await StarletteRequest(request.scope, replay).form(max_files=1, max_fields=10)
+    bad_form = HttpError(400, "send one image, either as the request body or as the only file of a form")
+    try:
+        form = await StarletteRequest(request.scope, replay).form(max_files=1, max_fields=10)
+    except (HTTPException, ValueError, KeyError):
+        raise bad_form from None
     files = [v for v in form.values() if isinstance(v, UploadFile)]
     if not files:
-        raise HttpError(400, "the form has no file; send one image as a file field")
+        raise bad_form
     return await files[0].read()
 
 

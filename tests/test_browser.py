@@ -144,3 +144,29 @@ def test_upload_page_runs_a_video_job_and_offers_its_files(server, browser, tmp_
     assert set(links) == {"annotated", "frames csv", "timeline", "summary"}
     assert card.find_element(By.CLASS_NAME, "summary").text.startswith("6 frames")
     assert card.find_element(By.TAG_NAME, "img").get_attribute("naturalWidth") != "0"    # the timeline shows
+
+
+def test_the_live_page_says_so_when_the_server_goes_away(browser, tmp_path):
+    """A server of its own, stopped while the page is open: no stale boxes or readout, a message instead."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    from emorec.server import ServeOptions, create_app
+    with socket.create_server(("127.0.0.1", 0)) as s:
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(create_app(ServeOptions(jobs_dir=str(tmp_path))), host="127.0.0.1",
+                                        port=port, log_level="critical"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    while not srv.started:
+        time.sleep(0.05)
+    browser.get(f"http://127.0.0.1:{port}/")
+    WebDriverWait(browser, 30).until(lambda d: "1 face" in d.find_element(By.ID, "readout").text)
+    srv.should_exit = True
+    thread.join(10)
+    message = WebDriverWait(browser, 20).until(
+        lambda d: d.find_element(By.ID, "message").text if d.find_element(By.ID, "message").is_displayed() else None)
+    assert "connection to the emorec server was lost" in message
+    assert browser.find_element(By.ID, "readout").text == "" and browser.execute_script("return live.faces.length") == 0

@@ -1,6 +1,7 @@
 """The HTTP API and WebSocket stream, through FastAPI's test client (the browser test is test_browser.py)."""
 
 import io
+import json
 import struct
 import time
 
@@ -185,7 +186,9 @@ def test_a_video_job_runs_the_analyze_code_path_and_offers_its_files(client, tmp
     mp4 = client.get(state["files"]["annotated"])
     assert mp4.status_code == 200 and "interview-annotated.mp4" in mp4.headers["content-disposition"]
     assert client.get(state["files"]["timeline"]).headers["content-type"] == "image/png"
-    assert client.get(state["files"]["summary"]).json()["frames"] == 8
+    summary = client.get(state["files"]["summary"]).json()
+    assert summary["frames"] == 8 and summary["input"] == "interview.avi"
+    assert str(client.app.state.jobs.root) not in json.dumps(summary)           # no server paths
     assert client.delete(f"/api/jobs/{job['id']}").json() == {"deleted": job["id"]}
     assert client.get(f"/api/jobs/{job['id']}").status_code == 404
 
@@ -196,6 +199,8 @@ def test_bad_jobs_and_paths_outside_a_job_are_refused(client, tmp_path):
     bad = client.post("/api/jobs?name=clip.mp4", content=b"this is not a video")
     assert bad.status_code == 422 and "not a video" in bad.json()["error"]
     assert client.post("/api/jobs?name=notes.txt", content=b"x").status_code == 415
+    form = client.post("/api/jobs?name=clip.mp4", files={"file": ("clip.mp4", b"x" * 100, "video/mp4")})
+    assert form.status_code == 415 and "not a form" in form.json()["error"]
     assert client.post("/api/jobs?name=clip.mp4", content=b"").status_code == 400
     assert set(jobs_dir.iterdir()) == before                         # nothing left behind
     video = small_video(tmp_path / "clip.avi", frames=2).read_bytes()
@@ -258,3 +263,31 @@ def test_serve_prints_its_url_and_warns_when_others_can_reach_it(monkeypatch, ca
     serve(ServeOptions(), host="0.0.0.0", port=port)
     assert "warning: --host 0.0.0.0 lets anyone" in capsys.readouterr().out
     assert [r["host"] for r in runs] == ["127.0.0.1", "0.0.0.0"]
+
+
+def test_stalled_and_abandoned_uploads_end_without_a_traceback(live_server, monkeypatch, capfd):
+    import socket
+
+    import emorec.server
+    monkeypatch.setattr(emorec.server, "STALL_S", 0.5)
+    with socket.create_connection(("127.0.0.1", live_server.port)) as s:
+        s.sendall(b"POST /api/recognize HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc")
+        s.settimeout(10)
+        reply = s.recv(4096).decode()
+    assert reply.startswith("HTTP/1.1 408") and '"error":"the upload stalled' in reply
+    with socket.create_connection(("127.0.0.1", live_server.port)) as s:      # gone mid-upload
+        s.sendall(b"POST /api/recognize HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc")
+    time.sleep(0.3)
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_stopping_the_server_deletes_every_jobs_files(tmp_path):
+    jobs = tmp_path / "jobs"
+    (jobs / "AAAAAAAAAAAAAAAA" / "upload").mkdir(parents=True)          # left by a server that was killed
+    (jobs / "keep-me").mkdir()                                          # not a job's folder
+    with TestClient(create_app(ServeOptions(jobs_dir=str(jobs)))) as c:
+        assert not (jobs / "AAAAAAAAAAAAAAAA").exists()
+        job = c.post("/api/jobs?name=clip.avi", content=small_video(tmp_path / "c.avi", 2).read_bytes()).json()
+        wait_for(c, job["id"])
+        assert (jobs / job["id"]).is_dir()
+    assert sorted(p.name for p in jobs.iterdir()) == ["keep-me"]

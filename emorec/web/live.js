@@ -78,11 +78,18 @@ function connect() {
   const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/stream`;
   const ws = new WebSocket(url);
   ws.binaryType = "arraybuffer";
-  ws.onopen = () => { status("connected"); sendFrame(); };
+  ws.onopen = () => { status("connected"); showMessage(null); sendFrame(); };
   ws.onmessage = (event) => onReply(JSON.parse(event.data));
   ws.onclose = () => {
+    // Nothing on screen may look live while no answers come: boxes, bars and readout go, a message says why.
     live.inFlight = null;
-    status("connection to the server lost; reconnecting…");
+    live.faces = [];
+    live.fps = live.rtt = live.lastReply = 0;
+    $("readout").textContent = "";
+    emorec.drawBars($("bars"), null);
+    status("");
+    showMessage(["The connection to the emorec server was lost."],
+      "Reconnecting… Is <code>python main.py serve</code> still running?");
     setTimeout(connect, 1000);
   };
   live.ws = ws;
