@@ -19,6 +19,8 @@ import dataclasses
 import io
 import itertools
 import multiprocessing as mp
+import os
+import signal
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -286,15 +288,24 @@ def _analyze_in_pool(todo, options, workers, overall):
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
                              initargs=(options, ctx.RLock(), ctx.Value("i", 0))) as pool:
         futures = {pool.submit(_work, *item): item for item in todo}
-        for fut in as_completed(futures):
-            path, folder, _ = futures[fut]
-            try:
-                results[folder] = fut.result()
-            except BrokenProcessPool:
-                results[folder] = _failed(path, folder, WORKER_DIED)
-            except Exception as e:   # e.g. a result that cannot be sent back: still one input's failure
-                results[folder] = _failed(path, folder, failure_reason(e, folder))
-            overall.update(1)
+        try:
+            for fut in as_completed(futures):
+                path, folder, _ = futures[fut]
+                try:
+                    results[folder] = fut.result()
+                except BrokenProcessPool:
+                    results[folder] = _failed(path, folder, WORKER_DIED)
+                except Exception as e:   # e.g. a result that cannot be sent back: still one input's failure
+                    results[folder] = _failed(path, folder, failure_reason(e, folder))
+                overall.update(1)
+        except KeyboardInterrupt:
+            # `kill PID` reaches only this process: pass the stop on, so that each worker stops now and
+            # deletes the files it was writing, instead of finishing its video first.
+            for process in list(pool._processes.values()):
+                with contextlib.suppress(OSError):
+                    os.kill(process.pid, signal.SIGINT)
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
     return results
 
 

@@ -352,3 +352,25 @@ def test_two_workers_give_the_same_results_as_one(inputs, tmp_path, tiny_model):
                      "--workers", str(workers), "--no-video"]) == 0
     for name in ("in__sub__clip_avi/frames.csv", "in__a_png/faces.csv"):
         assert (tmp_path / "w1" / name).read_text() == (tmp_path / "w2" / name).read_text()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_kill_during_analyze_stops_with_130_and_leaves_no_partial_files(tmp_path, workers):
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+    frames = [cv2.resize(f, (640, 480)) for f in moving_square_frames(20)] * 25     # 500 frames each
+    clips = [write_video(tmp_path / f"clip{i}.avi", frames, fps=25) for i in range(2)]
+    out = tmp_path / "out"
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen([sys.executable, str(root / "main.py"), "analyze", *map(str, clips), "--out", str(out),
+                             "--workers", str(workers)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    end = time.monotonic() + 60
+    while not list(out.rglob(".*partial*")) and time.monotonic() < end and proc.poll() is None:
+        time.sleep(0.05)                                       # until a video is being written
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted." in err and "Traceback" not in err
+    assert not list(out.rglob(".*partial*")) and not list(out.rglob("summary.json"))
