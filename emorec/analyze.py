@@ -19,7 +19,6 @@ import dataclasses
 import io
 import itertools
 import multiprocessing as mp
-import os
 import signal
 import sys
 import time
@@ -259,6 +258,8 @@ def _init_worker(options, lock, slots):
     from tqdm import tqdm
     from .classifier import Classifier
     from .recognizer import Recognizer
+    # Ctrl-C reaches every process of the terminal: the parent stops the workers and cleans up after them.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Parallelism comes from the processes: OpenCV's own threads would oversubscribe the cores.
     cv2.setNumThreads(1)
     tqdm.set_lock(lock)
@@ -299,12 +300,15 @@ def _analyze_in_pool(todo, options, workers, overall):
                     results[folder] = _failed(path, folder, failure_reason(e, folder))
                 overall.update(1)
         except KeyboardInterrupt:
-            # `kill PID` reaches only this process: pass the stop on, so that each worker stops now and
-            # deletes the files it was writing, instead of finishing its video first.
+            # Stop the workers now rather than after their current video (`kill PID` reaches only this
+            # process), then delete what the unfinished inputs had written.
             for process in list(pool._processes.values()):
-                with contextlib.suppress(OSError):
-                    os.kill(process.pid, signal.SIGINT)
+                process.terminate()
             pool.shutdown(wait=True, cancel_futures=True)
+            for _, folder, _ in todo:
+                if folder not in results:
+                    with contextlib.suppress(OSError):
+                        _clear(folder, remove_empty=True)
             raise
     return results
 
