@@ -161,8 +161,6 @@ def checkpoint_callback(out, record, config, stop_signals):
     out = Path(out)
 
     class Checkpoint(keras.callbacks.Callback):
-        early_stop = False      # set when the early-stopping patience runs out
-
         def on_epoch_begin(self, epoch, logs=None):
             self.t0 = time.time()
             self.lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
@@ -205,7 +203,7 @@ def checkpoint_callback(out, record, config, stop_signals):
                       f"saved {out / MODEL_FILENAME}")
             if stop:
                 print(f"\nepoch {n}: no validation gain for {config.patience} epochs; stopping early.")
-                self.early_stop = True
+                self.model.stop_training = True
 
     return Checkpoint()
 

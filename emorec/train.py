@@ -275,52 +275,68 @@ def fit(run, *, verbose=1, extra_callbacks=()):
     x_val, y_val = run.dataset.split("val")
     targets = training_targets(config, run.dataset)
     stop_signals = StopSignals()
-    callbacks = [checkpoint_callback(run.out, record, config, stop_signals), *extra_callbacks]
-    validation = (to_model_input(x_val), _one_hot(y_val))
-    weights = class_weights(y_train, config.class_weight)
+    callbacks = [_reseeding(config.seed), checkpoint_callback(run.out, record, config, stop_signals),
+                 *extra_callbacks]
+    weight_of = class_weights(y_train, config.class_weight)
+    weights = None if weight_of is None else np.array([weight_of[c] for c in y_train], np.float32)
+    batches = _epoch_batches(x_train, targets, weights, config, record["epochs_done"])
     try:
         with stop_signals:
-            # One fit per epoch, its randomness (order, augmentation, dropout) a function of (seed, epoch) alone:
-            # a run stopped and resumed follows the same course as one that never stopped.
-            for epoch in range(record["epochs_done"], config.epochs):
-                order = reseed(run.trainer, config.seed, epoch, len(y_train))
-                # epochs=config.epochs so that Keras's progress line reads "Epoch 7/60"; _one_epoch() ends the fit
-                run.trainer.fit(to_model_input(x_train[order]), targets[order], batch_size=config.batch_size,
-                                epochs=config.epochs, initial_epoch=epoch, validation_data=validation,
-                                class_weight=weights, callbacks=callbacks + [_one_epoch()], shuffle=False,
-                                verbose=verbose)
-                if callbacks[0].early_stop:
-                    break
+            run.trainer.fit(batches, epochs=config.epochs, initial_epoch=record["epochs_done"],
+                            validation_data=(to_model_input(x_val), _one_hot(y_val)), callbacks=callbacks,
+                            verbose=verbose)
     except KeyboardInterrupt:
         print(f"\ninterrupted during epoch {record['epochs_done'] + 1}; the last finished epoch is saved.")
         return True
     return False
 
 
-def _one_epoch():
-    """A Keras callback that ends a fit after one epoch (:func:`fit` runs one fit per epoch)."""
+# Every epoch's randomness (the order of the images, augmentation, dropout) is a function of (seed, epoch)
+# alone, so a run that is stopped and resumed follows exactly the course of one that never stopped.
+
+def _epoch_batches(x, targets, weights, config, first_epoch):
+    """The training batches as a Keras PyDataset: epoch e visits the images in the order of a permutation
+    seeded with (seed, e); batches are made float as they are needed; ``weights`` (per image, or None: the
+    class weights) come along."""
     import keras
 
-    class OneEpoch(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            self.model.stop_training = True
+    class EpochBatches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+            self.epoch = first_epoch
+            self.order = np.random.default_rng([config.seed, self.epoch]).permutation(len(x))
 
-    return OneEpoch()
+        def __len__(self):
+            return int(np.ceil(len(x) / config.batch_size))
+
+        def __getitem__(self, i):
+            idx = self.order[i * config.batch_size:(i + 1) * config.batch_size]
+            batch = (to_model_input(x[idx]), targets[idx])
+            return batch if weights is None else batch + (weights[idx],)
+
+        def on_epoch_end(self):
+            self.epoch += 1
+            self.order = np.random.default_rng([config.seed, self.epoch]).permutation(len(x))
+
+    return EpochBatches()
 
 
-def reseed(trainer, seed, epoch, n):
-    """Set every random state training uses from (seed, epoch) alone; returns the epoch's order of the n
-    training images. Keras's seed generators (augmentation, dropout) get a seed from ``seed`` and their place
-    in the model, and the epoch as their counter: a layer built without a seed draws a new one whenever the
-    model is loaded, so the saved state cannot be relied on. Python's, NumPy's and TensorFlow's global
-    generators are seeded from both."""
+def _reseeding(seed):
+    """A Keras callback that, before each epoch, sets Keras's seed generators (augmentation, dropout) from
+    ``seed``, their place in the model and the epoch; and Python's, NumPy's and TensorFlow's global seeds from
+    seed and epoch. A layer built without a seed draws a new one whenever the model is loaded, so the saved
+    generator states cannot be relied on."""
     import keras
-    keras.utils.set_random_seed((seed * 1_000_003 + epoch) % 2**31)
-    generators = [g for layer in trainer._flatten_layers() for g in getattr(layer, "_seed_generators", ())]
-    for i, generator in enumerate(generators):
-        dtype = keras.ops.convert_to_numpy(generator.state).dtype
-        generator.state.assign(np.array([(seed * 1009 + i) % 2**31, epoch * 1_000_003], dtype=dtype))
-    return np.random.default_rng([seed, epoch]).permutation(n)
+
+    class Reseed(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            keras.utils.set_random_seed((seed * 1_000_003 + epoch) % 2**31)
+            generators = [g for layer in self.model._flatten_layers() for g in getattr(layer, "_seed_generators", ())]
+            for i, generator in enumerate(generators):
+                dtype = keras.ops.convert_to_numpy(generator.state).dtype
+                generator.state.assign(np.array([(seed * 1009 + i) % 2**31, epoch * 1_000_003], dtype=dtype))
+
+    return Reseed()
 
 
 def finish(run, interrupted, calibrate=True):

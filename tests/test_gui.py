@@ -67,7 +67,7 @@ def video(tmp_path):
 
 
 def test_shows_labelled_frames_and_closes_cleanly(app_factory, video):
-    app = app_factory(video)
+    app = app_factory(video, loop=True)       # still playing when the readout is refreshed (4× a second)
     pump(app.root, lambda: app.frames_shown >= 5 and "frames/s" in app.readout.get())   # refreshed 4× a second
     faces = app.latest["faces"]
     assert len(faces) == 1 and faces[0].label in EMOTIONS
@@ -309,7 +309,7 @@ def test_help_states_defaults_without_contradicting_itself(capsys):
 
 
 @pytest.mark.parametrize("error,code,message", [
-    (ModelError("model not found: x.h5"), 2, "error: model not found: x.h5\n"), (KeyboardInterrupt(), 130, "")])
+    (ModelError("model not found: x.h5"), 2, "error: model not found: x.h5\n"), (KeyboardInterrupt(), 130, "interrupted.\n")])
 def test_main_reports_errors_once_and_exits_quietly_on_ctrl_c(monkeypatch, capsys, error, code, message):
     calls = []
     monkeypatch.setattr(ui_main, "quiet_libraries", lambda: calls.append("quiet"))
