@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import emorec.checkpoint as checkpoint_module
-from emorec.artifacts import read_json, write_json
+from emorec.artifacts import read_json
 from emorec.checkpoint import RECORD, StopSignals, next_schedule, read_record
 from emorec.cli import main
 from emorec.data import load_csv
