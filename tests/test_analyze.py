@@ -194,8 +194,8 @@ def test_video_memory_does_not_grow_with_its_length(tmp_path, monkeypatch):
         return peak
 
     peak_bytes(20)   # first-use allocations (matplotlib's fonts, caches)
-    assert peak_bytes(1000) - peak_bytes(100) < 300_000   # +1.8 MB when every row and face was kept
-    assert len(read_csv(tmp_path / "out1000" / "clip_avi" / "frames.csv")) == 1000
+    assert peak_bytes(600) - peak_bytes(100) < 300_000   # +1.0 MB when every row and face was kept
+    assert len(read_csv(tmp_path / "out600" / "clip_avi" / "frames.csv")) == 600
 
 
 def test_index_lists_everything_in_the_output_folder(inputs, tmp_path):
