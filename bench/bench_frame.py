@@ -18,21 +18,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from common import ROOT, frame_four_faces, frame_one_face, median_ms
+from common import ROOT, frame_four_faces, frame_one_face, median_ms, times_ms
 
 from emorec.drawing import draw_faces
 from emorec.recognizer import Recognizer
-
-
-def times_ms(fn, repeat=200, warmup=10):
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t0) * 1e3)
-    return np.array(out)
 
 
 def stage_times(rec, frame):

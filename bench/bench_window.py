@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from common import frame_one_face
+from common import frame_one_face, times_ms
 
 from emorec.drawing import draw_faces
 from emorec.recognizer import Face
@@ -70,7 +70,7 @@ def main():
         for size in ((640, 480), (1280, 960)):
             frame = cv2.resize(frame_one_face(), size)
             face = Face.from_probs(1, (size[0] // 3, size[1] // 8, size[0] // 5, size[0] // 5), probs)
-            draw = statistics.median(_time(lambda: draw_faces(frame, [face]), 200))
+            draw = statistics.median(times_ms(lambda: draw_faces(frame, [face])))
             for enlarged in (False, True):
                 root = tk.Tk()
                 app = App(root, NoWork(), str(Path(__file__).resolve().parent / "missing.png"))
@@ -80,7 +80,7 @@ def main():
                     root.geometry(f"{root.winfo_width() + 640}x{root.winfo_height() + 480}")
                 root.update()
                 results = itertools.cycle([result_for(frame, [face]) for _ in range(4)])
-                times = _time(lambda: (app._show(next(results)), root.update_idletasks()), 200)
+                times = times_ms(lambda: (app._show(next(results)), root.update_idletasks()))
                 canvas = f"{app.canvas.winfo_width()}×{app.canvas.winfo_height()}"
                 print(f"{size[0]}×{size[1]:<5d} {canvas:>10s} {statistics.median(times):10.2f} {draw:15.2f}")
                 app.close()
@@ -116,17 +116,6 @@ def cpu_at_camera_rate(tk, App, seconds=10.0):
     print(f"the app on a 30 frames/s 640×480 video, one face, {seconds:.0f} s: {(app.frames_shown - shown) / wall:.1f} "
           f"frames/s shown, CPU {100 * cpu / wall:.0f} % of one core (readout: {app.readout.get()!r})")
     app.close()
-
-
-def _time(fn, n):
-    for _ in range(10):
-        fn()
-    out = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t0) * 1e3)
-    return out
 
 
 if __name__ == "__main__":

@@ -39,7 +39,8 @@ def frame_four_faces():
     return frame
 
 
-def median_ms(fn, repeat=200, warmup=10):
+def times_ms(fn, repeat=200, warmup=10):
+    """``fn()`` timed ``repeat`` times after ``warmup`` untimed calls: an array of milliseconds."""
     for _ in range(warmup):
         fn()
     times = []
@@ -47,7 +48,11 @@ def median_ms(fn, repeat=200, warmup=10):
         t0 = time.perf_counter()
         fn()
         times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
+    return np.array(times)
+
+
+def median_ms(fn, repeat=200, warmup=10):
+    return float(statistics.median(times_ms(fn, repeat, warmup)))
 
 
 def fer2013_csv():
