@@ -19,6 +19,8 @@ COLORS_BGR = {
     "surprise": (30, 140, 255),  # orange
     "neutral": (170, 170, 170),  # grey
 }
+#: The same colours as "#rrggbb" (Tk, the web pages).
+COLORS_HEX = {name: "#%02x%02x%02x" % (b[2], b[1], b[0]) for name, b in COLORS_BGR.items()}
 
 #: Folder-name aliases accepted for PNG/JPG class folders (lower-cased).
 CLASS_ALIASES = {

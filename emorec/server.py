@@ -38,7 +38,7 @@ from starlette.requests import ClientDisconnect
 from .artifacts import library_versions
 from .drawing import draw_faces
 from .errors import EmorecError, InputError
-from .labels import COLORS_BGR, EMOTIONS, PACKAGE_DIR
+from .labels import COLORS_HEX, EMOTIONS, PACKAGE_DIR
 from .recognizer import FULL_SCAN_EVERY
 from .records import CSV_COLUMNS
 from .tracking import DEFAULT_SMOOTHING
@@ -211,7 +211,7 @@ def create_app(options=None, pool=None):
         """Model, classes and their colours, the CSV columns recordings use, versions."""
         return {"status": "ok", "model": pool.model_path.parent.name + "/" + pool.model_path.name,
                 "arch": pool.metadata.get("arch"), "classes": list(EMOTIONS),
-                "colors": {e: "#%02x%02x%02x" % (b[2], b[1], b[0]) for e, b in COLORS_BGR.items()},
+                "colors": COLORS_HEX,
                 "csv_columns": CSV_COLUMNS, "tta": options.tta, "engines": pool.size,
                 "max_upload_mb": options.max_upload_mb, "versions": library_versions()}
 

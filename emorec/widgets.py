@@ -10,13 +10,9 @@ import tkinter as tk
 import cv2
 from PIL import Image, ImageTk
 
-from .labels import COLORS_BGR, EMOTIONS
+from .labels import COLORS_HEX, EMOTIONS
 
 BAR_PITCH, BAR_PITCH_MIN = 28, 16   # the bars give way when the window is short: rows shrink from 28 to 16 px
-
-
-def _hex(bgr):
-    return "#%02x%02x%02x" % (bgr[2], bgr[1], bgr[0])
 
 
 class Picture(tk.Canvas):
@@ -98,7 +94,7 @@ class EmotionBars(tk.Canvas):
             y = 6 + i * pitch
             self.create_text(6, y + bar // 2 + 1, text=name, anchor="w", font=("TkDefaultFont", 10))
             self.create_rectangle(78, y + 2, width - 50, y + 2 + bar, outline="#cccccc")
-            fill = self.create_rectangle(78, y + 2, 78, y + 2 + bar, fill=_hex(COLORS_BGR[name]), outline="")
+            fill = self.create_rectangle(78, y + 2, 78, y + 2 + bar, fill=COLORS_HEX[name], outline="")
             pct = self.create_text(width - 6, y + bar // 2 + 1, text="–", anchor="e", font=("TkDefaultFont", 10))
             self._items.append((fill, pct, y + 2, bar))
         self._span = width - 128
