@@ -77,14 +77,23 @@ def test_missing_or_foreign_votes_file_names_the_problem(tmp_path, data):
         load_votes(write_csv(tmp_path / "other.csv", [[1, 2, 3]], header=("a", "b", "c")), ds)
 
 
-def test_train_with_ferplus_from_the_command_line(tmp_path, data, capsys):
+def test_ferplus_from_the_command_line_reaches_the_training_targets(tmp_path, data, capsys, monkeypatch):
+    import emorec.train as train_module
     path, usages, labels = data
     votes = ferplus_file(tmp_path / "new.csv", usages, labels)
-    out = tmp_path / "run"
-    assert main(["train", "--data", str(path), "--ferplus", str(votes), "--ferplus-weight", "0.3", "--arch",
-                 "shallow", "--epochs", "1", "--batch-size", "8", "--out", str(out)]) == 0
+    seen = {}
+
+    def prepare(config, resume, replace_default):
+        seen["targets"] = train_module.training_targets(config, load_csv(path, use_cache=False))
+        return "run"
+    monkeypatch.setattr(train_module, "prepare", prepare)
+    monkeypatch.setattr(train_module, "fit", lambda run, **kw: False)
+    monkeypatch.setattr(train_module, "finish", lambda run, interrupted: None)
+    assert main(["train", "--data", str(path), "--ferplus", str(votes), "--ferplus-weight", "0.3",
+                 "--out", str(tmp_path / "run")]) == 0
     assert "0.30 × FER+ votes" in capsys.readouterr().out
-    assert (out / "emotion_cnn.h5").exists()
+    targets = seen["targets"]
+    assert targets.shape[1] == 7 and np.allclose(targets.sum(1), 1) and (targets.max(1) < 1).any()
     with pytest.raises(SystemExit) as usage_error:
         main(["train", "--data", str(path), "--ferplus", str(votes), "--ferplus-weight", "2", "--out",
               str(tmp_path / "r2")])
