@@ -28,6 +28,7 @@ from .labels import MODEL_FILENAME
 
 RECORD = "resume.json"
 CHECKPOINTS = "checkpoints"
+CURVES_EVERY_S = 60.0  # curves.png is redrawn at most this often while training
 MIN_LR = 1e-6          # the plateau schedule never halves the learning rate below this
 LR_FACTOR = 0.5
 
@@ -66,13 +67,15 @@ def clean_leftovers(out, record):
                 f.unlink()
 
 
-def publish(out, record):
-    """(Re)write the copies people use from the record: emotion_cnn.h5, history.csv, curves.png."""
+def publish(out, record, curves=True):
+    """(Re)write the copies people use from the record: emotion_cnn.h5, history.csv and (``curves``)
+    curves.png."""
     out = Path(out)
     with atomic_path(out / MODEL_FILENAME) as tmp:
         shutil.copyfile(out / record["best_model"], tmp)
     write_text(out / "history.csv", _history_csv(record["history"]))
-    save_curves(record["history"], out / "curves.png")
+    if curves:
+        save_curves(record["history"], out / "curves.png")
 
 
 class StopSignals:
@@ -161,6 +164,8 @@ def checkpoint_callback(out, record, config, stop_signals):
     out = Path(out)
 
     class Checkpoint(keras.callbacks.Callback):
+        curves_at = -float("inf")
+
         def on_epoch_begin(self, epoch, logs=None):
             self.t0 = time.time()
             self.lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
@@ -196,7 +201,12 @@ def checkpoint_callback(out, record, config, stop_signals):
             write_json(out / RECORD, new)             # the commit
             record.clear()
             record.update(new)
-            publish(out, record)
+            # The plot is redrawn at most once a minute (every epoch of a real run; a test's tiny epochs
+            # would spend most of their time in matplotlib); the run's end draws the final one.
+            curves = time.monotonic() - self.curves_at >= CURVES_EVERY_S
+            publish(out, record, curves)
+            if curves:
+                self.curves_at = time.monotonic()
             clean_leftovers(out, record)
             if new.get("best_epoch") == n:
                 print(f"\nepoch {n}: val accuracy {row['val_accuracy']:.4f} is the best so far; "

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from .artifacts import library_versions, metadata_path, now_iso, write_json
-from .checkpoint import RECORD, StopSignals, base_of, checkpoint_callback, clean_leftovers, publish, read_record
+from .checkpoint import RECORD, StopSignals, base_of, checkpoint_callback, clean_leftovers, publish, read_record, \
+    save_curves
 from .data import describe, load_dataset
 from .errors import TrainingError, output_error
 from .labels import DEFAULT_MODEL_DIR, EMOTIONS, INPUT_SIZE, MODEL_FILENAME, NUM_CLASSES
@@ -344,6 +345,7 @@ def finish(run, interrupted, calibrate=True):
     """Write the best model's metadata; for a completed run also choose its inference blur. Returns the metadata."""
     if "best_epoch" not in run.record:
         raise TrainingError("stopped before the first epoch finished; nothing was saved. Run again.")
+    save_curves(run.record["history"], run.out / "curves.png")
     meta = write_metadata(run.out, run.config, run.record, run.dataset)
     if interrupted:
         print(f"continue with: python main.py train --resume {run.out} --epochs {run.config.epochs}")

@@ -167,15 +167,15 @@ def display():
         return
     if shutil.which("Xvfb") is None:
         pytest.skip("Xvfb is not installed (apt-get install xvfb); the window tests need a display")
-    for n in range(90, 100):
-        if not Path(f"/tmp/.X{n}-lock").exists():
-            break
-    proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(50):
-        if Path(f"/tmp/.X11-unix/X{n}").exists():
-            break
-        time.sleep(0.1)
+    # -displayfd: Xvfb picks a free display itself and writes its number (safe with parallel test workers)
+    read_fd, write_fd = os.pipe()
+    proc = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write_fd,))
+    os.close(write_fd)
+    with os.fdopen(read_fd) as f:
+        n = f.readline().strip()
+    if not n:
+        pytest.fail("Xvfb did not start")
     os.environ["DISPLAY"] = f":{n}"
     yield f":{n}"
     del os.environ["DISPLAY"]

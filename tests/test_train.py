@@ -106,8 +106,8 @@ def test_sigterm_stops_like_ctrl_c_even_while_a_checkpoint_is_written(tmp_path, 
     before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
     real_publish = checkpoint_module.publish
 
-    def publish_then_get_killed(out, record):       # the signal lands between two of the epoch's files
-        real_publish(out, record)
+    def publish_then_get_killed(out, record, *args):       # the signal lands between two of the epoch's files
+        real_publish(out, record, *args)
         os.kill(os.getpid(), signal.SIGTERM)
 
     monkeypatch.setattr(checkpoint_module, "publish", publish_then_get_killed)
