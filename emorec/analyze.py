@@ -41,6 +41,8 @@ OUTPUT_NAMES = ("summary.json", "annotated.png", "annotated.mp4", "faces.csv", "
 #: The fields of an input's record in the index (its summary.json holds them too).
 RECORD_KEYS = ("input", "kind", "folder", "status", "reason", "seconds", "frames", "faces", "frames_per_s",
                "main_label", "label_share", "outputs")
+
+
 @dataclass
 class AnalyzeOptions:
     every: int = 1

@@ -288,4 +288,3 @@ def describe(dataset):
     if dataset.skipped:
         lines.append(f"  skipped {len(dataset.skipped)} bad row(s)/file(s), e.g. {dataset.skipped[0]}")
     return "\n".join(lines)
-

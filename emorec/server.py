@@ -301,8 +301,8 @@ async def _stream(ws, recognizer, in_executor):
 
 def _recognize_message(recognizer, data):
     if len(data) <= HEADER.size:
-        return {"type": "error", "seq": None, "error": "a frame message is a 4-byte frame number followed by "
-                                                        "the image bytes (JPEG, PNG or WebP)"}
+        return {"type": "error", "seq": None,
+                "error": "a frame message is a 4-byte frame number followed by the image bytes (JPEG, PNG or WebP)"}
     (seq,) = HEADER.unpack_from(data)
     try:
         frame = decode_gray_frame(data[HEADER.size:])

@@ -183,7 +183,6 @@ def display():
     proc.wait(5)
 
 
-
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     """A real uvicorn server with the shipped model on a free loopback port: its URL (and ``.app``)."""

@@ -44,8 +44,6 @@ def fake_recognizer():
                       settings=DetectorSettings(pad=0))
 
 
-
-
 @pytest.fixture
 def app_factory(display, tmp_path):
     apps = []

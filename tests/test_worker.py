@@ -15,8 +15,6 @@ from emorec.worker import FrameWorker
 from conftest import CountingRecognizer, moving_square_frames, write_video
 
 
-
-
 class Run:
     """A started FrameWorker with helpers to wait for its results and messages."""
 
