@@ -67,12 +67,13 @@ def clean_leftovers(out, record):
                 f.unlink()
 
 
-def publish(out, record, curves=True):
-    """(Re)write the copies people use from the record: emotion_cnn.h5, history.csv and (``curves``)
-    curves.png."""
+def publish(out, record, curves=True, model=True):
+    """(Re)write the copies people use from the record: (``model``) emotion_cnn.h5, history.csv and
+    (``curves``) curves.png."""
     out = Path(out)
-    with atomic_path(out / MODEL_FILENAME) as tmp:
-        shutil.copyfile(out / record["best_model"], tmp)
+    if model:
+        with atomic_path(out / MODEL_FILENAME) as tmp:
+            shutil.copyfile(out / record["best_model"], tmp)
     write_text(out / "history.csv", _history_csv(record["history"]))
     if curves:
         save_curves(record["history"], out / "curves.png")
@@ -204,7 +205,7 @@ def checkpoint_callback(out, record, config, stop_signals):
             # The plot is redrawn at most once a minute (every epoch of a real run; a test's tiny epochs
             # would spend most of their time in matplotlib); the run's end draws the final one.
             curves = time.monotonic() - self.curves_at >= CURVES_EVERY_S
-            publish(out, record, curves)
+            publish(out, record, curves, improved)   # the best model is copied only when it changed
             if curves:
                 self.curves_at = time.monotonic()
             clean_leftovers(out, record)

@@ -135,7 +135,6 @@ class Recognizer:
         Other dtypes and shapes raise :class:`errors.InputError` naming what is expected."""
         gray = as_gray_frame(frame_bgr)
         boxes = self.boxes(gray)
-        crops = crop_faces(gray, boxes)
-        probs = flip_tta(self.classifier, crops) if self.tta else self.classifier(crops)
+        probs = self.classify(crop_faces(gray, boxes))
         ids, smoothed = self.tracker.update(boxes, probs)
         return [Face.from_probs(i, b, p) for i, b, p in zip(ids, boxes, smoothed)]
