@@ -131,62 +131,113 @@ def _owner(summary):
 
 # ---------------------------------------------------------------- one input
 
-def analyze_image(path, folder, recognizer):
-    """An image → annotated.png and faces.csv in ``folder``; returns (result for summary.json, {name: path})."""
+def recognize_image(path, recognizer):
+    """The work on one image: (its faces, the annotated picture as PNG bytes, (width, height))."""
     image = read_image(path)
     recognizer.reset()
     faces = recognizer(image)
+    ok, png = cv2.imencode(".png", draw_faces(image, faces))
+    if not ok:
+        raise OutputError(f"OpenCV could not encode the annotated picture of {path} as PNG.")
+    return faces, png.tobytes(), (image.shape[1], image.shape[0])
+
+
+def write_image_outputs(folder, faces, png, size):
+    """annotated.png and faces.csv in ``folder``; returns (result for summary.json, {name: path})."""
     outputs = {"annotated": folder / "annotated.png", "faces_csv": folder / "faces.csv"}
     with atomic_path(outputs["annotated"]) as tmp:
-        if not cv2.imwrite(str(tmp), draw_faces(image, faces)):
-            raise OutputError(f"cannot write {outputs['annotated']}: OpenCV could not write the image; "
-                              "is the disk full? Free some space and run again.")
+        Path(tmp).write_bytes(png)
     with FaceCsv(outputs["faces_csv"]) as table:
         table.add(0, 0.0, faces)
     summary = Summary()
     summary.add(faces)
-    return {"frames": 1, "faces": len(faces), "size": [image.shape[1], image.shape[0]],
-            "summary": summary.result()}, outputs
+    return {"frames": 1, "faces": len(faces), "size": list(size), "summary": summary.result()}, outputs
+
+
+def analyze_image(path, folder, recognizer):
+    """An image → annotated.png and faces.csv in ``folder``; returns (result for summary.json, {name: path})."""
+    return write_image_outputs(folder, *recognize_image(path, recognizer))
+
+
+class VideoOutputs:
+    """The one writer of a video's outputs, whoever recognizes its frames (this process, or a cluster):
+    ``add(index, faces)`` per analysed frame (rows to frames.csv, running summary, timeline), ``show(frame,
+    faces)`` per frame (annotated.mp4, unless ``no_video``), then ``finish(frames)``. As a context manager an
+    exception deletes the CSV and the mp4."""
+
+    def __init__(self, folder, fps, options):
+        self.fps = fps
+        self.outputs = {"frames_csv": folder / "frames.csv", "timeline": folder / "timeline.png"}
+        self._files = contextlib.ExitStack()
+        self.table = self._files.enter_context(FaceCsv(self.outputs["frames_csv"]))
+        self.annotated = None
+        if not options.no_video:
+            self.outputs["annotated"] = folder / "annotated.mp4"
+            self.annotated = self._files.enter_context(AnnotatedVideo(self.outputs["annotated"], fps))
+        self.summary, self.timeline = Summary(), Timeline(options.every / fps)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._files.__exit__(*exc)
+
+    def add(self, index, faces):
+        self.table.add(index, index / self.fps, faces)
+        self.summary.add(faces)
+        self.timeline.add(faces)
+
+    def show(self, frame, faces):
+        if self.annotated is not None:
+            self.annotated.write(draw_faces(frame, faces))
+
+    def finish(self, frames, title):
+        """Commit the CSV and the mp4, plot the timeline; returns (result for summary.json, {name: path})."""
+        self._files.close()
+        plot_timeline(self.timeline, self.outputs["timeline"], title)
+        return {"frames": frames, "analysed_frames": self.timeline.frames, "fps": self.fps,
+                "faces": self.summary.faces, "summary": self.summary.result()}, self.outputs
 
 
 def analyze_video(path, folder, recognizer, options, progress=None):
     """Stream a video through the recognizer: rows to frames.csv and frames to annotated.mp4 as they come,
     running totals for the summary and the timeline; memory stays flat however long the video is."""
     video = Video(path)
-    outputs = {"frames_csv": folder / "frames.csv", "timeline": folder / "timeline.png"}
-    if not options.no_video:
-        outputs["annotated"] = folder / "annotated.mp4"
     if progress is not None and video.frame_count:
         progress.total = video.frame_count
         progress.refresh()
     recognizer.reset()
-    summary, timeline = Summary(), Timeline(options.every / video.fps)
     faces, index = [], 0
-    with contextlib.ExitStack() as stack:   # on an error: the video is closed, the CSV and mp4 deleted
-        stack.callback(video.close)
-        table = stack.enter_context(FaceCsv(outputs["frames_csv"]))
-        annotated = None if options.no_video else stack.enter_context(AnnotatedVideo(outputs["annotated"], video.fps))
+    with contextlib.closing(video), VideoOutputs(folder, video.fps, options) as out:
         while (frame := video.read()) is not None:
             if index % options.every == 0:
                 faces = recognizer(frame)
-                table.add(index, index / video.fps, faces)
-                summary.add(faces)
-                timeline.add(faces)
-            if annotated is not None:
-                annotated.write(draw_faces(frame, faces))
+                out.add(index, faces)
+            out.show(frame, faces)
             index += 1
             if progress is not None:
                 progress.update(1)
-    plot_timeline(timeline, outputs["timeline"], Path(path).name)
-    return {"frames": index, "analysed_frames": timeline.frames, "fps": video.fps, "faces": summary.faces,
-            "summary": summary.result()}, outputs
+        return out.finish(index, Path(path).name)
 
 
 def analyze_one(path, folder, source, options, recognizer, progress=None):
-    """Analyse one input into ``folder``; returns its index record, status done or failed (with the reason).
+    """Analyse one input into ``folder`` with ``recognizer``; returns its index record (see :func:`record_input`)."""
+    def work(folder):
+        if kind_of(path) == "video":
+            return analyze_video(path, folder, recognizer, options, progress)
+        result = analyze_image(path, folder, recognizer)
+        if progress is not None:
+            progress.update(1)
+        return result
+    return record_input(path, folder, source, options, work)
+
+
+def record_input(path, folder, source, options, work):
+    """Run ``work(folder)`` → (result, {name: path}) as one input's analysis; returns its index record, status
+    done or failed (with the reason).
 
     Whatever goes wrong (an unreadable input, a full disk, a bug) fails this input alone and leaves nothing
-    in its folder; ``source`` (:func:`source_identity`) goes into summary.json.
+    in its folder; ``source`` (:func:`source_identity`) goes into summary.json, which is written last.
     """
     folder = Path(folder)
     record = {"input": str(path), "kind": kind_of(path), "folder": str(folder)}
@@ -194,12 +245,7 @@ def analyze_one(path, folder, source, options, recognizer, progress=None):
     try:
         _clear(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        if record["kind"] == "image":
-            result, outputs = analyze_image(path, folder, recognizer)
-            if progress is not None:
-                progress.update(1)
-        else:
-            result, outputs = analyze_video(path, folder, recognizer, options, progress)
+        result, outputs = work(folder)
         seconds = time.perf_counter() - t0
         shares = result["summary"]["overall"]["label_share"]
         record.update(status="done", seconds=round(seconds, 3), frames=result["frames"], faces=result["faces"],
@@ -315,14 +361,20 @@ def _analyze_in_pool(todo, options, workers, overall):
     return results
 
 
-def analyze_paths(paths, out, options, workers=1, recognizer=None):
+def analyze_paths(paths, out, options, workers=None, recognizer=None, engine="local", address=None, **cluster):
     """Analyse every input; returns this run's records (done, skipped or failed), bad inputs first.
 
-    Rebuilds OUT/index.json|csv. Raises :class:`errors.OutputError` if OUT cannot be written, and the
-    model's or detector's error before any work starts.
+    ``engine``: "local" (this process, or ``workers`` processes, one file each) or "ray" (``workers`` Ray actors,
+    default one per CPU, on a local Ray or the cluster at ``address``; videos cut into segments, see
+    :mod:`emorec.cluster`, which ``cluster`` keywords go to). Rebuilds OUT/index.json|csv. Raises
+    :class:`errors.OutputError` if OUT cannot be written, and the model's or detector's error before any work
+    starts.
     """
     from tqdm import tqdm
     out = Path(out)
+    if engine == "ray":
+        from .cluster import check_engine
+        check_engine(address)
     _prepare_out(out)
     inputs, bad = collect_inputs(paths)
     plans = plan(inputs, out, options.overwrite)
@@ -334,7 +386,11 @@ def analyze_paths(paths, out, options, workers=1, recognizer=None):
         recognizer = Recognizer(**options.recognizer)
     overall = tqdm(total=len(todo), desc="files", unit="file", position=0, disable=not todo)   # no bar for nothing
     try:
-        if workers <= 1 or len(todo) <= 1:   # one input is not worth starting processes for
+        if engine == "ray" and todo:
+            from .cluster import analyze_on_ray
+            results = analyze_on_ray(todo, options, workers, address, on_done=lambda record: overall.update(1),
+                                     **cluster)
+        elif (workers or 1) <= 1 or len(todo) <= 1:   # one input is not worth starting processes for
             results = {}
             for path, folder, source in todo:
                 with tqdm(total=1, desc=path.name[:30], unit="frame", position=1, leave=False) as bar:

@@ -161,6 +161,7 @@ def _run_preview(args):
 
 
 def _add_analyze(sub):
+    from .cluster import SEGMENT_FRAMES
     from .options import add_recognizer_flags
     p = sub.add_parser("analyze", help="label faces in images, folders and videos",
                        formatter_class=HelpFormatter,
@@ -171,7 +172,17 @@ def _add_analyze(sub):
     p.add_argument("--every", type=number(int, 1), default=1, help="analyse every Nth video frame")
     p.add_argument("--no-video", action="store_true", help="videos: write the CSV, summary and timeline only")
     p.add_argument("--overwrite", action="store_true", help="redo files that are already done")
-    p.add_argument("--workers", type=number(int, 1), default=1, help="files analysed in parallel processes")
+    p.add_argument("--workers", type=number(int, 1),
+                   help="local engine: files analysed in parallel processes (default 1); ray engine: Ray workers, "
+                        "each with its own model (default: one per CPU of the cluster)")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local: this machine's processes; ray: a Ray cluster (pip install -r "
+                        "requirements-cluster.txt), videos cut into segments that all workers share")
+    p.add_argument("--address", metavar="HOST:PORT",
+                   help="ray engine: join the cluster `ray start --head` started (default: start a local Ray for "
+                        "this run); every node needs this project at the same path and the inputs on shared storage")
+    p.add_argument("--segment-frames", type=number(int, 1),
+                   help=f"ray engine: frames per video segment, the unit of work (default: {SEGMENT_FRAMES})")
     add_recognizer_flags(p)
     p.set_defaults(func=_run_analyze)
 
@@ -181,7 +192,11 @@ def _run_analyze(args):
     from .options import recognizer_kwargs
     options = AnalyzeOptions(every=args.every, no_video=args.no_video, overwrite=args.overwrite,
                              recognizer=recognizer_kwargs(args))
-    return report(analyze_paths(args.paths, args.out, options, workers=args.workers), args.out)
+    if args.engine == "local" and (args.address or args.segment_frames):
+        raise InputError("--address and --segment-frames belong to --engine ray; add --engine ray")
+    cluster = {"segment_frames": args.segment_frames} if args.segment_frames else {}
+    return report(analyze_paths(args.paths, args.out, options, workers=args.workers, engine=args.engine,
+                                address=args.address, **cluster), args.out)
 
 
 def _add_serve(sub):

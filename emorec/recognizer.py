@@ -85,15 +85,25 @@ class Recognizer:
         self.tta = bool(tta)
         self.reset()
 
-    def reset(self):
-        """Forget tracks (call when the source changes)."""
+    def reset(self, start=0):
+        """Forget tracks (call when the source changes). ``start``: go on as if ``start`` frames had gone
+        through; the detection from then on is exactly that of an uninterrupted run when ``start`` is a
+        multiple of :attr:`resync_period` (those frames begin with a full scan, which looks at nothing
+        before it). Tracking starts afresh either way; :func:`track` it elsewhere to continue ids."""
         self.tracker.reset()
-        self._frame_index = 0
-        self._detections = 0
+        self._frame_index = int(start)
+        self._detections = -(-int(start) // self.detect_every)   # detections frames 0..start-1 had
         self._boxes = np.zeros((0, 4), int)     # squared, padded, clipped: what is cropped
         self._raw = np.zeros((0, 4), int)       # as the detector found them: where the next near search looks
         self._missed = np.zeros(0, int)         # per raw box: near searches in a row that did not find it
         self.last_scan = None                   # "full", "near" or None (boxes reused): for benchmarks and tests
+
+    @property
+    def resync_period(self):
+        """Frames after which detection starts again from a full scan on schedule: frame indexes that are
+        multiples of this do not depend on earlier frames, so a video can be cut there into segments that
+        are recognized apart (:mod:`emorec.cluster`) and still give the boxes of one uninterrupted run."""
+        return self.detect_every * self.full_scan_every
 
     def classify(self, faces):
         """N×48×48 uint8 gray crops → N×7 float32 probabilities, in one batched call
@@ -130,11 +140,21 @@ class Recognizer:
         raw = np.concatenate([found, self._raw[kept]]).astype(int)
         return raw, np.concatenate([np.zeros(len(found), int), self._missed[kept] + 1])
 
+    def observe(self, frame_bgr):
+        """The per-frame half of :meth:`__call__`: a frame → (boxes (N, 4) int, probabilities (N, 7) float32),
+        detected and classified but neither tracked nor smoothed."""
+        gray = as_gray_frame(frame_bgr)
+        boxes = self.boxes(gray)
+        return boxes, self.classify(crop_faces(gray, boxes))
+
     def __call__(self, frame_bgr):
         """A frame (H×W×3 uint8 BGR; gray and BGRA accepted) → list of :class:`Face`.
         Other dtypes and shapes raise :class:`errors.InputError` naming what is expected."""
-        gray = as_gray_frame(frame_bgr)
-        boxes = self.boxes(gray)
-        probs = self.classify(crop_faces(gray, boxes))
-        ids, smoothed = self.tracker.update(boxes, probs)
-        return [Face.from_probs(i, b, p) for i, b, p in zip(ids, boxes, smoothed)]
+        return track(self.tracker, *self.observe(frame_bgr))
+
+
+def track(tracker, boxes, probs):
+    """The sequential half of :meth:`Recognizer.__call__`: one frame's observations → its :class:`Face` list,
+    with ids and smoothed probabilities from ``tracker`` (a :class:`tracking.Tracker`)."""
+    ids, smoothed = tracker.update(boxes, probs)
+    return [Face.from_probs(i, b, p) for i, b, p in zip(ids, boxes, smoothed)]

@@ -78,11 +78,14 @@ class Camera:
 class Video:
     live = False
 
-    def __init__(self, path):
+    def __init__(self, path, start=0):
+        """``start``: the index of the first frame :meth:`read` returns (a segment of the video)."""
         self.name = str(path)
         if not Path(path).is_file():
             raise SourceError(f"video not found: {path}")
         self.cap = cv2.VideoCapture(str(path))
+        if start and self.cap.isOpened():
+            self._seek(start)
         ok, self._first = self.cap.read() if self.cap.isOpened() else (False, None)
         if not ok:
             self.cap.release()
@@ -97,6 +100,17 @@ class Video:
             return frame
         ok, frame = self.cap.read()
         return frame if ok else None
+
+    def _seek(self, start):
+        """Position at frame ``start``: FFmpeg seeks to the key frame before it and decodes forward. Where the
+        container cannot seek to that frame exactly, the frames before it are read and dropped instead."""
+        if self.cap.set(cv2.CAP_PROP_POS_FRAMES, start) and int(self.cap.get(cv2.CAP_PROP_POS_FRAMES)) == start:
+            return
+        self.cap.release()
+        self.cap = cv2.VideoCapture(self.name)
+        for _ in range(start):
+            if not self.cap.grab():
+                break
 
     def rewind(self):
         self.cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
