@@ -137,7 +137,7 @@ def main():
     print(f"frame loop at 640×480, ms (Haar with OpenCV's default threads, a full scan every "
           f"{rec.full_scan_every} frames and near searches in between; LiteRT with {rec.classifier.num_threads} "
           f"thread(s) as in the window, flip TTA {'on' if rec.tta else 'off'}"
-          f"{': face + mirror per face' if rec.tta else ''}, inference blur σ = {rec.classifier.blur_sigma:g})")
+          f"{': face + mirror per face' if rec.tta else ''}, input blur σ = {rec.classifier.input_blur:g}, in the network)")
     print(f"{'frame':8s} {'faces':>5s} {'detect full':>11s} {'near':>6s} {'classify':>9s} {'draw':>6s} "
           f"{'total p50':>9s} {'mean':>6s} {'full-scan':>9s} {'per face':>9s}"
           + ("   fer total  fer faces  ratio" if peer else ""))

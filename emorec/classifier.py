@@ -59,18 +59,26 @@ def load_metadata(model_path):
     return meta
 
 
-#: Largest inference blur a model's metadata may ask for; more would wash out a 48×48 face.
+#: Largest input blur a model's metadata may ask for; more would wash out a 48×48 face.
 MAX_BLUR_SIGMA = 2.0
 
 
-def inference_blur(meta, meta_file="the model's metadata"):
-    """The Gaussian blur sigma a model wants on its inputs (``inference.blur_sigma``; 0 when absent)."""
-    inference = meta.get("inference") or {}
-    sigma = inference.get("blur_sigma", 0.0) if isinstance(inference, dict) else inference
+def input_blur(meta, meta_file="the model's metadata"):
+    """The σ of the Gaussian input blur a model has (0 when none): ``input_blur.sigma``, built into the network
+    by :mod:`emorec.calibrate`; or, from models calibrated before the blur moved into the network,
+    ``inference.blur_sigma``, which the LiteRT export then builds in (:func:`ensure_export`)."""
+    record = meta.get("input_blur") or meta.get("inference") or {}
+    sigma = record.get("sigma", record.get("blur_sigma", 0.0)) if isinstance(record, dict) else record
     if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not 0 <= sigma <= MAX_BLUR_SIGMA:
-        raise ModelError(f"{meta_file}: inference.blur_sigma must be a number from 0 to {MAX_BLUR_SIGMA}, "
-                         f"got {sigma!r}; run `python main.py calibrate --model ... --data ...` to set it again.")
+        raise ModelError(f"{meta_file}: the input blur σ must be a number from 0 to {MAX_BLUR_SIGMA}, got "
+                         f"{sigma!r}; run `python main.py calibrate --model ... --data ...` to choose it again.")
     return float(sigma)
+
+
+def legacy_blur(meta, meta_file="the model's metadata"):
+    """The σ an older model's metadata asks preprocessing for (``inference.blur_sigma``), which its network
+    lacks; 0 for models whose blur is in the network."""
+    return 0.0 if "input_blur" in meta else input_blur(meta, meta_file)
 
 
 def _sha256(path):
@@ -97,26 +105,34 @@ def _export_locations(model_path, digest):
     yield cached, cached.with_suffix(".tflite.json")
 
 
-def _is_fresh(tflite, stamp, digest):
+def _is_fresh(tflite, stamp, digest, blur):
     try:
         info = read_json(stamp)
     except (OSError, ValueError):
         return False   # missing or damaged stamp: export again
-    return tflite.exists() and info.get("source_sha256") == digest and info.get("quantization") == QUANTIZATION
+    return (tflite.exists() and info.get("source_sha256") == digest and info.get("quantization") == QUANTIZATION
+            and info.get("added_input_blur", 0.0) == blur)
 
 
-def ensure_export(model_path):
+def ensure_export(model_path, metadata=None):
     """Return the path of a ``.tflite`` export that matches ``model_path``, (re)building it if needed.
 
     The export is written beside the model; where that folder is read-only (an installed or shared model),
-    it goes to :func:`user_cache_dir` instead.
+    it goes to :func:`user_cache_dir` instead. An older model whose metadata asks for an input blur its
+    network lacks (:func:`legacy_blur`) is exported with that blur built in.
     """
     model_path = Path(model_path)
     digest = _sha256(model_path)
+    meta = load_metadata(model_path) if metadata is None else metadata
+    blur = legacy_blur(meta, metadata_path(model_path))
     for tflite, stamp in _export_locations(model_path, digest):
-        if _is_fresh(tflite, stamp, digest):
+        if _is_fresh(tflite, stamp, digest, blur):
             return tflite
     keras_model = load_keras_model(model_path)
+    if blur:
+        from .models import BLUR_LAYERS, with_input_blur
+        if BLUR_LAYERS[0] not in {layer.name for layer in keras_model.layers}:
+            keras_model = with_input_blur(keras_model, blur)
     import tensorflow as tf
     converter = tf.lite.TFLiteConverter.from_keras_model(keras_model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -128,7 +144,7 @@ def ensure_export(model_path):
             with atomic_path(tflite) as tmp:
                 tmp.write_bytes(flatbuffer)
             write_json(stamp, {"source": model_path.name, "source_sha256": digest, "quantization": QUANTIZATION,
-                               "created": now_iso(), "tensorflow": tf.__version__})
+                               "added_input_blur": blur, "created": now_iso(), "tensorflow": tf.__version__})
             return tflite
         except OSError as e:
             failure = failure or output_error(tflite, e, what="write the model's LiteRT export")
@@ -165,7 +181,7 @@ class Classifier:
     """``classifier(faces)``: N×48×48 uint8 gray crops -> N×7 float32 probabilities (rows sum to 1).
 
     All faces of a call go through the runtime at once; the interpreter is resized only when N changes.
-    ``blur_sigma`` is the model's inference blur, read from its metadata (see :mod:`emorec.calibrate`).
+    ``input_blur`` is the σ of the Gaussian blur the network applies to its input (see :mod:`emorec.calibrate`).
     """
 
     def __init__(self, model_path=None, num_threads=None):
@@ -173,8 +189,8 @@ class Classifier:
         self.num_threads = num_threads or DEFAULT_THREADS
         self.model_path = resolve_model_path(model_path)
         self.metadata = load_metadata(self.model_path)
-        self.blur_sigma = inference_blur(self.metadata, metadata_path(self.model_path))
-        tflite = ensure_export(self.model_path)
+        self.input_blur = input_blur(self.metadata, metadata_path(self.model_path))
+        tflite = ensure_export(self.model_path, self.metadata)
         try:
             with silenced_stderr():   # LiteRT announces its XNNPACK delegate on stderr
                 self._interpreter = Interpreter(model_path=str(tflite), num_threads=self.num_threads)
@@ -186,7 +202,7 @@ class Classifier:
         self._batch = None
 
     def __call__(self, faces):
-        return self.run(to_model_input(as_crops(faces)[0], self.blur_sigma))
+        return self.run(to_model_input(as_crops(faces)[0]))
 
     def run(self, x):
         """The network alone: an N×48×48×1 float32 tensor (gray values 0..255, already preprocessed) → N×7."""

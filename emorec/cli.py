@@ -15,7 +15,7 @@ emotion recognizer — training and analysis (the live window is `python UI.py`)
 
   python main.py train    --data data/fer2013.csv      train a model (saved under model/)
   python main.py evaluate --model PATH --data PATH     accuracy, per-class report, confusion matrix
-  python main.py calibrate --model PATH --data PATH    choose a model's inference blur on validation
+  python main.py calibrate --model PATH --data PATH    choose a model's input blur on validation
   python main.py preview  --data PATH                  a grid of sample faces per class
   python main.py analyze  PATH [PATH ...] --out DIR    label faces in images, folders and videos
   python main.py serve                                 the browser app and HTTP API on http://127.0.0.1:8000/
@@ -89,6 +89,8 @@ def _add_evaluate(sub):
     p.add_argument("--split", choices=("test", "val", "train"), default="test",
                    help="test = PrivateTest for the Kaggle CSV; val = PublicTest")
     p.add_argument("--tta", action="store_true", help="also report horizontal-flip test-time augmentation")
+    p.add_argument("--ferplus", metavar="CSV",
+                   help="FER+ votes (fer2013new.csv; Kaggle CSV data): also score against the FER+ majority labels")
     p.add_argument("--out", help="folder for the reports (default: beside the model)")
     p.add_argument("--skip-bad-rows", action="store_true", help="leave out malformed rows/files instead of stopping")
     p.set_defaults(func=_run_evaluate)
@@ -99,25 +101,34 @@ def _run_evaluate(args):
     from .evaluate import evaluate
     if args.out:
         _check_not_a_file_in_the_way(Path(args.out), "--out")
+    if args.ferplus and not Path(args.ferplus).is_file():
+        raise InputError(f"FER+ votes not found: {args.ferplus}. Get fer2013new.csv from github.com/microsoft/FERPlus, "
+                         "or leave out --ferplus.")
     dataset = load_dataset(args.data, skip_bad=args.skip_bad_rows)
     print(describe(dataset))
-    report = evaluate(args.model, dataset, split=args.split, out_dir=args.out, tta=args.tta)
+    report = evaluate(args.model, dataset, split=args.split, out_dir=args.out, tta=args.tta, ferplus=args.ferplus)
     print(f"{report['split']} accuracy: {100 * report['plain']['accuracy']:.2f} % "
-          f"(macro F1 {report['plain']['macro_f1']:.3f}, n={report['plain']['n']})")
+          f"(macro F1 {report['plain']['macro_f1']:.3f}, balanced {100 * report['plain']['balanced_accuracy']:.2f} %, "
+          f"n={report['plain']['n']})")
     if "tta" in report:
         print(f"{report['split']} accuracy with flip TTA: {100 * report['tta']['accuracy']:.2f} %")
-    print(f"(inference blur σ = {report['blur_sigma']:g}, from the model's metadata)")
+    for key, name in (("plain", ""), ("tta", " with flip TTA")):
+        if key in report.get("ferplus", {}):
+            fp = report["ferplus"]
+            print(f"against the FER+ majority labels{name}: {100 * fp[key]['accuracy']:.2f} % "
+                  f"(balanced {100 * fp[key]['balanced_accuracy']:.2f} %, n={fp['kept']})")
     print("wrote " + ", ".join(report["files"].values()))
     return 0
 
 
 def _add_calibrate(sub):
-    p = sub.add_parser("calibrate", help="choose a model's inference blur on the validation split",
+    p = sub.add_parser("calibrate", help="choose a model's input blur on the validation split",
                        formatter_class=HelpFormatter,
                        description="Score a few Gaussian blurs of the input (which undo the mismatch between "
                                    "augmented training images and sharp live crops) on the validation split "
-                                   "(PublicTest) and store the best in the model's metadata. Training does this "
-                                   "when a run completes; use this for a run that was stopped early.")
+                                   "(PublicTest) and build the best into the model file (two fixed layers in "
+                                   "front of the network). Training does this when a run completes; use this "
+                                   "for a run that was stopped early.")
     p.add_argument("--model", required=True, help="model .h5 or run folder")
     p.add_argument("--data", required=True, help="fer2013.csv(.gz) or class-folder tree (its validation split is used)")
     p.add_argument("--skip-bad-rows", action="store_true", help="leave out malformed rows/files instead of stopping")
@@ -126,10 +137,12 @@ def _add_calibrate(sub):
 
 def _run_calibrate(args):
     from .calibrate import calibrate, describe
+    from .classifier import resolve_model_path
     from .data import load_dataset
     record = calibrate(args.model, load_dataset(args.data, skip_bad=args.skip_bad_rows))
     print(describe(record))
-    print(f"inference blur σ = {record['blur_sigma']:g} written to the model's metadata")
+    print(f"input blur σ = {record['sigma']:g} built into {resolve_model_path(args.model)} (recorded in its "
+          "metadata)")
     return 0
 
 

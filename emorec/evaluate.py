@@ -29,7 +29,9 @@ def score(y_true, probs):
     y_pred = probs.argmax(1)
     cm = confusion(y_true, y_pred)
     classes = per_class(cm)
+    present = [c["recall"] for c in classes.values() if c["support"]]
     return {"accuracy": float(np.mean(y_pred == y_true)), "macro_f1": float(np.mean([c["f1"] for c in classes.values()])),
+            "balanced_accuracy": float(np.mean(present)) if present else 0.0,
             "n": int(len(y_true)), "per_class": classes, "confusion": cm.tolist()}
 
 
@@ -61,12 +63,22 @@ def plot_confusion(cm, path, title):
 def markdown(report):
     lines = [f"# Evaluation: {report['model']}", "",
              f"Data: `{report['data']}`, split **{report['split']}** ({report['plain']['n']} images), {report['date']}.",
-             f"Runtime: {report['runtime']}, inference blur σ = {report['blur_sigma']:g} (from the model's metadata).",
+             f"Runtime: {report['runtime']}; the network's input blur σ = {report['input_blur']:g}.",
              "",
-             "| run | accuracy | macro F1 |", "|---|---|---|"]
+             "| run | accuracy | macro F1 | balanced accuracy (mean recall) |", "|---|---|---|---|"]
     for key, name in (("plain", "plain"), ("tta", "horizontal-flip TTA")):
         if key in report:
-            lines.append(f"| {name} | {100 * report[key]['accuracy']:.2f} % | {report[key]['macro_f1']:.3f} |")
+            lines.append(f"| {name} | {100 * report[key]['accuracy']:.2f} % | {report[key]['macro_f1']:.3f} | "
+                         f"{100 * report[key]['balanced_accuracy']:.2f} % |")
+    if "ferplus" in report:
+        fp = report["ferplus"]
+        lines += ["", f"Against the FER+ majority labels ({fp['kept']} faces; {fp['left_out']} left out whose "
+                      "majority was contempt, unknown or not a face):", "",
+                  "| run | accuracy | macro F1 | balanced accuracy |", "|---|---|---|---|"]
+        for key, name in (("plain", "plain"), ("tta", "horizontal-flip TTA")):
+            if key in fp:
+                lines.append(f"| {name} | {100 * fp[key]['accuracy']:.2f} % | {fp[key]['macro_f1']:.3f} | "
+                             f"{100 * fp[key]['balanced_accuracy']:.2f} % |")
     lines += ["", "Per class (plain):", "", "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
     for name, c in report["plain"]["per_class"].items():
         lines.append(f"| {name} | {c['precision']:.3f} | {c['recall']:.3f} | {c['f1']:.3f} | {c['support']} |")
@@ -78,19 +90,34 @@ def markdown(report):
     return "\n".join(lines)
 
 
-def evaluate(model_path, dataset, split="test", out_dir=None, tta=False, classifier=None):
+def evaluate(model_path, dataset, split="test", out_dir=None, tta=False, classifier=None, ferplus=None):
     """Score a model on one split of a dataset; write ``eval_<split>.{md,json}`` and
-    ``confusion_<split>.png`` into ``out_dir`` (default: the model's folder). Returns the report dict."""
+    ``confusion_<split>.png`` into ``out_dir`` (default: the model's folder). Returns the report dict.
+    ``ferplus``: FER+ votes (fer2013new.csv, Kaggle CSV data): also score against the FER+ majority labels,
+    cleaner than FER2013's, on the faces whose majority is one of our classes."""
     from .classifier import Classifier, resolve_model_path
     model_path = resolve_model_path(model_path)
     classifier = classifier or Classifier(model_path)
     x, y = dataset.split(split)
     out_dir = Path(out_dir) if out_dir else model_path.parent
     report = {"model": str(model_path), "data": dataset.source, "data_sha256": dataset.sha256, "split": split,
-              "runtime": "LiteRT (TFLite export of the .h5)", "blur_sigma": classifier.blur_sigma, "date": now_iso(),
+              "runtime": "LiteRT (TFLite export of the .h5)", "input_blur": classifier.input_blur, "date": now_iso(),
               "plain": score(y, classifier.predict(x))}
     if tta:
         report["tta"] = score(y, classifier.predict(x, tta=True))
+    if ferplus:
+        from .ferplus import majority_labels
+        from .labels import SPLIT_TO_USAGE
+        usage = SPLIT_TO_USAGE.get(split)
+        if usage is None:
+            raise ValueError(f"FER+ labels exist for the Kaggle CSV's splits, not {split!r}")
+        majority = majority_labels(ferplus, dataset, usage)
+        kept = majority >= 0
+        report["ferplus"] = {"votes": str(ferplus), "kept": int(kept.sum()), "left_out": int((~kept).sum())}
+        for key in ("plain", "tta"):
+            if key in report:
+                probs = classifier.predict(x[kept], tta=key == "tta")
+                report["ferplus"][key] = score(majority[kept], probs)
     report["files"] = {k: str(out_dir / f"{stem}_{split}.{ext}") for k, stem, ext in
                        (("markdown", "eval", "md"), ("json", "eval", "json"), ("confusion_png", "confusion", "png"))}
     plot_confusion(report["plain"]["confusion"], report["files"]["confusion_png"],

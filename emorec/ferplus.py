@@ -19,11 +19,30 @@ FERPLUS_COLUMNS = {"angry": "anger", "disgust": "disgust", "fear": "fear", "happ
 MIN_AGREEMENT = 0.4
 
 
-def load_votes(path, dataset):
-    """FER+ votes for ``dataset``'s training split: N×7 float32 vote counts in our class order.
+#: FER+ columns outside our classes: a majority for one of these leaves a face out of the FER+ scores.
+OTHER_COLUMNS = ("contempt", "unknown", "NF")
+
+
+def load_votes(path, dataset, usage="Training"):
+    """FER+ votes for ``dataset``'s split of ``usage`` (Training, PublicTest or PrivateTest): N×7 float32 vote
+    counts in our class order.
 
     Raises :class:`data.DataError` when the file is unreadable or does not line up with the dataset.
     """
+    return _votes(path, dataset, usage)[:, :NUM_CLASSES]
+
+
+def majority_labels(path, dataset, usage="PrivateTest"):
+    """The FER+ majority label of each face of ``usage`` (our class index), or -1 where most annotators chose
+    none of our seven classes (contempt, unknown, not a face) or nobody voted; ties go to the first class in
+    :data:`labels.EMOTIONS` order."""
+    votes = _votes(path, dataset, usage)
+    labels = votes.argmax(1)
+    return np.where((labels < NUM_CLASSES) & (votes.sum(1) > 0), labels, -1)
+
+
+def _votes(path, dataset, usage):
+    """N×(7 + the other columns present) vote counts of ``usage``'s rows, checked to line up with ``dataset``."""
     try:
         df = pd.read_csv(path)
     except FileNotFoundError:
@@ -38,17 +57,18 @@ def load_votes(path, dataset):
     if dataset.skipped:
         raise DataError(f"--ferplus needs every row of {dataset.source} ({len(dataset.skipped)} were skipped as "
                         "bad): FER+ votes line up with the Kaggle CSV row by row.")
-    usage = "Training"
     y = dataset.split(USAGE_TO_SPLIT[usage])[1]
     rows = df[df["Usage"].astype(str).str.strip() == usage]
     if len(rows) != len(y):
         raise DataError(f"{path} has {len(rows):,} {usage} rows, {dataset.source} has {len(y):,}: FER+ votes only "
                         "fit the Kaggle fer2013.csv they were made for.")
-    votes = rows[[FERPLUS_COLUMNS[e] for e in EMOTIONS]].to_numpy(np.float32)
+    columns = [FERPLUS_COLUMNS[e] for e in EMOTIONS] + [c for c in OTHER_COLUMNS if c in df.columns]
+    votes = rows[columns].to_numpy(np.float32)
     if np.isnan(votes).any() or (votes < 0).any():
         raise DataError(f"{path}: vote counts must be whole numbers ≥ 0.")
-    voted = votes.sum(1) > 0
-    agreement = float(np.mean(votes[voted].argmax(1) == y[voted])) if voted.any() else 0.0
+    ours = votes[:, :NUM_CLASSES]
+    voted = ours.sum(1) > 0
+    agreement = float(np.mean(ours[voted].argmax(1) == y[voted])) if voted.any() else 0.0
     if agreement < MIN_AGREEMENT:
         raise DataError(f"{path} does not line up with {dataset.source}: the FER+ majority matches the label of "
                         f"only {100 * agreement:.0f} % of {usage} faces (about 64 % when the rows correspond). "

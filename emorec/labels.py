@@ -39,6 +39,7 @@ VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", "
 
 #: Kaggle ``Usage`` value -> split name used throughout the project.
 USAGE_TO_SPLIT = {"Training": "train", "PublicTest": "val", "PrivateTest": "test"}
+SPLIT_TO_USAGE = {split: usage for usage, split in USAGE_TO_SPLIT.items()}
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent

@@ -108,3 +108,57 @@ def build_model(arch=DEFAULT_ARCH):
         return ARCHITECTURES[arch]()
     except KeyError:
         raise ValueError(f"unknown architecture {arch!r}; choose one of {sorted(ARCHITECTURES)}") from None
+
+
+# ---------------------------------------------------------------- the input blur, inside the network
+#
+# Every training image is resampled bilinearly by augmentation (rotation, shift, zoom), so a trained network
+# has only seen slightly softened faces; a light Gaussian blur of sharp inference crops closes that gap
+# (see emorec/calibrate.py, which chooses its σ). The blur is two fixed, untrainable matrix products in
+# front of the network, so the model file carries it: whatever runs the model (LiteRT, Keras, another
+# program) gets the same input, and preprocessing has nothing to agree on.
+
+#: Names of the two layers that hold the input blur (along the rows of a face, then along its columns).
+BLUR_LAYERS = ("input_blur_rows", "input_blur_cols")
+
+
+def blur_matrix(sigma, size=INPUT_SIZE):
+    """The size×size matrix M with ``M @ face @ M.T`` = ``cv2.GaussianBlur(face, (0, 0), sigma)`` for a float
+    face: OpenCV's own kernel (its size and weights for float images) and border (reflect-101)."""
+    import cv2
+    import numpy as np
+    if not sigma:
+        return np.eye(size, dtype=np.float32)
+    ksize = int(round(sigma * 4 * 2 + 1)) | 1             # OpenCV's kernel size for float images
+    kernel = cv2.getGaussianKernel(ksize, sigma, cv2.CV_64F)
+    m = cv2.sepFilter2D(np.eye(size), cv2.CV_64F, np.ones((1, 1)), kernel, borderType=cv2.BORDER_REFLECT_101)
+    return m.astype(np.float32)
+
+
+def without_input_blur(model):
+    """The network behind a built-in input blur (``model`` itself when it has none)."""
+    import keras
+    if BLUR_LAYERS[0] not in {layer.name for layer in model.layers}:
+        return model
+    return next(layer for layer in model.layers if isinstance(layer, keras.Model))
+
+
+def with_input_blur(model, sigma):
+    """``model`` (with or without a blur of its own) behind a fixed Gaussian blur of σ ``sigma`` pixels; with
+    σ 0 the bare network. Same input and output as ``model``."""
+    import keras
+    from keras import layers
+    base = without_input_blur(model)
+    if not sigma:
+        return base
+    m = blur_matrix(sigma)
+    inputs = keras.Input((INPUT_SIZE, INPUT_SIZE, 1), name="face")
+    x = layers.Reshape((INPUT_SIZE, INPUT_SIZE))(inputs)
+    x = layers.Dense(INPUT_SIZE, use_bias=False, trainable=False, name=BLUR_LAYERS[0])(x)      # face @ M.T
+    x = layers.Permute((2, 1))(x)
+    x = layers.Dense(INPUT_SIZE, use_bias=False, trainable=False, name=BLUR_LAYERS[1])(x)      # (M face M.T).T
+    x = layers.Reshape((INPUT_SIZE, INPUT_SIZE, 1))(layers.Permute((2, 1))(x))
+    blurred = keras.Model(inputs, base(x), name=base.name)
+    blurred.get_layer(BLUR_LAYERS[0]).set_weights([m.T])
+    blurred.get_layer(BLUR_LAYERS[1]).set_weights([m.T])
+    return blurred

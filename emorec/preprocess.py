@@ -113,20 +113,13 @@ def to_face48(image):
     return np.ascontiguousarray(image)
 
 
-def to_model_input(faces, blur_sigma=0.0):
-    """N×48×48 uint8 crops -> the float32 N×48×48×1 tensor every model takes (values 0..255).
-
-    ``blur_sigma`` (pixels, inference only): a Gaussian blur that matches the softening every training
-    image gets from augmentation's bilinear resampling; each model's own value is chosen on its
-    validation split and kept in its metadata (see :mod:`emorec.calibrate`).
-    """
+def to_model_input(faces):
+    """N×48×48 uint8 crops -> the float32 N×48×48×1 tensor every model takes (values 0..255). Everything
+    else (scaling, a model's input blur) happens inside the model."""
     faces = np.asarray(faces)
     if faces.ndim != 3 or faces.shape[1:] != (INPUT_SIZE, INPUT_SIZE):
         raise ValueError(f"expected N×{INPUT_SIZE}×{INPUT_SIZE} crops, got shape {faces.shape}")
-    x = faces.astype(np.float32)
-    if blur_sigma and len(x):
-        x = np.stack([cv2.GaussianBlur(face, (0, 0), blur_sigma) for face in x])
-    return x[..., None]
+    return faces.astype(np.float32)[..., None]
 
 
 def flip_tta(classify, crops):

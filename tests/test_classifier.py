@@ -80,30 +80,37 @@ def test_flip_tta_is_symmetric(model_copy):
 
 
 def _set_blur(model_path, sigma):
+    """A model as an older version wrote it: a blur in the metadata for preprocessing to apply, none in the network."""
+    from emorec.classifier import load_keras_model
+    from emorec.models import without_input_blur
+    without_input_blur(load_keras_model(model_path)).save(model_path)
     meta_file = model_path.with_suffix(".json")
     meta = json.loads(meta_file.read_text())
+    meta.pop("input_blur", None)
     meta["inference"] = {"blur_sigma": sigma}
     meta_file.write_text(json.dumps(meta))
 
 
-def test_the_inference_blur_in_the_metadata_is_applied(model_copy):
+def test_an_older_models_blur_is_built_into_its_export(model_copy):
+    from emorec.models import blur_matrix
     faces = np.random.default_rng(2).integers(0, 256, (4, 48, 48), dtype=np.uint8)
     _set_blur(model_copy, 0)
     sharp = Classifier(model_copy)
-    assert sharp.blur_sigma == 0
+    assert sharp.input_blur == 0
     _set_blur(model_copy, 0.7)
-    soft = Classifier(model_copy)
-    assert soft.blur_sigma == 0.7
-    import cv2
-    pre_blurred = np.stack([cv2.GaussianBlur(f.astype(np.float32), (0, 0), 0.7) for f in faces])
-    assert np.allclose(soft(faces), sharp.run(pre_blurred[..., None]), atol=1e-6)
-    assert not np.allclose(soft(faces), sharp(faces), atol=1e-4)
+    soft = Classifier(model_copy)          # the metadata changed: exported again, with the blur in the network
+    assert soft.input_blur == 0.7
+    m = blur_matrix(0.7)
+    pre_blurred = np.einsum("ij,njk,lk->nil", m, faces.astype(np.float32), m)[..., None]
+    # equal up to the int8 quantization of the export (the blur's weights are quantized too)
+    assert np.abs(soft(faces) - sharp.run(pre_blurred)).max() < 0.02
+    assert np.abs(soft(faces) - sharp(faces)).max() > 10 * np.abs(soft(faces) - sharp.run(pre_blurred)).max()
 
 
 @pytest.mark.parametrize("sigma", [-0.5, 5, "0.7", True, [0.7]])
-def test_a_bad_inference_blur_is_refused_with_the_fix(model_copy, sigma):
+def test_a_bad_input_blur_is_refused_with_the_fix(model_copy, sigma):
     _set_blur(model_copy, sigma)
-    with pytest.raises(ModelError, match="blur_sigma.*calibrate"):
+    with pytest.raises(ModelError, match="input blur.*calibrate"):
         Classifier(model_copy)
 
 

@@ -35,12 +35,12 @@ def test_evaluate_writes_markdown_json_and_png(tiny_model, tmp_path):
     assert saved["plain"]["n"] == 7 and set(saved["plain"]["per_class"]) == set(EMOTIONS)
     assert "tta" in saved and saved["plain"]["accuracy"] == report["plain"]["accuracy"]
     assert "horizontal-flip TTA" in md and "| happy |" in md and "precision" in md
-    assert saved["blur_sigma"] == report["blur_sigma"] and "inference blur σ" in md
+    assert saved["input_blur"] == report["input_blur"] and "input blur σ" in md
 
 
 class FixedAnswers:
     """A classifier stand-in whose answers are known in advance: face i gets the label ``answers[i]``."""
-    blur_sigma = 0.0
+    input_blur = 0.0
 
     def __init__(self, answers):
         self.answers = np.asarray(answers)

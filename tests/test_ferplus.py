@@ -98,3 +98,39 @@ def test_ferplus_from_the_command_line_reaches_the_training_targets(tmp_path, da
         main(["train", "--data", str(path), "--ferplus", str(votes), "--ferplus-weight", "2", "--out",
               str(tmp_path / "r2")])
     assert usage_error.value.code == 2 and "at most 1, got 2" in capsys.readouterr().err
+
+
+def test_evaluate_scores_against_the_fer_plus_majority_and_reports_balanced_accuracy(data, tmp_path, capsys):
+    """Hand count: a classifier that always answers 'happy', on 7 PrivateTest faces (one per class) whose FER+
+    majority is each face's label, except face 0, whose majority is 'contempt' (left out), and face 1, whose
+    majority is 'happy' (so 2 of the 6 kept faces are happy: accuracy 2/6; FER2013's labels: 1/7)."""
+    from emorec.evaluate import evaluate
+    path, usages, labels = data
+    votes = tmp_path / "ferplus.csv"
+    ferplus_file(votes, usages, labels)
+    text = votes.read_text().splitlines()
+    first_test = usages.index("PrivateTest") + 1                            # +1: the header
+    cells = text[first_test].split(",")
+    cells[HEADER.index("contempt")] = "9"                                    # face 0: contempt wins
+    text[first_test] = ",".join(cells)
+    cells = text[first_test + 1].split(",")
+    cells[HEADER.index("happiness")] = "9"                                   # face 1: happy wins
+    text[first_test + 1] = ",".join(cells)
+    votes.write_text("\n".join(text) + "\n")
+
+    class AlwaysHappy:
+        input_blur = 0.0
+
+        def predict(self, faces, tta=False):
+            return np.tile(np.eye(7, dtype=np.float32)[EMOTIONS.index("happy")], (len(faces), 1))
+
+    report = evaluate(None, load_csv(path, use_cache=False), out_dir=tmp_path / "rep", tta=True,
+                      classifier=AlwaysHappy(), ferplus=votes)
+    assert report["plain"]["accuracy"] == pytest.approx(1 / 7)
+    assert report["plain"]["balanced_accuracy"] == pytest.approx(1 / 7)      # recall 1 for happy, 0 for the rest
+    fp = report["ferplus"]
+    assert fp["kept"] == 6 and fp["left_out"] == 1
+    assert fp["plain"]["accuracy"] == pytest.approx(2 / 6) and fp["tta"]["accuracy"] == pytest.approx(2 / 6)
+    # the kept faces hold 5 classes (angry was left out, disgust became happy): recall 1 for happy, 0 for 4
+    assert fp["plain"]["balanced_accuracy"] == pytest.approx(1 / 5)
+    assert "FER+ majority" in (tmp_path / "rep" / "eval_test.md").read_text()

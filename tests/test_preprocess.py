@@ -36,13 +36,26 @@ def test_model_input_shape_and_range():
         to_model_input(np.zeros((3, 40, 40), np.uint8))
 
 
-def test_model_input_blur_is_a_gaussian_per_face_and_off_by_default():
+def test_the_input_blur_in_the_network_is_opencvs_gaussian_blur():
+    """The blur calibration chooses lives in the model as two matrix products: the same numbers as OpenCV's
+    blur (kernel and reflect-101 border), in Keras and through the blur matrix alike."""
+    import keras
+    from emorec.models import blur_matrix, build_shallow, with_input_blur, without_input_blur
     faces = np.random.default_rng(0).integers(0, 256, (3, 48, 48), dtype=np.uint8)
-    plain = to_model_input(faces)
-    assert np.array_equal(plain[..., 0], faces.astype(np.float32))
-    blurred = to_model_input(faces, blur_sigma=0.7)
-    assert blurred.shape == (3, 48, 48, 1) and blurred.dtype == np.float32
-    expected = cv2.GaussianBlur(faces[1].astype(np.float32), (0, 0), 0.7)
-    assert np.allclose(blurred[1, :, :, 0], expected)
-    assert np.abs(blurred - plain).mean() > 10           # noise is smoothed a lot
-    assert to_model_input(np.zeros((0, 48, 48), np.uint8), blur_sigma=0.7).shape == (0, 48, 48, 1)
+    x = to_model_input(faces)
+    assert np.array_equal(x[..., 0], faces.astype(np.float32)) and x.shape == (3, 48, 48, 1)
+    for sigma in (0.3, 0.6, 1.0):
+        m = blur_matrix(sigma)
+        expected = cv2.GaussianBlur(faces[1].astype(np.float32), (0, 0), sigma)
+        assert np.allclose(m @ x[1, :, :, 0] @ m.T, expected, atol=1e-3)
+    assert np.array_equal(blur_matrix(0), np.eye(48, dtype=np.float32))
+    bare = build_shallow()
+    blurred = with_input_blur(bare, 0.7)
+    m = blur_matrix(0.7)
+    pre_blurred = np.einsum("ij,njk,lk->nil", m, x[..., 0], m)[..., None]
+    assert np.allclose(np.asarray(blurred(x)), np.asarray(bare(pre_blurred)), atol=1e-5)
+    assert not blurred.get_layer("input_blur_rows").trainable
+    assert without_input_blur(blurred) is bare and with_input_blur(blurred, 0) is bare
+    again = with_input_blur(blurred, 0.3)    # a new blur replaces the old one, it does not stack
+    assert len([la for la in again.layers if la.name.startswith("input_blur")]) == 2
+    assert isinstance(without_input_blur(again), keras.Model)
