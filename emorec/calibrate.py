@@ -38,7 +38,7 @@ def accuracy_by_sigma(network, x, y, sigmas=SIGMAS, batch_size=256):
         m = blur_matrix(sigma)
 
         def classify(crops):
-            return network(np.einsum("ij,njk,lk->nil", m, to_model_input(crops)[..., 0], m)[..., None])
+            return network((m @ to_model_input(crops)[..., 0] @ m.T)[..., None])
         plain, tta = [], []
         for i in range(0, len(x), batch_size):
             plain.append(classify(x[i:i + batch_size]))

@@ -23,7 +23,7 @@ from .artifacts import atomic_path, metadata_path, now_iso, read_json, write_jso
 from .errors import ModelError, output_error
 from .labels import DEFAULT_MODEL, EMOTIONS, INPUT_SIZE, MODEL_FILENAME, NUM_CLASSES
 from .preprocess import as_crops, flip_tta, to_model_input
-from .quiet import silenced_stderr
+from .quiet import quiet_libraries, silenced_stderr
 
 
 def resolve_model_path(path=None):
@@ -138,6 +138,7 @@ def ensure_export(model_path, metadata=None):
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     with contextlib.redirect_stdout(io.StringIO()), silenced_stderr():   # the converter prints its whole signature
         flatbuffer = converter.convert()
+    quiet_libraries()   # the converter sets absl's logger back to WARNING, and Keras's .h5 saves would talk
     failure = None
     for tflite, stamp in _export_locations(model_path, digest):
         try:

@@ -69,7 +69,7 @@ class HaarDetector:
                                               **limits)
         if len(found) == 0:
             return np.zeros((0, 4), int)
-        return np.round(np.asarray(found, float) / scale).astype(int)
+        return in_reading_order(np.round(np.asarray(found, float) / scale).astype(int))
 
     def __call__(self, gray):
         """A full scan: every position, every face size from ``min_size`` up."""
@@ -92,6 +92,13 @@ class HaarDetector:
                                 sizes[1] * side)
             found.extend(hits + [x0, y0, 0, 0])
         return dedupe(np.asarray(found, int).reshape(-1, 4))
+
+
+def in_reading_order(boxes):
+    """Boxes sorted by x, then y, w, h. OpenCV's cascade returns faces in an order that varies with its thread
+    scheduling; new faces get their track ids in this order, so it must not vary between runs or engines."""
+    boxes = np.asarray(boxes).reshape(-1, 4)
+    return boxes[np.lexsort(boxes.T[::-1])]
 
 
 def dedupe(boxes, iou=0.5):

@@ -114,9 +114,9 @@ def build_model(arch=DEFAULT_ARCH):
 #
 # Every training image is resampled bilinearly by augmentation (rotation, shift, zoom), so a trained network
 # has only seen slightly softened faces; a light Gaussian blur of sharp inference crops closes that gap
-# (see emorec/calibrate.py, which chooses its σ). The blur is two fixed, untrainable matrix products in
-# front of the network, so the model file carries it: whatever runs the model (LiteRT, Keras, another
-# program) gets the same input, and preprocessing has nothing to agree on.
+# (see emorec/calibrate.py, which chooses its σ). The blur is a few fixed, untrainable layers in front of
+# the network, so the model file carries it: whatever runs the model (LiteRT, Keras, another program) gets
+# the same input, and preprocessing has nothing to agree on.
 
 #: Names of the two layers that hold the input blur (along the rows of a face, then along its columns).
 BLUR_LAYERS = ("input_blur_rows", "input_blur_cols")
@@ -145,20 +145,31 @@ def without_input_blur(model):
 
 def with_input_blur(model, sigma):
     """``model`` (with or without a blur of its own) behind a fixed Gaussian blur of σ ``sigma`` pixels; with
-    σ 0 the bare network. Same input and output as ``model``."""
+    σ 0 the bare network. Same input and output as ``model``.
+
+    The blur is OpenCV's: reflect-101 borders (rows and columns mirrored by crops and a concatenation), then
+    the 1-D kernel along the rows and along the columns (two untrainable depthwise convolutions). Its few
+    weights stay float in the LiteRT export (the int8 export quantizes only larger weight tensors)."""
     import keras
+    import numpy as np
     from keras import layers
     base = without_input_blur(model)
     if not sigma:
         return base
-    m = blur_matrix(sigma)
-    inputs = keras.Input((INPUT_SIZE, INPUT_SIZE, 1), name="face")
-    x = layers.Reshape((INPUT_SIZE, INPUT_SIZE))(inputs)
-    x = layers.Dense(INPUT_SIZE, use_bias=False, trainable=False, name=BLUR_LAYERS[0])(x)      # face @ M.T
-    x = layers.Permute((2, 1))(x)
-    x = layers.Dense(INPUT_SIZE, use_bias=False, trainable=False, name=BLUR_LAYERS[1])(x)      # (M face M.T).T
-    x = layers.Reshape((INPUT_SIZE, INPUT_SIZE, 1))(layers.Permute((2, 1))(x))
+    import cv2
+    ksize = int(round(sigma * 4 * 2 + 1)) | 1
+    kernel = cv2.getGaussianKernel(ksize, sigma, cv2.CV_64F)[:, 0].astype(np.float32)
+    pad, n = ksize // 2, INPUT_SIZE
+    inputs = keras.Input((n, n, 1), name="face")
+    x = inputs
+    for axis, name in ((1, BLUR_LAYERS[0]), (2, BLUR_LAYERS[1])):
+        def line(i, axis=axis):   # row (axis 1) or column (axis 2) i alone
+            return layers.Cropping2D(((i, n - 1 - i), (0, 0)) if axis == 1 else ((0, 0), (i, n - 1 - i)))(x)
+        edges = [line(i) for i in range(pad, 0, -1)], [line(n - 2 - i) for i in range(pad)]
+        x = layers.Concatenate(axis=axis)([*edges[0], x, *edges[1]])
+        x = layers.DepthwiseConv2D((ksize, 1) if axis == 1 else (1, ksize), use_bias=False, trainable=False,
+                                   name=name)(x)
     blurred = keras.Model(inputs, base(x), name=base.name)
-    blurred.get_layer(BLUR_LAYERS[0]).set_weights([m.T])
-    blurred.get_layer(BLUR_LAYERS[1]).set_weights([m.T])
+    blurred.get_layer(BLUR_LAYERS[0]).set_weights([kernel.reshape(ksize, 1, 1, 1)])
+    blurred.get_layer(BLUR_LAYERS[1]).set_weights([kernel.reshape(1, ksize, 1, 1)])
     return blurred

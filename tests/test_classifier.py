@@ -101,7 +101,7 @@ def test_an_older_models_blur_is_built_into_its_export(model_copy):
     soft = Classifier(model_copy)          # the metadata changed: exported again, with the blur in the network
     assert soft.input_blur == 0.7
     m = blur_matrix(0.7)
-    pre_blurred = np.einsum("ij,njk,lk->nil", m, faces.astype(np.float32), m)[..., None]
+    pre_blurred = (m @ faces.astype(np.float32) @ m.T)[..., None]
     # equal up to the int8 quantization of the export (the blur's weights are quantized too)
     assert np.abs(soft(faces) - sharp.run(pre_blurred)).max() < 0.02
     assert np.abs(soft(faces) - sharp(faces)).max() > 10 * np.abs(soft(faces) - sharp.run(pre_blurred)).max()

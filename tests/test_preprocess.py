@@ -52,7 +52,7 @@ def test_the_input_blur_in_the_network_is_opencvs_gaussian_blur():
     bare = build_shallow()
     blurred = with_input_blur(bare, 0.7)
     m = blur_matrix(0.7)
-    pre_blurred = np.einsum("ij,njk,lk->nil", m, x[..., 0], m)[..., None]
+    pre_blurred = (m @ x[..., 0] @ m.T)[..., None]
     assert np.allclose(np.asarray(blurred(x)), np.asarray(bare(pre_blurred)), atol=1e-5)
     assert not blurred.get_layer("input_blur_rows").trainable
     assert without_input_blur(blurred) is bare and with_input_blur(blurred, 0) is bare
