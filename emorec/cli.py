@@ -37,7 +37,7 @@ def _add_train(sub):
     add_config_flags(p)
     p.add_argument("--resume", nargs="?", const=True, metavar="DIR",
                    help="continue an interrupted run (in DIR, or in --out) from its last finished epoch; its saved "
-                        "settings are kept, only --epochs may change")
+                        "settings are kept, only --epochs and --devices may change")
     p.add_argument("--replace-default", action="store_true",
                    help=f"allow --out {DEFAULT_MODEL.parent} (the shipped model); refused otherwise")
     p.set_defaults(func=_run_train)
@@ -50,11 +50,12 @@ def _run_train(args):
         out = args.resume if isinstance(args.resume, str) else args.out
         if not out:
             raise InputError("--resume needs the run folder: --resume DIR (or --resume --out DIR)")
-        ignored = sorted(given_flags(args) - {"epochs", "out"})
+        ignored = sorted(given_flags(args) - {"epochs", "out", "devices"})
         if ignored:
             print(f"note: a resumed run keeps its saved settings; ignoring --{', --'.join(n.replace('_', '-') for n in ignored)}")
         config.out = out
         config.epochs = args.epochs     # None: keep the saved run's budget
+        config.devices = args.devices   # None: the saved run's device count
     else:
         if not config.data:
             raise InputError("train needs --data PATH (fer2013.csv or a class-folder tree). Run `python main.py` "

@@ -5,6 +5,7 @@ Our own messages say what went wrong and what to do; the libraries' INFO/WARN li
 """
 
 import contextlib
+import importlib
 import logging
 import os
 import sys
@@ -53,4 +54,8 @@ def import_keras():
     quiet_libraries()
     with silenced_stderr():
         import keras
+        if keras.backend.backend() != "tensorflow":
+            # Keras on another backend imports TensorFlow too where it is installed (to seed it), but later, aloud
+            with contextlib.suppress(ImportError):
+                importlib.import_module("tensorflow")
     return keras

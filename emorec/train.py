@@ -2,8 +2,9 @@
 
 ``train()`` reads as three steps: :func:`prepare` (check the run folder and the data, build or restore the
 trainer), :func:`fit` (the epochs; each one commits the run's resume record, see :mod:`emorec.checkpoint`)
-and :func:`finish` (score the best model on validation, write its metadata, choose its inference blur).
+and :func:`finish` (write the best model's metadata, choose its input blur and build it into the model).
 Ctrl-C, ``kill`` (SIGTERM) or a killed process loses at most the epoch in progress; ``resume=True`` goes on.
+``config.devices`` above 1 trains data parallel on several GPUs with Keras's JAX backend (:mod:`emorec.devices`).
 """
 
 from dataclasses import asdict, dataclass, field, fields
@@ -15,6 +16,7 @@ from .artifacts import library_versions, metadata_path, now_iso, write_json
 from .checkpoint import RECORD, StopSignals, base_of, checkpoint_callback, clean_leftovers, publish, read_record, \
     save_curves
 from .data import describe, load_dataset
+from .devices import device_count, usable, validation_data
 from .errors import TrainingError, output_error
 from .labels import DEFAULT_MODEL_DIR, EMOTIONS, INPUT_SIZE, MODEL_FILENAME, NUM_CLASSES
 from .models import ARCHITECTURES, DEFAULT_ARCH
@@ -39,7 +41,13 @@ class TrainConfig:
                                      "seeds' 2-conv network", choices=sorted(ARCHITECTURES))
     epochs: int = option(60, "maximum epochs; --resume keeps the saved run's budget unless this is given",
                          type=number(int, 1))
-    batch_size: int = option(128, "images per training step", type=number(int, 1))
+    batch_size: int = option(128, "images per training step, over all --devices together", type=number(int, 1))
+    devices: str = option("1", "devices (GPUs) to train on at once: N or all. Above 1, training is data parallel on "
+                               "Keras's JAX backend (pip install -r requirements-cluster.txt); each step's "
+                               "--batch-size is split evenly over them, so N devices make the same updates as one. "
+                               "To use their throughput, raise --batch-size ×N and --lr ×N (linear scaling). "
+                               "A property of the machine: --resume keeps the run's count unless this is given",
+                          type=device_count, metavar="N")
     lr: float = option(1e-3, "AdamW learning rate", type=number(float, 0, low_open=True))
     weight_decay: float = option(1e-4, "AdamW weight decay", type=number(float, 0))
     schedule: str = option("plateau", "plateau: halve the LR after --lr-patience epochs without a validation "
@@ -159,11 +167,13 @@ def _build_trainer(config, steps_per_epoch):
 
 
 def load_initial_weights(base, path):
-    """Copy the weights of the model in ``path`` (a .h5 or a run folder) into ``base``; same architecture only."""
+    """Copy the weights of the model in ``path`` (a .h5 or a run folder) into ``base``; same architecture only.
+    A built-in input blur is left out: training learns the bare network, and its completion chooses a blur."""
     from .classifier import ModelError, load_keras_model, resolve_model_path
+    from .models import without_input_blur
     try:
         path = resolve_model_path(path)
-        source = load_keras_model(path)
+        source = without_input_blur(load_keras_model(path))
     except ModelError as e:
         raise TrainingError(f"--init-from: {e}") from None
     theirs, ours = source.get_weights(), base.get_weights()
@@ -198,22 +208,27 @@ def check_run_folder(out, resume, replace_default=False):
 
 
 class Run:
-    """What :func:`prepare` hands to :func:`fit` and :func:`finish`."""
+    """What :func:`prepare` hands to :func:`fit` and :func:`finish`; ``devices``: how many the trainer runs on."""
 
-    def __init__(self, config, out, record, dataset, trainer):
+    def __init__(self, config, out, record, dataset, trainer, devices=1):
         self.config, self.out, self.record, self.dataset, self.trainer = config, out, record, dataset, trainer
+        self.devices = devices
 
 
 def prepare(config, *, resume=False, replace_default=False, dataset=None):
-    """Check the run folder and the data (before Keras is imported, so mistakes are reported at once), then
-    build the trainer, or restore it from the resume record."""
+    """Check the run folder, the devices and the data (before Keras is imported, so mistakes are reported at
+    once), then build the trainer, or restore it from the resume record (under the devices' distribution, so
+    that its weights are placed on them)."""
     out = Path(config.out)
     record = check_run_folder(out, resume, replace_default)
     if resume:
         saved = TrainConfig.from_dict(record["config"])
         saved.out = str(out)
-        saved.epochs = config.epochs or saved.epochs      # a new epoch budget may be given; the rest is the run's
+        saved.epochs = config.epochs or saved.epochs      # a new epoch budget may be given; the rest is the run's,
+        saved.devices = config.devices or saved.devices   # but for the devices, which belong to the machine
         config = saved
+    from .devices import distribute, plan
+    device_names = plan(config.devices, config.batch_size)
     if dataset is None:
         dataset = load_dataset(config.data, skip_bad=config.skip_bad_rows,
                                val_fraction=config.val_fraction, seed=config.seed)
@@ -228,9 +243,12 @@ def prepare(config, *, resume=False, replace_default=False, dataset=None):
 
     from .quiet import import_keras
     keras = import_keras()
+    devices = distribute(device_names, keras)
+    if len(dataset.splits["train"][1]) < devices:
+        raise TrainingError(f"{dataset.source} has fewer training images than --devices {config.devices}.")
     epochs_done = record["epochs_done"] if record else 0
     keras.utils.set_random_seed(config.seed + epochs_done)
-    steps = int(np.ceil(len(dataset.splits["train"][1]) / config.batch_size))
+    steps = int(np.ceil(usable(len(dataset.splits["train"][1]), devices) / config.batch_size))
     if record:
         publish(out, record)   # copies a kill left behind the record catch up with it
         try:
@@ -252,7 +270,7 @@ def prepare(config, *, resume=False, replace_default=False, dataset=None):
     print(describe(dataset))
     record["params"] = int(base_of(trainer).count_params())
     print(f"architecture {config.arch}: {record['params']:,} parameters")
-    return Run(config, out, record, dataset, trainer)
+    return Run(config, out, record, dataset, trainer, devices)
 
 
 def training_targets(config, dataset):
@@ -281,12 +299,15 @@ def fit(run, *, verbose=1, extra_callbacks=()):
                  *extra_callbacks]
     weight_of = class_weights(y_train, config.class_weight)
     weights = None if weight_of is None else np.array([weight_of[c] for c in y_train], np.float32)
-    batches = _epoch_batches(x_train, targets, weights, config, record["epochs_done"])
+    batches = _epoch_batches(x_train, targets, weights, config, record["epochs_done"], run.devices)
+    # several devices: every batch, validation's too, must split evenly over them (see emorec.devices)
+    validation = validation_data(to_model_input(x_val), _one_hot(y_val), run.devices)
+    validation_batch_size = config.batch_size if run.devices > 1 else None
     try:
         with stop_signals:
             run.trainer.fit(batches, epochs=config.epochs, initial_epoch=record["epochs_done"],
-                            validation_data=(to_model_input(x_val), _one_hot(y_val)), callbacks=callbacks,
-                            verbose=verbose)
+                            validation_data=validation, validation_batch_size=validation_batch_size,
+                            callbacks=callbacks, verbose=verbose)
     except KeyboardInterrupt:
         print(f"\ninterrupted during epoch {record['epochs_done'] + 1}; the last finished epoch is saved.")
         return True
@@ -296,20 +317,22 @@ def fit(run, *, verbose=1, extra_callbacks=()):
 # Every epoch's randomness (the order of the images, augmentation, dropout) is a function of (seed, epoch)
 # alone, so a run that is stopped and resumed follows exactly the course of one that never stopped.
 
-def _epoch_batches(x, targets, weights, config, first_epoch):
+def _epoch_batches(x, targets, weights, config, first_epoch, devices=1):
     """The training batches as a Keras PyDataset: epoch e visits the images in the order of a permutation
     seeded with (seed, e); batches are made float as they are needed; ``weights`` (per image, or None: the
-    class weights) come along."""
+    class weights) come along. On several ``devices`` the order's last few images that would not split evenly
+    over them are left out (:func:`devices.usable`)."""
     import keras
+    n = usable(len(x), devices)
 
     class EpochBatches(keras.utils.PyDataset):
         def __init__(self):
             super().__init__()
             self.epoch = first_epoch
-            self.order = np.random.default_rng([config.seed, self.epoch]).permutation(len(x))
+            self.order = np.random.default_rng([config.seed, self.epoch]).permutation(len(x))[:n]
 
         def __len__(self):
-            return int(np.ceil(len(x) / config.batch_size))
+            return int(np.ceil(n / config.batch_size))
 
         def __getitem__(self, i):
             idx = self.order[i * config.batch_size:(i + 1) * config.batch_size]
@@ -318,7 +341,7 @@ def _epoch_batches(x, targets, weights, config, first_epoch):
 
         def on_epoch_end(self):
             self.epoch += 1
-            self.order = np.random.default_rng([config.seed, self.epoch]).permutation(len(x))
+            self.order = np.random.default_rng([config.seed, self.epoch]).permutation(len(x))[:n]
 
     return EpochBatches()
 
@@ -342,18 +365,33 @@ def _reseeding(seed):
 
 
 def finish(run, interrupted, calibrate=True):
-    """Write the best model's metadata; for a completed run also choose its inference blur. Returns the metadata."""
+    """Write the best model's metadata; for a completed run also choose its input blur and build it into the
+    model. Returns the metadata."""
     if "best_epoch" not in run.record:
         raise TrainingError("stopped before the first epoch finished; nothing was saved. Run again.")
     save_curves(run.record["history"], run.out / "curves.png")
     meta = write_metadata(run.out, run.config, run.record, run.dataset)
     if interrupted:
         print(f"continue with: python main.py train --resume {run.out} --epochs {run.config.epochs}")
+    elif calibrate and meta["backend"] != "tensorflow":
+        print(_calibrate_later(run, meta["backend"]))
     elif calibrate:
         from .calibrate import calibrate as choose_blur, describe as describe_blur
-        meta["inference"] = choose_blur(run.out / MODEL_FILENAME, run.dataset)
-        print(describe_blur(meta["inference"]))
+        meta["input_blur"] = choose_blur(run.out / MODEL_FILENAME, run.dataset)
+        print(describe_blur(meta["input_blur"]))
     return meta
+
+
+def _calibrate_later(run, backend):
+    """What to run instead, where TensorFlow is: the input blur is scored through the LiteRT export, which
+    converts the model with TensorFlow and cannot convert a model living on another backend."""
+    import shlex
+    flags = ["--model", str(run.out), "--data", run.config.data or str(run.dataset.source)]
+    if run.config.skip_bad_rows:
+        flags.append("--skip-bad-rows")
+    return (f"the input blur is chosen through a TensorFlow (LiteRT) export, and this run trained on {backend}; "
+            f"to choose it and build it into the model, run where TensorFlow is installed: "
+            f"python main.py calibrate {shlex.join(flags)}")
 
 
 def train(config, *, resume=False, replace_default=False, dataset=None, verbose=1, extra_callbacks=(),
@@ -362,10 +400,22 @@ def train(config, *, resume=False, replace_default=False, dataset=None, verbose=
 
     ``dataset``: an already loaded :class:`data.Dataset` (else ``config.data`` is loaded);
     ``extra_callbacks``: more Keras callbacks, run after the checkpointing one;
-    ``calibrate``: choose the inference blur on the validation split when the run completes.
+    ``calibrate``: choose the input blur on the validation split when the run completes.
     """
     run = prepare(config, resume=resume, replace_default=replace_default, dataset=dataset)
     return finish(run, fit(run, verbose=verbose, extra_callbacks=extra_callbacks), calibrate)
+
+
+def _input_blur_of(model_path):
+    """The input-blur record of the model file as calibrate left it, if the file is still that one (an epoch
+    that improved since replaced it with a bare network, and the record no longer applies)."""
+    from .artifacts import read_json
+    from .classifier import _sha256
+    try:
+        blur = read_json(metadata_path(model_path)).get("input_blur")
+        return blur if blur and blur.get("model_sha256") == _sha256(model_path) else None
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def write_metadata(out, config, record, dataset):
@@ -394,6 +444,9 @@ def write_metadata(out, config, record, dataset):
         "created": now_iso(),
         "versions": library_versions(),
     }
+    blur = _input_blur_of(out / MODEL_FILENAME)
+    if blur:
+        meta["input_blur"] = blur
     write_json(metadata_path(out / MODEL_FILENAME), meta)
     print(f"best model: {out / MODEL_FILENAME} (epoch {meta['best_epoch']} of {meta['epochs_run']}); "
           f"validation accuracy {100 * val_accuracy:.2f} %")

@@ -23,9 +23,9 @@ from conftest import write_video
 pytest.importorskip("ray")   # requirements-cluster.txt; part of requirements-dev.txt, so CI runs these
 
 
-def faces_clip(n=120):
+def faces_clip(n=90):
     """640×480 frames with real faces: the astronaut's head drifting right, and a second, mirrored head that
-    comes at frame 30 and goes at frame 90 (so ids are given and retired across segment boundaries)."""
+    comes at frame 25 and goes at frame 65 (so ids are given and retired across segment boundaries)."""
     from skimage import data
     head = cv2.resize(cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)[0:256, 100:356], (220, 220),
                       interpolation=cv2.INTER_AREA)
@@ -33,7 +33,7 @@ def faces_clip(n=120):
     for i in range(n):
         f = np.full((480, 640, 3), 90, np.uint8)
         f[10:230, 20 + 2 * i:240 + 2 * i] = head
-        if 30 <= i < 90:
+        if 25 <= i < 65:
             f[250:470, 400 - i:620 - i] = cv2.flip(head, 1)
         frames.append(f)
     return frames
@@ -85,14 +85,14 @@ def test_ray_with_two_workers_gives_the_in_process_files_even_when_a_worker_is_k
             (tmp_path / "local" / image / "annotated.png").read_bytes()
     for name in ("faces_mp4", "one_png", "two_png"):
         a, b = (json.loads((tmp_path / run / name / "summary.json").read_text()) for run in ("local", "ray"))
-        assert a["frames"] == b["frames"] == (120 if "mp4" in name else 1)
+        assert a["frames"] == b["frames"] == (90 if "mp4" in name else 1)
         for key in ("overall", *a["summary"]["tracks"]):
             x = a["summary"]["tracks"].get(key, a["summary"]["overall"])
             y = b["summary"]["tracks"].get(key, b["summary"]["overall"])
             assert x["face_frames"] == y["face_frames"] and x["label_share"] == y["label_share"]
             assert x["mean_probs"] == pytest.approx(y["mean_probs"], abs=1e-6)
     cap = cv2.VideoCapture(str(tmp_path / "ray" / "faces_mp4" / "annotated.mp4"))
-    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 120
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 90
     cap.release()
     assert (tmp_path / "ray" / "faces_mp4" / "timeline.png").stat().st_size > 1000
     assert not list((tmp_path / "ray").rglob(".*partial*"))
@@ -115,9 +115,9 @@ def test_segments_start_where_detection_starts_afresh():
 def test_units_keep_the_inputs_order_and_batch_images(inputs):
     todo = [(inputs / n, None, None) for n in ("one.png", "two.png", "faces.mp4", "broken.mp4", "one.png")]
     units, jobs = plan_units(todo, AnalyzeOptions(), segment_frames=50, images_per_task=16)
-    assert [u.method for u in units] == ["images", "video", "video", "video", "images"]
-    assert [u.args[1:3] for u in units if u.method == "video"] == [(0, 50), (50, 100), (100, None)]
-    assert [list(j["units"]) for j in jobs if "error" not in j] == [[0], [0], [1, 2, 3], [4]]
+    assert [u.method for u in units] == ["images", "video", "video", "images"]
+    assert [u.args[1:3] for u in units if u.method == "video"] == [(0, 50), (50, None)]
+    assert [list(j["units"]) for j in jobs if "error" not in j] == [[0], [0], [1, 2], [3]]
     assert "cannot read video" in jobs[3]["error"]
 
 

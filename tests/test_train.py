@@ -52,7 +52,8 @@ def test_a_run_folder_has_every_artifact_and_one_record_naming_its_files(tiny_mo
     meta = read_json(run / "emotion_cnn.json")
     assert meta["classes"] == list(EMOTIONS) and meta["input_size"] == 48 and meta["epochs_run"] == 1
     assert 0 <= meta["val_accuracy"] <= 1 and "test_accuracy" not in meta    # the test split is evaluate's alone
-    h5 = keras.models.load_model(run / "emotion_cnn.h5", compile=False)
+    from emorec.models import without_input_blur
+    h5 = without_input_blur(keras.models.load_model(run / "emotion_cnn.h5", compile=False))   # minus its blur
     resumed = base_of(keras.models.load_model(run / record["checkpoint"]))
     x = np.random.default_rng(0).integers(0, 256, (4, 48, 48, 1)).astype(np.float32)
     assert np.allclose(np.asarray(h5(x)), np.asarray(resumed(x)), atol=1e-6)
@@ -223,7 +224,8 @@ def weights_of(run):
 
 
 def test_init_from_starts_from_the_given_weights(tmp_path, tiny_model, small_data):
-    source = keras.models.load_model(tiny_model, compile=False).get_weights()
+    from emorec.models import without_input_blur
+    source = without_input_blur(keras.models.load_model(tiny_model, compile=False)).get_weights()   # minus its blur
     warm = weights_of(prepare(config(tmp_path, init_from=str(tiny_model.parent)), dataset=small_data))
     cold = weights_of(prepare(config(tmp_path, out=str(tmp_path / "cold")), dataset=small_data))
     assert all(np.array_equal(a, b) for a, b in zip(source, warm))
@@ -282,3 +284,27 @@ def test_the_command_line_resumes_with_a_new_budget_and_says_what_it_ignores(tmp
     assert seen == {"out": str(tmp_path / "r"), "epochs": 5, "resume": True}
     assert "keeps its saved settings; ignoring --lr" in capsys.readouterr().out
     assert main(["train", "--resume"]) == 2 and "--resume needs the run folder" in capsys.readouterr().err
+
+
+def test_resume_takes_devices_from_the_command_line(tmp_path, monkeypatch, capsys):
+    import emorec.train as t
+    seen = {}
+    monkeypatch.setattr(t, "prepare", lambda config, resume, replace_default: seen.update(d=config.devices) or "run")
+    monkeypatch.setattr(t, "fit", lambda run, **kw: False)
+    monkeypatch.setattr(t, "finish", lambda run, interrupted: None)
+    assert main(["train", "--resume", str(tmp_path / "r"), "--devices", "2"]) == 0
+    assert seen["d"] == "2" and "ignoring" not in capsys.readouterr().out
+    assert main(["train", "--resume", str(tmp_path / "r")]) == 0 and seen["d"] is None
+
+
+def test_a_completed_run_keeps_its_blur_record_only_while_the_model_file_is_the_one_it_describes(tiny_model, tmp_path):
+    from emorec.artifacts import read_json as read
+    from emorec.train import _input_blur_of
+    record = read(tiny_model.with_suffix(".json"))["input_blur"]
+    assert _input_blur_of(tiny_model) == record                  # the file calibrate wrote
+    copy = tmp_path
+    (copy / "emotion_cnn.h5").write_bytes(tiny_model.read_bytes())
+    (copy / "emotion_cnn.json").write_text(tiny_model.with_suffix(".json").read_text())
+    assert _input_blur_of(copy / "emotion_cnn.h5") == record
+    (copy / "emotion_cnn.h5").write_bytes(b"another model")       # an improved epoch's bare network replaced it
+    assert _input_blur_of(copy / "emotion_cnn.h5") is None
