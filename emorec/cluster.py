@@ -242,7 +242,7 @@ def plan_units(todo, options, segment_frames=SEGMENT_FRAMES, images_per_task=IMA
             batch = images[i:i + images_per_task]
             for slot, (job, _) in enumerate(batch):
                 job.update(units=range(len(units), len(units) + 1), slot=slot)
-            units.append(Unit(batch[0][0], "images", ([str(job["path"]) for job, _ in batch],)))
+            units.append(Unit(batch[0][0], "images", ([str(Path(job["path"]).resolve()) for job, _ in batch],)))
         images.clear()
 
     for j, (path, folder, source) in enumerate(todo):
@@ -260,7 +260,7 @@ def plan_units(todo, options, segment_frames=SEGMENT_FRAMES, images_per_task=IMA
                 count = None
             first = len(units)
             if "error" not in job:
-                units += [Unit(j, "video", (str(path), a, b, options.every))
+                units += [Unit(j, "video", (str(Path(path).resolve()), a, b, options.every))
                           for a, b in segments(count, resync_period(options), segment_frames)]
             job["units"] = range(first, len(units))
         jobs.append(job)
@@ -334,7 +334,7 @@ def analyze_on_ray(todo, options, workers=None, address=None, segment_frames=SEG
     try:
         count = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         actor = ray.remote(SegmentWorker).options(num_cpus=1, max_restarts=RETRIES, max_task_retries=RETRIES)
-        actors = [actor.remote(options.recognizer) for _ in range(count)]
+        actors = [actor.remote(_absolute_model(options.recognizer)) for _ in range(count)]
         units, jobs = plan_units(todo, options, segment_frames, images_per_task)
         with tqdm(total=len(units), desc=f"segments on {count} Ray worker{'s' * (count > 1)}", unit="unit",
                   position=1, leave=False, disable=not units) as bar:
@@ -368,6 +368,13 @@ def analyze_on_ray(todo, options, workers=None, address=None, segment_frames=SEG
         if started:
             ray.shutdown()
     return results
+
+
+def _absolute_model(recognizer_kwargs):
+    """The recognizer's keywords with the model as an absolute path: workers do not share the driver's
+    working directory."""
+    from .classifier import resolve_model_path
+    return {**recognizer_kwargs, "model": str(resolve_model_path(recognizer_kwargs.get("model")).resolve())}
 
 
 def _import_ray():

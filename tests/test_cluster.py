@@ -112,13 +112,17 @@ def test_segments_start_where_detection_starts_afresh():
     assert resync_period(options) == 30
 
 
-def test_units_keep_the_inputs_order_and_batch_images(inputs):
+def test_units_keep_the_inputs_order_and_batch_images(inputs, monkeypatch):
     todo = [(inputs / n, None, None) for n in ("one.png", "two.png", "faces.mp4", "broken.mp4", "one.png")]
     units, jobs = plan_units(todo, AnalyzeOptions(), segment_frames=50, images_per_task=16)
     assert [u.method for u in units] == ["images", "video", "video", "images"]
     assert [u.args[1:3] for u in units if u.method == "video"] == [(0, 50), (50, None)]
     assert [list(j["units"]) for j in jobs if "error" not in j] == [[0], [0], [1, 2], [3]]
     assert "cannot read video" in jobs[3]["error"]
+    monkeypatch.chdir(inputs)   # workers do not share the driver's working directory: they get absolute paths
+    from pathlib import Path
+    units, _ = plan_units([(Path("faces.mp4"), None, None), (Path("one.png"), None, None)], AnalyzeOptions())
+    assert units[0].args[0] == str(inputs / "faces.mp4") and units[1].args[0] == [str(inputs / "one.png")]
 
 
 def test_asking_for_ray_wrongly_gets_one_line(inputs, tmp_path, capsys, monkeypatch):
