@@ -130,8 +130,8 @@ def ensure_export(model_path, metadata=None):
             return tflite
     keras_model = load_keras_model(model_path)
     if blur:
-        from .models import BLUR_LAYERS, with_input_blur
-        if BLUR_LAYERS[0] not in {layer.name for layer in keras_model.layers}:
+        from .models import has_input_blur, with_input_blur
+        if not has_input_blur(keras_model):
             keras_model = with_input_blur(keras_model, blur)
     import tensorflow as tf
     converter = tf.lite.TFLiteConverter.from_keras_model(keras_model)

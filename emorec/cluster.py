@@ -217,8 +217,9 @@ class OrderedResults:
 
 def resync_period(options):
     """Video frames between the points where a segment may start (see the module's docstring)."""
+    from .recognizer import FULL_SCAN_EVERY, resync_period as recognizer_period
     rec = options.recognizer
-    return options.every * max(1, int(rec.get("detect_every", 1))) * max(1, int(rec.get("full_scan_every", 10)))
+    return options.every * recognizer_period(rec.get("detect_every", 1), rec.get("full_scan_every", FULL_SCAN_EVERY))
 
 
 def segments(frame_count, period, length=SEGMENT_FRAMES):

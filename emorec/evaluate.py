@@ -60,25 +60,26 @@ def plot_confusion(cm, path, title):
     plt.close(fig)
 
 
+def _score_rows(section):
+    """Table rows (accuracy, macro F1, balanced accuracy) for the runs in ``section``: plain, and TTA if scored."""
+    return [f"| {name} | {100 * section[key]['accuracy']:.2f} % | {section[key]['macro_f1']:.3f} | "
+            f"{100 * section[key]['balanced_accuracy']:.2f} % |"
+            for key, name in (("plain", "plain"), ("tta", "horizontal-flip TTA")) if key in section]
+
+
 def markdown(report):
     lines = [f"# Evaluation: {report['model']}", "",
              f"Data: `{report['data']}`, split **{report['split']}** ({report['plain']['n']} images), {report['date']}.",
              f"Runtime: {report['runtime']}; the network's input blur σ = {report['input_blur']:g}.",
              "",
              "| run | accuracy | macro F1 | balanced accuracy (mean recall) |", "|---|---|---|---|"]
-    for key, name in (("plain", "plain"), ("tta", "horizontal-flip TTA")):
-        if key in report:
-            lines.append(f"| {name} | {100 * report[key]['accuracy']:.2f} % | {report[key]['macro_f1']:.3f} | "
-                         f"{100 * report[key]['balanced_accuracy']:.2f} % |")
+    lines += _score_rows(report)
     if "ferplus" in report:
         fp = report["ferplus"]
         lines += ["", f"Against the FER+ majority labels ({fp['kept']} faces; {fp['left_out']} left out whose "
                       "majority was contempt, unknown or not a face):", "",
                   "| run | accuracy | macro F1 | balanced accuracy |", "|---|---|---|---|"]
-        for key, name in (("plain", "plain"), ("tta", "horizontal-flip TTA")):
-            if key in fp:
-                lines.append(f"| {name} | {100 * fp[key]['accuracy']:.2f} % | {fp[key]['macro_f1']:.3f} | "
-                             f"{100 * fp[key]['balanced_accuracy']:.2f} % |")
+        lines += _score_rows(fp)
     lines += ["", "Per class (plain):", "", "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
     for name, c in report["plain"]["per_class"].items():
         lines.append(f"| {name} | {c['precision']:.3f} | {c['recall']:.3f} | {c['f1']:.3f} | {c['support']} |")
@@ -100,11 +101,12 @@ def evaluate(model_path, dataset, split="test", out_dir=None, tta=False, classif
     classifier = classifier or Classifier(model_path)
     x, y = dataset.split(split)
     out_dir = Path(out_dir) if out_dir else model_path.parent
+    probs = {"plain": classifier.predict(x)}
+    if tta:
+        probs["tta"] = classifier.predict(x, tta=True)
     report = {"model": str(model_path), "data": dataset.source, "data_sha256": dataset.sha256, "split": split,
               "runtime": "LiteRT (TFLite export of the .h5)", "input_blur": classifier.input_blur, "date": now_iso(),
-              "plain": score(y, classifier.predict(x))}
-    if tta:
-        report["tta"] = score(y, classifier.predict(x, tta=True))
+              **{key: score(y, p) for key, p in probs.items()}}
     if ferplus:
         from .ferplus import majority_labels
         from .labels import SPLIT_TO_USAGE
@@ -114,10 +116,8 @@ def evaluate(model_path, dataset, split="test", out_dir=None, tta=False, classif
         majority = majority_labels(ferplus, dataset, usage)
         kept = majority >= 0
         report["ferplus"] = {"votes": str(ferplus), "kept": int(kept.sum()), "left_out": int((~kept).sum())}
-        for key in ("plain", "tta"):
-            if key in report:
-                probs = classifier.predict(x[kept], tta=key == "tta")
-                report["ferplus"][key] = score(majority[kept], probs)
+        for key, p in probs.items():
+            report["ferplus"][key] = score(majority[kept], p[kept])
     report["files"] = {k: str(out_dir / f"{stem}_{split}.{ext}") for k, stem, ext in
                        (("markdown", "eval", "md"), ("json", "eval", "json"), ("confusion_png", "confusion", "png"))}
     plot_confusion(report["plain"]["confusion"], report["files"]["confusion_png"],

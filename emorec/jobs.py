@@ -7,6 +7,7 @@ only by their output name, never by a path from the client. Finished jobs are de
 seconds, oldest first when the jobs' folder passes ``max_bytes``, and all of them when the server stops.
 """
 
+import asyncio
 import re
 import secrets
 import shutil
@@ -98,7 +99,8 @@ class JobStore:
             upload.parent.mkdir(parents=True)
             await _save_body(request, upload, limit_bytes)
             try:
-                Video(upload).close()           # checked by decoding, not by its name
+                # checked by decoding, not by its name; off the event loop, which serves the live streams
+                await asyncio.to_thread(lambda: Video(upload).close())
             except SourceError:
                 raise HttpError(422, f"{job.name} is not a video this server can decode (damaged, empty or an "
                                      "unsupported codec)") from None

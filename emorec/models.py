@@ -122,6 +122,17 @@ def build_model(arch=DEFAULT_ARCH):
 BLUR_LAYERS = ("input_blur_rows", "input_blur_cols")
 
 
+def gaussian_kernel(sigma):
+    """OpenCV's 1-D Gaussian kernel for a float image and σ ``sigma`` (its size rule and weights), float64."""
+    import cv2
+    return cv2.getGaussianKernel(int(round(sigma * 4 * 2 + 1)) | 1, sigma, cv2.CV_64F)[:, 0]
+
+
+def has_input_blur(model):
+    """Whether ``model`` begins with a built-in input blur (:func:`with_input_blur`)."""
+    return BLUR_LAYERS[0] in {layer.name for layer in model.layers}
+
+
 def blur_matrix(sigma, size=INPUT_SIZE):
     """The size×size matrix M with ``M @ face @ M.T`` = ``cv2.GaussianBlur(face, (0, 0), sigma)`` for a float
     face: OpenCV's own kernel (its size and weights for float images) and border (reflect-101)."""
@@ -129,16 +140,15 @@ def blur_matrix(sigma, size=INPUT_SIZE):
     import numpy as np
     if not sigma:
         return np.eye(size, dtype=np.float32)
-    ksize = int(round(sigma * 4 * 2 + 1)) | 1             # OpenCV's kernel size for float images
-    kernel = cv2.getGaussianKernel(ksize, sigma, cv2.CV_64F)
-    m = cv2.sepFilter2D(np.eye(size), cv2.CV_64F, np.ones((1, 1)), kernel, borderType=cv2.BORDER_REFLECT_101)
+    m = cv2.sepFilter2D(np.eye(size), cv2.CV_64F, np.ones((1, 1)), gaussian_kernel(sigma)[:, None],
+                        borderType=cv2.BORDER_REFLECT_101)
     return m.astype(np.float32)
 
 
 def without_input_blur(model):
     """The network behind a built-in input blur (``model`` itself when it has none)."""
     import keras
-    if BLUR_LAYERS[0] not in {layer.name for layer in model.layers}:
+    if not has_input_blur(model):
         return model
     return next(layer for layer in model.layers if isinstance(layer, keras.Model))
 
@@ -156,9 +166,8 @@ def with_input_blur(model, sigma):
     base = without_input_blur(model)
     if not sigma:
         return base
-    import cv2
-    ksize = int(round(sigma * 4 * 2 + 1)) | 1
-    kernel = cv2.getGaussianKernel(ksize, sigma, cv2.CV_64F)[:, 0].astype(np.float32)
+    kernel = gaussian_kernel(sigma).astype(np.float32)
+    ksize = len(kernel)
     pad, n = ksize // 2, INPUT_SIZE
     inputs = keras.Input((n, n, 1), name="face")
     x = inputs

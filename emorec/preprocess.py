@@ -122,10 +122,18 @@ def to_model_input(faces):
     return faces.astype(np.float32)[..., None]
 
 
-def flip_tta(classify, crops):
-    """Flip test-time augmentation: each N×48×48 crop's probabilities averaged with its mirror image's,
-    both through ``classify`` in one batched call of 2N crops. The one place this is coded."""
+def flip_pair(classify, crops):
+    """(probabilities of the N×48×48 crops, probabilities of their mirror images), both from one batched
+    call of ``classify`` on 2N crops."""
     if len(crops) == 0:
-        return classify(crops)
+        probs = classify(crops)
+        return probs, probs
     probs = classify(np.concatenate([crops, crops[:, :, ::-1]]))
-    return (probs[:len(crops)] + probs[len(crops):]) / 2
+    return probs[:len(crops)], probs[len(crops):]
+
+
+def flip_tta(classify, crops):
+    """Flip test-time augmentation: each crop's probabilities averaged with its mirror image's (see
+    :func:`flip_pair`). The one place this is coded."""
+    plain, mirrored = flip_pair(classify, crops)
+    return (plain + mirrored) / 2 if len(crops) else plain

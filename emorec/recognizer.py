@@ -103,7 +103,7 @@ class Recognizer:
         """Frames after which detection starts again from a full scan on schedule: frame indexes that are
         multiples of this do not depend on earlier frames, so a video can be cut there into segments that
         are recognized apart (:mod:`emorec.cluster`) and still give the boxes of one uninterrupted run."""
-        return self.detect_every * self.full_scan_every
+        return resync_period(self.detect_every, self.full_scan_every)
 
     def classify(self, faces):
         """N×48×48 uint8 gray crops → N×7 float32 probabilities, in one batched call
@@ -123,12 +123,11 @@ class Recognizer:
         full = self._detections % self.full_scan_every == 0 or len(self._raw) == 0 or self._missed.any()
         self._detections += 1
         if full:
-            self._raw, self._missed = self.detector(gray), None
+            self._raw = self.detector(gray)
+            self._missed = np.zeros(len(self._raw), int)
         else:
             self._raw, self._missed = self._follow(gray)
         self.last_scan = "full" if full else "near"
-        if self._missed is None:
-            self._missed = np.zeros(len(self._raw), int)
         self._boxes = clip_boxes(square_boxes(self._raw, self.settings.pad), gray.shape[1], gray.shape[0])
         return self._boxes
 
@@ -151,6 +150,11 @@ class Recognizer:
         """A frame (H×W×3 uint8 BGR; gray and BGRA accepted) → list of :class:`Face`.
         Other dtypes and shapes raise :class:`errors.InputError` naming what is expected."""
         return track(self.tracker, *self.observe(frame_bgr))
+
+
+def resync_period(detect_every=1, full_scan_every=FULL_SCAN_EVERY):
+    """Frames between full scans on schedule (see :attr:`Recognizer.resync_period`)."""
+    return max(1, int(detect_every)) * max(1, int(full_scan_every))
 
 
 def track(tracker, boxes, probs):

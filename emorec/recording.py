@@ -37,11 +37,11 @@ class Recording:
 
     def __init__(self, folder, source, with_video):
         folder = ensure_folder(folder)
-        stem = f"emotions-{datetime.now():%Y%m%d-%H%M%S}"
+        base = stem = f"emotions-{datetime.now():%Y%m%d-%H%M%S}"
         n = 1
         while (folder / f"{stem}.csv").exists():   # two recordings within one second
             n += 1
-            stem = f"emotions-{datetime.now():%Y%m%d-%H%M%S}-{n}"
+            stem = f"{base}-{n}"
         self.csv = FaceCsv(folder / f"{stem}.csv")
         self._live, self._fps = source.live, source.fps
         try:

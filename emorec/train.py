@@ -329,6 +329,9 @@ def _epoch_batches(x, targets, weights, config, first_epoch, devices=1):
         def __init__(self):
             super().__init__()
             self.epoch = first_epoch
+            self._shuffle()
+
+        def _shuffle(self):
             self.order = np.random.default_rng([config.seed, self.epoch]).permutation(len(x))[:n]
 
         def __len__(self):
@@ -341,7 +344,7 @@ def _epoch_batches(x, targets, weights, config, first_epoch, devices=1):
 
         def on_epoch_end(self):
             self.epoch += 1
-            self.order = np.random.default_rng([config.seed, self.epoch]).permutation(len(x))[:n]
+            self._shuffle()
 
     return EpochBatches()
 
