@@ -31,7 +31,7 @@ import cv2
 
 from .artifacts import AtomicFile, atomic_path, now_iso, read_json, remove_partials, write_json, write_text
 from .drawing import draw_faces
-from .errors import EmorecError, OutputError, output_error
+from .errors import OutputError, error_message, output_error
 from .records import AnnotatedVideo, FaceCsv
 from .results import Summary, Timeline, plot_timeline
 from .sources import Video, kind_of, read_image
@@ -100,15 +100,15 @@ def finished_folders(out):
     return finished
 
 
-def plan(inputs, out, overwrite=False):
+def plan(inputs, out, finished, overwrite=False):
     """Give each of [(path, key)] its folder in ``out``: [(path, folder, source, summary)], where ``summary``
-    is the finished, unchanged input's summary.json (to skip) or None (to do).
+    is the finished, unchanged input's summary.json (to skip) or None (to do). ``finished``: the finished
+    folders in ``out``, as :func:`finished_folders` reads them.
 
     An input finished before keeps its folder (redone there if it changed); a new input gets ``key``, or
     ``key-2``, ``key-3``, ... when another input's finished folder has that name. A folder without
     summary.json is unfinished and free to take.
     """
-    finished = finished_folders(out)
     folder_of = {_owner(summary): name for name, summary in finished.items()}
     taken, plans = set(), []
     for path, key in inputs:
@@ -259,16 +259,7 @@ def record_input(path, folder, source, options, work):
     except Exception as e:   # one input's failure, whatever its kind, is reported and the others go on
         with contextlib.suppress(OSError):   # a folder we cannot clean is named in the reason already
             _clear(folder, remove_empty=True)
-        return _failed(path, folder, failure_reason(e, folder))
-
-
-def failure_reason(error, folder):
-    """The message for an input that failed with ``error``: ours as is, OS errors with the fix named."""
-    if isinstance(error, EmorecError):
-        return str(error)
-    if isinstance(error, OSError):
-        return str(output_error(error.filename or folder, error))
-    return f"unexpected {type(error).__name__}: {error}"
+        return _failed(path, folder, error_message(e, folder, "write"))
 
 
 def _failed(path, folder, reason):
@@ -319,7 +310,7 @@ def _init_worker(options, lock, slots):
         _WORKER["recognizer"] = Recognizer(**options.recognizer,
                                            classifier=Classifier(options.recognizer.get("model"), num_threads=1))
     except Exception as e:   # an initializer that raises breaks the whole pool; _work reports it per input
-        _WORKER["error"] = failure_reason(e, "")
+        _WORKER["error"] = error_message(e)
 
 
 def _work(path, folder, source):
@@ -345,7 +336,7 @@ def _analyze_in_pool(todo, options, workers, overall):
                 except BrokenProcessPool:
                     results[folder] = _failed(path, folder, WORKER_DIED)
                 except Exception as e:   # e.g. a result that cannot be sent back: still one input's failure
-                    results[folder] = _failed(path, folder, failure_reason(e, folder))
+                    results[folder] = _failed(path, folder, error_message(e, folder, "write"))
                 overall.update(1)
         except KeyboardInterrupt:
             # Stop the workers now rather than after their current video (`kill PID` reaches only this
@@ -377,7 +368,8 @@ def analyze_paths(paths, out, options, workers=None, recognizer=None, engine="lo
         check_engine(address)
     _prepare_out(out)
     inputs, bad = collect_inputs(paths)
-    plans = plan(inputs, out, options.overwrite)
+    finished = finished_folders(out)     # read once: to plan this run, then to list in the index
+    plans = plan(inputs, out, finished, options.overwrite)
     todo = [(path, folder, source) for path, folder, source, done in plans if done is None]
     if todo and recognizer is None:
         # Built here even when worker processes do the work, so that a missing or wrong model is reported
@@ -402,8 +394,13 @@ def analyze_paths(paths, out, options, workers=None, recognizer=None, engine="lo
         overall.close()
     records = [_failed(p, None, r) for p, r in bad]
     records += [results[folder] if done is None else _skipped(path, folder, done) for path, folder, _, done in plans]
+    for folder, record in results.items():   # what this run wrote (a failed input's folder holds nothing)
+        if record["status"] == "done":
+            finished[Path(folder).name] = record
+        else:
+            finished.pop(Path(folder).name, None)
     try:
-        write_index(out, [r for r in records if r["status"] == "failed"])
+        write_index(out, finished, [r for r in records if r["status"] == "failed"])
     except OSError as e:
         raise output_error(out / "index.json", e) from None
     return records
@@ -424,11 +421,15 @@ def _skipped(path, folder, summary):
             "status": "skipped", "reason": "already done (pass --overwrite to redo)"}
 
 
-def write_index(out, failures=()):
-    """OUT/index.json and index.csv: every finished folder in OUT, then ``failures``; returns the records."""
+def write_index(out, finished, failures=()):
+    """OUT/index.json and index.csv: every finished folder in OUT, then ``failures``; returns the records.
+
+    ``finished``: {folder name: its summary.json, or this run's record for it} for every finished folder, as
+    the caller already has them (the folders are not read again).
+    """
     out = Path(out)
     records = [{**{k: summary[k] for k in RECORD_KEYS if k in summary}, "status": "done", "folder": str(out / name)}
-               for name, summary in finished_folders(out).items()] + list(failures)
+               for name, summary in sorted(finished.items())] + list(failures)
     write_json(out / "index.json", {"created": now_iso(), "files": records})
     cols = ["input", "kind", "status", "reason", "folder", "frames", "faces", "main_label", "seconds", "frames_per_s"]
     buf = io.StringIO()

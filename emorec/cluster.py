@@ -26,7 +26,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import EmorecError, InputError, SourceError
+from .errors import EmorecError, InputError, SourceError, error_message
 
 #: Frames per video segment (rounded to the resync period): ~20 s of 30 frames/s video, a few seconds of work.
 SEGMENT_FRAMES = 600
@@ -127,9 +127,8 @@ class _Ended:
 
 
 def _reason(error, path=None):
-    from .analyze import failure_reason
     node = os.uname().nodename
-    return failure_reason(error, path or "") + (f" (on node {node})" if os.environ.get("RAY_ADDRESS") else "")
+    return error_message(error, path, "write") + (f" (on node {node})" if os.environ.get("RAY_ADDRESS") else "")
 
 
 def _die_once_for_tests():

@@ -56,6 +56,19 @@ def output_error(path, error, what="write"):
     return OutputError(f"cannot {what} {path}: {why}.")
 
 
+def error_message(error, path=None, what="use", report="please report it"):
+    """One line for the user about ``error``, never a traceback: an :class:`EmorecError`'s own message; an
+    ``OSError`` that no layer turned into one worded by :func:`output_error` (its file, else ``path``, and
+    ``what`` was being done to it); anything else is a bug: its type, its text on one line (300 characters
+    at most) and ``report``, what the user should do about it."""
+    if isinstance(error, EmorecError):
+        return str(error)
+    if isinstance(error, OSError):
+        return str(output_error(error.filename or path or "a file", error, what))
+    text = " ".join(str(error).split())[:300].rstrip(".")
+    return f"internal error: {type(error).__name__}{': ' + text if text else ''}. This is a bug in emorec: {report}."
+
+
 def run_entry_point(work):
     """Run an entry point's ``work()`` (which returns its exit code) the way every entry point does.
 
@@ -74,18 +87,15 @@ def run_entry_point(work):
         signal.signal(signal.SIGTERM, terminate)     # `kill PID` stops as cleanly as Ctrl-C
     try:
         return work()
-    except EmorecError as e:
-        print(f"error: {e}", file=sys.stderr)
+    except (EmorecError, OSError) as e:
+        print(f"error: {error_message(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted.", file=sys.stderr)
         return 130
-    except OSError as e:
-        print(f"error: {output_error(e.filename or 'a file', e, 'use')}", file=sys.stderr)
-        return 2
     except Exception as e:
         if os.environ.get("EMOREC_DEBUG"):
             raise
-        print(f"internal error: {type(e).__name__}: {' '.join(str(e).split())[:300]}. This is a bug in emorec: "
-              "please report it with the command you ran (EMOREC_DEBUG=1 shows the details).", file=sys.stderr)
+        print(error_message(e, report="please report it with the command you ran (EMOREC_DEBUG=1 shows the "
+                                      "details)"), file=sys.stderr)
         return 1

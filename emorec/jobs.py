@@ -27,6 +27,9 @@ from .labels import VIDEO_EXTENSIONS
 from .sources import Video
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{16}$")
+#: Seconds between the sweeps that polls trigger: a sweep walks every job's files, and a page polls its job
+#: twice a second. Creating a job always sweeps first.
+SWEEP_EVERY_S = 10.0
 
 
 class Cancelled(Exception):
@@ -74,11 +77,13 @@ class JobStore:
                 shutil.rmtree(folder, ignore_errors=True)
         self.ttl_s, self.max_bytes = ttl_s, max_bytes
         self.jobs, self._lock = {}, threading.Lock()
+        self._swept_at = time.monotonic()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="video-job")
 
     def get(self, job_id):
         from .server import HttpError
-        self.sweep()
+        if time.monotonic() - self._swept_at >= SWEEP_EVERY_S:
+            self.sweep()
         job = self.jobs.get(job_id) if _ID.match(job_id or "") else None
         if job is None:
             raise HttpError(404, f"no job {job_id!r} (finished jobs are deleted after {self.ttl_s / 60:.0f} minutes)")
@@ -137,6 +142,7 @@ class JobStore:
 
     def sweep(self, now=None):
         """Delete finished jobs past their age, then the oldest finished ones while the folder is too big."""
+        self._swept_at = time.monotonic()
         now = now or time.time()
         with self._lock:
             finished = sorted((j for j in self.jobs.values() if j.finished_at), key=lambda j: j.finished_at)

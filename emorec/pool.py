@@ -18,7 +18,11 @@ from .recognizer import Recognizer
 
 
 class EnginePool:
-    """``size`` (detector, classifier) pairs over one model; ``detect`` and ``classify`` borrow one per call."""
+    """``size`` (detector, classifier) pairs over one model; ``detect`` and ``classify`` borrow one per call.
+
+    The pool is itself a detector (a call is a full scan, ``near`` a search around known faces): the one its
+    recognizers use.
+    """
 
     def __init__(self, model=None, size=None, settings=None, cascade=CASCADE_PATH):
         self.settings = settings or DetectorSettings()
@@ -43,6 +47,8 @@ class EnginePool:
         with self.engine() as (detector, _):
             return detector(gray)
 
+    __call__ = detect
+
     def near(self, gray, boxes):
         """A search around known faces (:meth:`detector.HaarDetector.near`) on a free engine."""
         with self.engine() as (detector, _):
@@ -54,17 +60,4 @@ class EnginePool:
 
     def recognizer(self, **kwargs):
         """A Recognizer with its own tracker whose detection and classification run on this pool."""
-        return Recognizer(detector=_Detector(self), classifier=self.classify, settings=self.settings, **kwargs)
-
-
-class _Detector:
-    """The pool seen as one detector: full scans and near searches, each on whichever engine is free."""
-
-    def __init__(self, pool):
-        self._pool = pool
-
-    def __call__(self, gray):
-        return self._pool.detect(gray)
-
-    def near(self, gray, boxes):
-        return self._pool.near(gray, boxes)
+        return Recognizer(detector=self, classifier=self.classify, settings=self.settings, **kwargs)

@@ -8,7 +8,7 @@ The same pipeline as the window (:class:`recognizer.Recognizer`) behind another 
 - ``POST /api/recognize`` an image's bytes → faces as JSON (``?annotated=1``: the annotated PNG instead).
 - ``WS /api/stream`` frames in, faces out; one tracker per connection; the newest frame wins.
 - ``/api/jobs`` video jobs (create, progress, files, delete): the code path of ``main.py analyze``.
-- ``GET /api/health`` model, classes, colours, CSV columns, versions.
+- ``GET /api/health`` model, classes, colours, CSV columns, the video file types jobs accept, versions.
 
 Recognition runs in worker threads on an :class:`pool.EnginePool` (one interpreter per engine, no global
 lock). Every error reaches the client as JSON ``{"error": "..."}`` with a 4xx status; never a stack trace.
@@ -38,7 +38,7 @@ from starlette.requests import ClientDisconnect
 from .artifacts import library_versions
 from .drawing import draw_faces
 from .errors import EmorecError, InputError
-from .labels import COLORS_HEX, EMOTIONS, PACKAGE_DIR
+from .labels import COLORS_HEX, EMOTIONS, PACKAGE_DIR, VIDEO_EXTENSIONS
 from .recognizer import FULL_SCAN_EVERY
 from .records import CSV_COLUMNS
 from .tracking import DEFAULT_SMOOTHING
@@ -208,11 +208,12 @@ def create_app(options=None, pool=None):
 
     @app.get("/api/health")
     async def health():
-        """Model, classes and their colours, the CSV columns recordings use, versions."""
+        """Model, classes and their colours, the CSV columns recordings use, the file name endings of the
+        videos ``/api/jobs`` accepts (the upload page sends those as jobs), versions."""
         return {"status": "ok", "model": pool.model_path.parent.name + "/" + pool.model_path.name,
                 "arch": pool.metadata.get("arch"), "classes": list(EMOTIONS),
-                "colors": COLORS_HEX,
-                "csv_columns": CSV_COLUMNS, "tta": options.tta, "engines": pool.size,
+                "colors": COLORS_HEX, "csv_columns": CSV_COLUMNS, "video_extensions": sorted(VIDEO_EXTENSIONS),
+                "tta": options.tta, "engines": pool.size,
                 "max_upload_mb": options.max_upload_mb, "versions": library_versions()}
 
     @app.post("/api/recognize")

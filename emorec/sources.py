@@ -5,6 +5,7 @@
 A camera that stops delivering raises :class:`SourceError`.
 """
 
+import io
 from pathlib import Path
 
 import cv2
@@ -21,11 +22,12 @@ def kind_of(path):
     return "image" if suffix in IMAGE_EXTENSIONS else "video" if suffix in VIDEO_EXTENSIONS else None
 
 
-def is_complete_image(path):
-    """Whether Pillow can decode the file to its last byte. OpenCV decodes a truncated JPEG without a word,
-    filling the missing part with grey; such a picture must be refused, not analysed or trained on."""
+def is_complete_image(image):
+    """Whether Pillow can decode the image (a path, or the file's bytes) to its last byte. OpenCV decodes a
+    truncated JPEG without a word, filling the missing part with grey; such a picture must be refused, not
+    analysed or trained on."""
     try:
-        with PILImage.open(path) as im:
+        with PILImage.open(io.BytesIO(image) if isinstance(image, bytes) else image) as im:
             im.load()
         return True
     except (OSError, SyntaxError, ValueError, PILImage.DecompressionBombError):
@@ -33,11 +35,16 @@ def is_complete_image(path):
 
 
 def read_image(path):
-    """Read an image file as BGR uint8 or raise :class:`SourceError` naming the problem."""
+    """Read an image file as BGR uint8 (EXIF orientation applied) or raise :class:`SourceError` naming the
+    problem. The file is read once: both the completeness check and OpenCV decode those bytes."""
     path = Path(path)
     if not path.is_file():
         raise SourceError(f"image not found: {path}")
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR) if is_complete_image(path) else None
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise SourceError(f"cannot read {path}: {e.strerror or e}") from None
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if is_complete_image(data) else None
     if image is None:
         raise SourceError(f"cannot read {path}: not an image, or the file is truncated or damaged")
     return image

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from .drawing import draw_faces
-from .errors import EmorecError
+from .errors import error_message
 from .recording import Recording
 from .sources import open_source
 
@@ -28,13 +28,6 @@ COMMANDS = ("pause", "mirror", "loop", "select", "record", "reprocess", "stop")
 #: image opened), "end" (a video ended), "error" (the worker has stopped: why), "recording" (started: the CSV),
 #: "saved" (a recording was written: the paths), "record-failed" (a recording was stopped by an error: why).
 MESSAGES = ("source", "still", "end", "error", "recording", "saved", "record-failed")
-
-
-def describe(error):
-    """One line for the window: an :class:`EmorecError`'s own message, else the exception's type and text."""
-    if isinstance(error, EmorecError):
-        return str(error)
-    return f"unexpected error: {type(error).__name__}: {' '.join(str(error).split())}"
 
 
 class FrameWorker(threading.Thread):
@@ -73,7 +66,7 @@ class FrameWorker(threading.Thread):
             self._close_recording()
         except Exception as e:   # whatever it is, the window must hear of it (STYLE 15)
             self._close_recording()
-            self.messages.put(("error", describe(e)))
+            self.messages.put(("error", error_message(e)))
         finally:
             if source is not None:
                 source.close()
@@ -200,7 +193,7 @@ class FrameWorker(threading.Thread):
         try:
             self._recording = Recording(folder, self._source, with_video)
         except Exception as e:
-            self.messages.put(("record-failed", f"recording not started: {describe(e)}"))
+            self.messages.put(("record-failed", f"recording not started: {error_message(e)}"))
             return
         self.messages.put(("recording", str(self._recording.csv.path)))
         self._record()   # the frame on screen is the recording's first
@@ -214,7 +207,7 @@ class FrameWorker(threading.Thread):
         except Exception as e:
             self._recording.abort()
             self._recording = None
-            self.messages.put(("record-failed", f"recording stopped: {describe(e)}"))
+            self.messages.put(("record-failed", f"recording stopped: {error_message(e)}"))
 
     def _close_recording(self):
         if self._recording is None:
@@ -224,6 +217,6 @@ class FrameWorker(threading.Thread):
             paths = recording.close()
         except Exception as e:
             recording.abort()
-            self.messages.put(("record-failed", f"recording lost: {describe(e)}"))
+            self.messages.put(("record-failed", f"recording lost: {error_message(e)}"))
             return
         self.messages.put(("saved", ", ".join(str(p) for p in paths)))

@@ -210,6 +210,19 @@ def test_index_lists_everything_in_the_output_folder(inputs, tmp_path):
     assert sorted(r["folder"] for r in read_csv(out / "index.csv")) == sorted(r["folder"] for r in index.values())
 
 
+def test_a_run_reads_each_finished_summary_once_and_indexes_what_it_wrote(inputs, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    analyze_paths([inputs / "sub"], out, AnalyzeOptions(), recognizer=fake_recognizer())
+    reads, read_json = [], emorec.analyze.read_json
+    monkeypatch.setattr(emorec.analyze, "read_json", lambda path: reads.append(path.parent.name) or read_json(path))
+    analyze_paths([inputs / "a.png"], out, AnalyzeOptions(), recognizer=fake_recognizer())
+    assert sorted(reads) == ["sub__b_jpg", "sub__clip_avi"]          # to plan the run; the index reads none again
+    index = {r["folder"]: r for r in json.loads((out / "index.json").read_text())["files"]}
+    assert sorted(index) == [str(out / n) for n in ("a_png", "sub__b_jpg", "sub__clip_avi")]
+    summary = json.loads((out / "a_png" / "summary.json").read_text())   # this run's record, as its summary says
+    assert index[str(out / "a_png")] == {k: summary[k] for k in emorec.analyze.RECORD_KEYS if k in summary}
+
+
 def test_same_name_from_another_folder_gets_its_own_folder(tmp_path):
     frames = moving_square_frames(12)
     (tmp_path / "A").mkdir()
@@ -294,7 +307,7 @@ def test_one_input_failing_to_write_or_crashing_fails_alone(inputs, tmp_path, mo
     by_name = {r["input"].rsplit("/", 1)[-1]: r for r in records}
     assert [by_name[n]["status"] for n in ("a.png", "b.jpg", "clip.avi")] == ["failed", "failed", "done"]
     assert "the disk is full; free some space" in by_name["a.png"]["reason"]
-    assert by_name["b.jpg"]["reason"] == "unexpected ZeroDivisionError: division by zero"
+    assert by_name["b.jpg"]["reason"] == "internal error: ZeroDivisionError: division by zero. This is a bug in emorec: please report it."
     assert not (out / "in__a_png").exists()
     index = json.loads((out / "index.json").read_text())["files"]
     assert sorted(r["status"] for r in index) == ["done", "failed", "failed"]

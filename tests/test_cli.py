@@ -125,3 +125,18 @@ def test_an_unexpected_error_is_one_line_naming_it_a_bug(monkeypatch, tiny_csv, 
     assert main(["preview", "--data", str(tiny_csv), "--out", str(tmp_path / "p.png")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("internal error: ZeroDivisionError") and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_every_entry_point_words_an_error_the_same_one_line_way():
+    import errno
+
+    from emorec.errors import SourceError, error_message
+    assert error_message(SourceError("no camera found at index 3.")) == "no camera found at index 3."
+    full = OSError(errno.ENOSPC, "No space left on device", "/out/a.csv")
+    assert error_message(full, "/out", "write") == \
+        "cannot write /out/a.csv: the disk is full; free some space (or choose another folder) and run again."
+    assert error_message(OSError(errno.EACCES, "Permission denied"), "/out").startswith("cannot use /out: no permission")
+    bug = error_message(RuntimeError("boom\n  second line." + "x" * 400))
+    assert bug.startswith("internal error: RuntimeError: boom second line.xxx") and "\n" not in bug
+    assert bug.endswith("x. This is a bug in emorec: please report it.") and len(bug) < 400
+    assert error_message(KeyError()) == "internal error: KeyError. This is a bug in emorec: please report it."

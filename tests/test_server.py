@@ -13,6 +13,7 @@ from PIL import Image
 from fastapi.testclient import TestClient
 
 from emorec.errors import InputError
+from emorec.labels import VIDEO_EXTENSIONS
 from emorec.records import CSV_COLUMNS
 from emorec.recognizer import Recognizer
 from emorec.server import ServeOptions, create_app, serve
@@ -47,6 +48,7 @@ def test_health_names_the_model_classes_colours_and_csv_format(client):
     assert info["classes"] == ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
     assert set(info["colors"]) == set(info["classes"]) and all(c.startswith("#") for c in info["colors"].values())
     assert info["csv_columns"] == CSV_COLUMNS and "ai-edge-litert" in info["versions"]
+    assert info["video_extensions"] == sorted(VIDEO_EXTENSIONS)      # the upload page's list: one source
 
 
 def test_recognize_returns_every_face_with_box_probabilities_label_and_confidence(client):
@@ -67,6 +69,16 @@ def test_recognize_returns_every_face_with_box_probabilities_label_and_confidenc
     assert cv2.imdecode(np.frombuffer(png.content, np.uint8), cv2.IMREAD_COLOR).shape == (512, 512, 3)
     form = client.post("/api/recognize", files={"file": ("a.jpg", jpeg(image), "image/jpeg")}).json()
     assert form["faces"][0]["box"] == face["box"]
+
+
+def test_the_pool_is_its_recognizers_detector_full_scans_and_near_searches(client):
+    pool = client.app.state.pool
+    recognizer = pool.recognizer(smoothing=0)
+    assert recognizer.detector is pool and recognizer.full_scan_every > 1     # near searches between full scans
+    gray = cv2.cvtColor(astronaut(), cv2.COLOR_BGR2GRAY)
+    boxes = pool(gray)
+    assert len(boxes) == 1 and len(pool.near(gray, boxes)) == 1
+    assert [len(recognizer(astronaut())) for _ in range(3)] == [1, 1, 1]
 
 
 def huge_png():
@@ -220,6 +232,22 @@ def test_finished_jobs_are_swept_after_their_time(client, tmp_path):
     assert folder.is_dir()
     store.sweep(now=time.time() + store.ttl_s + 1)
     assert not folder.exists() and client.get(f"/api/jobs/{job['id']}").status_code == 404
+
+
+def test_polls_sweep_the_jobs_folder_now_and_then_and_expired_jobs_still_go(client, tmp_path, monkeypatch):
+    import emorec.jobs
+    store = client.app.state.jobs
+    job = client.post("/api/jobs?name=clip.avi", content=small_video(tmp_path / "c.avi", 2).read_bytes()).json()
+    wait_for(client, job["id"])
+    walks, size = [], emorec.jobs._size
+    monkeypatch.setattr(emorec.jobs, "_size", lambda folder: walks.append(folder) or size(folder))
+    store.sweep()
+    for _ in range(20):                                   # a page polling its job
+        assert client.get(f"/api/jobs/{job['id']}").status_code == 200
+    assert len(walks) <= 2                                # not one walk of every job's files per poll
+    store.jobs[job["id"]].finished_at -= store.ttl_s + 1
+    store._swept_at -= emorec.jobs.SWEEP_EVERY_S          # the interval has passed: the next poll sweeps
+    assert client.get(f"/api/jobs/{job['id']}").status_code == 404 and not (store.root / job["id"]).exists()
 
 
 def test_serve_refuses_a_busy_port_and_half_an_https_setup(tmp_path):

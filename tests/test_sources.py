@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from emorec.sources import Camera, SourceError, open_source
+from emorec.sources import Camera, SourceError, open_source, read_image
 
 from conftest import moving_square_frames, write_video
 
@@ -41,6 +41,30 @@ def test_bad_files(tmp_path, name, content, message):
         (tmp_path / name).write_bytes(content)
     with pytest.raises(SourceError, match=message):
         open_source(str(tmp_path / name))
+
+
+def test_an_image_file_is_read_once_and_decoded_as_opencv_reads_it(tmp_path, monkeypatch):
+    from PIL import Image
+    path = tmp_path / "turned.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6                                     # "rotate 90°", which cv2.imread applies
+    Image.fromarray(moving_square_frames(1)[0][:, :, ::-1]).save(path, exif=exif.tobytes())
+    expected = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    opened, watching = [], [True]
+    sys.addaudithook(lambda event, args: watching[0] and event == "open" and opened.append(str(args[0])))
+
+    def imread(*args):
+        raise AssertionError("the file was read a second time, by OpenCV")
+    monkeypatch.setattr(cv2, "imread", imread)
+    try:
+        image = read_image(path)
+    finally:
+        watching[0] = False
+    assert opened.count(str(path)) == 1 and image.shape == (320, 240, 3) and np.array_equal(image, expected)
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(path.read_bytes()[:len(path.read_bytes()) // 2])
+    with pytest.raises(SourceError, match="truncated"):
+        read_image(cut)
 
 
 def test_missing_camera_says_what_to_do():

@@ -1,5 +1,5 @@
-// Shared by the live and upload pages: the server's classes and colours (defined once, in Python, and
-// fetched from /api/health), drawing faces on a canvas, probability bars, CSV and download helpers.
+// Shared by the live and upload pages: the server's classes, colours and video file types (defined once, in
+// Python, and fetched from /api/health), drawing faces on a canvas, probability bars, CSV and download helpers.
 "use strict";
 
 const emorec = {

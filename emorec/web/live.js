@@ -13,7 +13,7 @@ video.playsInline = true;
 const live = {
   ws: null, stream: null, seq: 0, inFlight: null, sentAt: new Map(),
   faces: [], frameW: 640, frameH: 480, selectedId: null,
-  rtt: 0, fps: 0, lastReply: 0, recording: null, started: 0,
+  rtt: 0, fps: 0, lastReply: 0, recording: null, started: 0, barsFace: undefined,
 };
 
 function showMessage(lines, hint) {
@@ -23,6 +23,15 @@ function showMessage(lines, hint) {
 }
 
 function status(text) { $("status").textContent = text; }
+
+// The bars show the selected (or largest) face; they are redrawn only when that face's result is a new one
+// (a reply, a click, a lost connection), not on every animation frame.
+function showBars() {
+  const face = emorec.shownFace(live.faces, live.selectedId);
+  if (face === live.barsFace) return;
+  live.barsFace = face;
+  emorec.drawBars($("bars"), face);
+}
 
 function cameraError(e) {
   const name = e && e.name;
@@ -86,7 +95,7 @@ function connect() {
     live.faces = [];
     live.fps = live.rtt = live.lastReply = 0;
     $("readout").textContent = "";
-    emorec.drawBars($("bars"), null);
+    showBars();
     status("");
     showMessage(["The connection to the emorec server was lost."],
       "Reconnecting… Is <code>python main.py serve</code> still running?");
@@ -138,6 +147,7 @@ function onReply(msg) {
     }
     $("readout").textContent = `${live.fps.toFixed(1)} frames/s · round trip ${live.rtt.toFixed(0)} ms · ` +
       `${live.faces.length} face${live.faces.length === 1 ? "" : "s"}`;
+    showBars();
     sendFrame();
   }
 }
@@ -153,7 +163,6 @@ function render() {
     ctx.restore();
     const scale = w / live.frameW;
     emorec.drawFaces(ctx, live.faces, scale, live.selectedId, mirror ? live.frameW : 0);
-    emorec.drawBars($("bars"), emorec.shownFace(live.faces, live.selectedId));
     $("snapshot").disabled = $("record").disabled = false;
   }
   requestAnimationFrame(render);
@@ -166,6 +175,7 @@ view.addEventListener("click", (e) => {
   if (mirror) x = live.frameW - x;
   const hit = live.faces.find((f) => x >= f.box[0] && x <= f.box[0] + f.box[2] && y >= f.box[1] && y <= f.box[1] + f.box[3]);
   live.selectedId = hit ? hit.id : null;
+  showBars();
 });
 
 $("snapshot").onclick = () => view.toBlob((b) => emorec.download(b, `emotions-${emorec.stamp()}.png`), "image/png");
@@ -196,7 +206,7 @@ $("camera").onchange = (e) => startCamera(e.target.value);
     showMessage(["The emorec server cannot be reached."], `${e.message}. Is <code>python main.py serve</code> still running?`);
     return;
   }
-  emorec.drawBars($("bars"), null);
+  showBars();
   if (await startCamera()) {
     connect();
     requestAnimationFrame(render);

@@ -4,7 +4,13 @@
 
 const drop = document.getElementById("drop"), input = document.getElementById("files");
 const results = document.getElementById("results");
-const VIDEO = /\.(mp4|avi|mov|mkv|webm|m4v|mpe?g|wmv|flv)$/i;
+
+// A video goes to /api/jobs; its name endings are the server's own list (from /api/health).
+function isVideo(file) {
+  const dot = file.name.lastIndexOf(".");
+  const ending = dot < 0 ? "" : file.name.slice(dot).toLowerCase();
+  return file.type.startsWith("video/") || emorec.info.video_extensions.includes(ending);
+}
 
 function card(file) {
   const el = document.createElement("div");
@@ -112,7 +118,7 @@ async function analyzeVideo(file) {
 
 function handle(files) {
   for (const file of files) {
-    const work = file.type.startsWith("video/") || VIDEO.test(file.name) ? analyzeVideo(file) : recognizeImage(file);
+    const work = ready.then(() => (isVideo(file) ? analyzeVideo(file) : recognizeImage(file)));
     work.catch((e) => fail(card(file), `${e.message || e}`));
   }
 }
@@ -122,6 +128,7 @@ drop.addEventListener("dragleave", () => drop.classList.remove("over"));
 drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); handle(e.dataTransfer.files); });
 input.addEventListener("change", () => { handle(input.files); input.value = ""; });
 
-emorec.load().catch((e) => {
+const ready = emorec.load();   // the server's classes, colours and video types, which handle() needs
+ready.catch((e) => {
   drop.innerHTML = `<p class="error">The emorec server cannot be reached (${e.message}). Is <code>python main.py serve</code> still running?</p>`;
 });
