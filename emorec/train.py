@@ -74,6 +74,13 @@ class TrainConfig:
                           metavar="CSV")
     ferplus_weight: float = option(0.5, "share of the FER+ votes in the training targets, 0..1",
                                    type=number(float, 0, 1))
+    mixup: float = option(0.0, "mixup (keras.layers.MixUp): blend each training image and its target with another "
+                               "image of the batch, with weights drawn from Beta(α, α); α, e.g. 0.2 (0 = off)",
+                          type=number(float, 0), metavar="ALPHA")
+    cutmix: float = option(0.0, "CutMix (keras.layers.CutMix): paste a box from another image of the batch, targets "
+                                "mixed by area; the box's share is drawn from 0..FACTOR, e.g. 1 (0 = off). With "
+                                "--mixup too, each batch gets one of the two", type=number(float, 0, 1),
+                           metavar="FACTOR")
 
     #: fields holding paths, made absolute so that --resume works from any working directory
     PATHS = ("data", "init_from", "ferplus")
@@ -324,6 +331,7 @@ def _epoch_batches(x, targets, weights, config, first_epoch, devices=1):
     over them are left out (:func:`devices.usable`)."""
     import keras
     n = usable(len(x), devices)
+    mixers = batch_mixers(config)
 
     class EpochBatches(keras.utils.PyDataset):
         def __init__(self):
@@ -340,6 +348,8 @@ def _epoch_batches(x, targets, weights, config, first_epoch, devices=1):
         def __getitem__(self, i):
             idx = self.order[i * config.batch_size:(i + 1) * config.batch_size]
             batch = (to_model_input(x[idx]), targets[idx])
+            if mixers:
+                batch = mix(mixers, batch, (config.seed, self.epoch, i))
             return batch if weights is None else batch + (weights[idx],)
 
         def on_epoch_end(self):
@@ -347,6 +357,30 @@ def _epoch_batches(x, targets, weights, config, first_epoch, devices=1):
             self._shuffle()
 
     return EpochBatches()
+
+
+def batch_mixers(config):
+    """The Keras layers that mix images within a batch (``--mixup``, ``--cutmix``); empty when both are off."""
+    import keras
+    mixers = []
+    if config.mixup:
+        mixers.append(keras.layers.MixUp(alpha=config.mixup, seed=config.seed))
+    if config.cutmix:
+        mixers.append(keras.layers.CutMix(factor=config.cutmix, seed=config.seed))
+    return mixers
+
+
+def mix(mixers, batch, key):
+    """Mix a batch's images and targets with one of ``mixers``; which one and how are functions of ``key``
+    (seed, epoch, batch index) alone, so a resumed run mixes as an uninterrupted one."""
+    import keras
+    rng = np.random.default_rng(key)
+    mixer = mixers[int(rng.integers(len(mixers)))]
+    dtype = keras.ops.convert_to_numpy(mixer.generator.state).dtype
+    mixer.generator.state.assign(rng.integers(0, 2**31, 2).astype(dtype))
+    images, targets, *weights = batch
+    out = mixer({"images": images, "labels": targets}, training=True)
+    return (keras.ops.convert_to_numpy(out["images"]), keras.ops.convert_to_numpy(out["labels"]), *weights)
 
 
 def _reseeding(seed):

@@ -79,9 +79,9 @@ def ctrl_c():
 
 
 def test_ctrl_c_then_resume_follows_the_same_course_as_a_run_that_never_stopped(tmp_path, small_data):
-    """Order, augmentation, dropout, learning rate and counters: all come back, so an epoch + Ctrl-C + resume
-    give the very history of 2 epochs straight."""
-    kw = dict(epochs=2, schedule="cosine", lr_patience=1, patience=9, lr=0.02)
+    """Order, augmentation, mixing, dropout, learning rate and counters: all come back, so an epoch + Ctrl-C +
+    resume give the very history of 2 epochs straight."""
+    kw = dict(epochs=2, schedule="cosine", lr_patience=1, patience=9, lr=0.02, mixup=0.4, cutmix=1.0)
     straight = fit(config(tmp_path, out=str(tmp_path / "straight"), **kw), small_data)
     meta = fit(config(tmp_path, **kw), small_data, extra_callbacks=[AtEpochStart(1, ctrl_c)])
     assert meta["epochs_run"] == 1
@@ -101,6 +101,24 @@ def test_ctrl_c_then_resume_follows_the_same_course_as_a_run_that_never_stopped(
         run = prepare(config(tmp_path, epochs=budget), resume=True, dataset=small_data)
         lr = float(keras.ops.convert_to_numpy(run.trainer.optimizer.learning_rate))
         assert lr == pytest.approx(0.02 * 0.5 * (1 + np.cos(np.pi * 2 / budget)), rel=1e-4)
+
+
+def test_mixup_and_cutmix_mix_images_and_targets_alike_and_as_a_function_of_the_key():
+    from emorec.train import batch_mixers, mix
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 255, (16, 48, 48, 1)).astype(np.float32)
+    targets = np.eye(7, dtype=np.float32)[rng.integers(0, 7, 16)]
+    weights = np.ones(16, np.float32)
+    assert batch_mixers(TrainConfig()) == []                          # off by default
+    for cfg in (TrainConfig(mixup=0.4), TrainConfig(cutmix=1.0), TrainConfig(mixup=0.4, cutmix=1.0)):
+        mixers = batch_mixers(cfg)
+        x, t, w = mix(mixers, (images, targets, weights), (0, 3, 5))
+        again = mix(mixers, (images, targets, weights), (0, 3, 5))
+        other = mix(mixers, (images, targets, weights), (0, 3, 6))
+        assert np.array_equal(x, again[0]) and np.array_equal(t, again[1]) and not np.array_equal(x, other[0])
+        assert x.shape == images.shape and 0 <= x.min() and x.max() <= 255 and np.array_equal(w, weights)
+        assert np.allclose(t.sum(axis=1), 1, atol=1e-5) and (t < 1 - 1e-3).any()     # some targets are mixed
+        assert not np.array_equal(x, images)
 
 
 def test_sigterm_stops_like_ctrl_c_even_while_a_checkpoint_is_written(tmp_path, small_data, monkeypatch, capsys):
