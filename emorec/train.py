@@ -310,6 +310,7 @@ def fit(run, *, verbose=1, extra_callbacks=()):
     # several devices: every batch, validation's too, must split evenly over them (see emorec.devices)
     validation = validation_data(to_model_input(x_val), _one_hot(y_val), run.devices)
     validation_batch_size = config.batch_size if run.devices > 1 else None
+    build_training_state(run.trainer, validation[0][:1], validation[1][:1])
     try:
         with stop_signals:
             run.trainer.fit(batches, epochs=config.epochs, initial_epoch=record["epochs_done"],
@@ -319,6 +320,18 @@ def fit(run, *, verbose=1, extra_callbacks=()):
         print(f"\ninterrupted during epoch {record['epochs_done'] + 1}; the last finished epoch is saved.")
         return True
     return False
+
+
+def build_training_state(trainer, x, y):
+    """Create the optimizer's and the metrics' variables now, from one example. Keras on TensorFlow leaves that
+    to the first trace of the training step, and TensorFlow, seeing variables created there, traces the step a
+    second time: seconds per run, most of a tiny run's time."""
+    import keras
+    if keras.backend.backend() != "tensorflow":
+        return          # Keras builds them before tracing on the other backends
+    if not trainer.optimizer.built:
+        trainer.optimizer.build(trainer.trainable_variables)
+    trainer.compute_metrics(x, y, trainer(x, training=False))
 
 
 # Every epoch's randomness (the order of the images, augmentation, dropout) is a function of (seed, epoch)

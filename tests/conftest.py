@@ -154,7 +154,7 @@ def tiny_model(tmp_path_factory):
     rows, _ = csv_rows(["Training"] * 5 + ["PublicTest", "PrivateTest"])
     data = write_csv(root / "fer_tiny.csv", rows)
     out = root / "run"
-    config = TrainConfig(data=str(data), out=str(out), arch="shallow", epochs=1, batch_size=16, patience=0)
+    config = TrainConfig(data=str(data), out=str(out), arch="shallow", epochs=1, batch_size=35, patience=0)
     train(config, dataset=load_csv(data, use_cache=False), verbose=0)
     return out / "emotion_cnn.h5"
 

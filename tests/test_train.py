@@ -32,7 +32,7 @@ def small_data(tmp_path_factory):
 
 
 def config(tmp_path, **kw):
-    base = dict(data="unused.csv", out=str(tmp_path / "run"), arch="shallow", epochs=1, batch_size=8, patience=0)
+    base = dict(data="unused.csv", out=str(tmp_path / "run"), arch="shallow", epochs=1, batch_size=7, patience=0)
     base.update(kw)
     return TrainConfig(**base)
 
