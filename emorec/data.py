@@ -211,9 +211,13 @@ def _split_dirs(root):
 
 def _read_face_image(path):
     """An image file as a uint8 array (gray, BGR or BGRA), or None if it is unreadable or incomplete."""
-    if not is_complete_image(path):
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
         return None
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if not is_complete_image(data):
+        return None
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if img is not None and img.dtype != np.uint8:
         img = cv2.convertScaleAbs(img, alpha=255.0 / max(1, int(img.max())))
     return img

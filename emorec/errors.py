@@ -6,6 +6,9 @@ and the fix. Each entry point (``main.py``, ``UI.py``, the window's worker threa
 """
 
 import errno
+import os
+import sys
+import traceback
 
 
 class EmorecError(Exception):
@@ -56,15 +59,18 @@ def output_error(path, error, what="write"):
     return OutputError(f"cannot {what} {path}: {why}.")
 
 
-def error_message(error, path=None, what="use", report="please report it"):
+def error_message(error, path=None, what="use", report="please report it (EMOREC_DEBUG=1 shows the details)"):
     """One line for the user about ``error``, never a traceback: an :class:`EmorecError`'s own message; an
     ``OSError`` that no layer turned into one worded by :func:`output_error` (its file, else ``path``, and
     ``what`` was being done to it); anything else is a bug: its type, its text on one line (300 characters
-    at most) and ``report``, what the user should do about it."""
+    at most) and ``report``, what the user should do about it. With ``EMOREC_DEBUG`` set, a bug's traceback
+    also goes to stderr, wherever it was caught."""
     if isinstance(error, EmorecError):
         return str(error)
     if isinstance(error, OSError):
         return str(output_error(error.filename or path or "a file", error, what))
+    if os.environ.get("EMOREC_DEBUG"):
+        traceback.print_exception(error, file=sys.stderr)
     text = " ".join(str(error).split())[:300].rstrip(".")
     return f"internal error: {type(error).__name__}{': ' + text if text else ''}. This is a bug in emorec: {report}."
 
@@ -76,9 +82,7 @@ def run_entry_point(work):
     → the same, naming the file; Ctrl-C or ``kill`` (SIGTERM) → ``interrupted.`` and 130; anything else is
     a bug: one line saying so and exit code 1 (``EMOREC_DEBUG=1`` shows the traceback instead).
     """
-    import os
     import signal
-    import sys
     import threading
 
     def terminate(signum, frame):

@@ -15,6 +15,7 @@ import numpy as np
 from .artifacts import library_versions, metadata_path, now_iso, write_json
 from .checkpoint import RECORD, StopSignals, base_of, checkpoint_callback, clean_leftovers, publish, read_record, \
     save_curves
+from .batches import epoch_batches, reseeding
 from .data import describe, load_dataset
 from .devices import device_count, usable, validation_data
 from .errors import TrainingError, output_error
@@ -75,12 +76,13 @@ class TrainConfig:
     ferplus_weight: float = option(0.5, "share of the FER+ votes in the training targets, 0..1",
                                    type=number(float, 0, 1))
     mixup: float = option(0.0, "mixup (keras.layers.MixUp): blend each training image and its target with another "
-                               "image of the batch, with weights drawn from Beta(α, α); α, e.g. 0.2 (0 = off)",
+                               "image of the batch, the share drawn from Beta(α, α); α, e.g. 0.2 (0 = off)",
                           type=number(float, 0), metavar="ALPHA")
     cutmix: float = option(0.0, "CutMix (keras.layers.CutMix): paste a box from another image of the batch, targets "
-                                "mixed by area; the box's share is drawn from 0..FACTOR, e.g. 1 (0 = off). With "
-                                "--mixup too, each batch gets one of the two", type=number(float, 0, 1),
-                           metavar="FACTOR")
+                                "mixed by area; each batch draws α uniformly from 0..FACTOR and each box's area "
+                                "share from Beta(α, α), so a smaller FACTOR gives more extreme boxes; 1 is the "
+                                "paper's setting (0 = off). With --mixup too, each batch gets one of the two",
+                           type=number(float, 0, 1), metavar="FACTOR")
 
     #: fields holding paths, made absolute so that --resume works from any working directory
     PATHS = ("data", "init_from", "ferplus")
@@ -302,11 +304,11 @@ def fit(run, *, verbose=1, extra_callbacks=()):
     x_val, y_val = run.dataset.split("val")
     targets = training_targets(config, run.dataset)
     stop_signals = StopSignals()
-    callbacks = [_reseeding(config.seed), checkpoint_callback(run.out, record, config, stop_signals),
+    callbacks = [reseeding(config.seed), checkpoint_callback(run.out, record, config, stop_signals),
                  *extra_callbacks]
     weight_of = class_weights(y_train, config.class_weight)
     weights = None if weight_of is None else np.array([weight_of[c] for c in y_train], np.float32)
-    batches = _epoch_batches(x_train, targets, weights, config, record["epochs_done"], run.devices)
+    batches = epoch_batches(x_train, targets, weights, config, record["epochs_done"], run.devices)
     # several devices: every batch, validation's too, must split evenly over them (see emorec.devices)
     validation = validation_data(to_model_input(x_val), _one_hot(y_val), run.devices)
     validation_batch_size = config.batch_size if run.devices > 1 else None
@@ -332,86 +334,6 @@ def build_training_state(trainer, x, y):
     if not trainer.optimizer.built:
         trainer.optimizer.build(trainer.trainable_variables)
     trainer.compute_metrics(x, y, trainer(x, training=False))
-
-
-# Every epoch's randomness (the order of the images, augmentation, dropout) is a function of (seed, epoch)
-# alone, so a run that is stopped and resumed follows exactly the course of one that never stopped.
-
-def _epoch_batches(x, targets, weights, config, first_epoch, devices=1):
-    """The training batches as a Keras PyDataset: epoch e visits the images in the order of a permutation
-    seeded with (seed, e); batches are made float as they are needed; ``weights`` (per image, or None: the
-    class weights) come along. On several ``devices`` the order's last few images that would not split evenly
-    over them are left out (:func:`devices.usable`)."""
-    import keras
-    n = usable(len(x), devices)
-    mixers = batch_mixers(config)
-
-    class EpochBatches(keras.utils.PyDataset):
-        def __init__(self):
-            super().__init__()
-            self.epoch = first_epoch
-            self._shuffle()
-
-        def _shuffle(self):
-            self.order = np.random.default_rng([config.seed, self.epoch]).permutation(len(x))[:n]
-
-        def __len__(self):
-            return int(np.ceil(n / config.batch_size))
-
-        def __getitem__(self, i):
-            idx = self.order[i * config.batch_size:(i + 1) * config.batch_size]
-            batch = (to_model_input(x[idx]), targets[idx])
-            if mixers:
-                batch = mix(mixers, batch, (config.seed, self.epoch, i))
-            return batch if weights is None else batch + (weights[idx],)
-
-        def on_epoch_end(self):
-            self.epoch += 1
-            self._shuffle()
-
-    return EpochBatches()
-
-
-def batch_mixers(config):
-    """The Keras layers that mix images within a batch (``--mixup``, ``--cutmix``); empty when both are off."""
-    import keras
-    mixers = []
-    if config.mixup:
-        mixers.append(keras.layers.MixUp(alpha=config.mixup, seed=config.seed))
-    if config.cutmix:
-        mixers.append(keras.layers.CutMix(factor=config.cutmix, seed=config.seed))
-    return mixers
-
-
-def mix(mixers, batch, key):
-    """Mix a batch's images and targets with one of ``mixers``; which one and how are functions of ``key``
-    (seed, epoch, batch index) alone, so a resumed run mixes as an uninterrupted one."""
-    import keras
-    rng = np.random.default_rng(key)
-    mixer = mixers[int(rng.integers(len(mixers)))]
-    dtype = keras.ops.convert_to_numpy(mixer.generator.state).dtype
-    mixer.generator.state.assign(rng.integers(0, 2**31, 2).astype(dtype))
-    images, targets, *weights = batch
-    out = mixer({"images": images, "labels": targets}, training=True)
-    return (keras.ops.convert_to_numpy(out["images"]), keras.ops.convert_to_numpy(out["labels"]), *weights)
-
-
-def _reseeding(seed):
-    """A Keras callback that, before each epoch, sets Keras's seed generators (augmentation, dropout) from
-    ``seed``, their place in the model and the epoch; and Python's, NumPy's and TensorFlow's global seeds from
-    seed and epoch. A layer built without a seed draws a new one whenever the model is loaded, so the saved
-    generator states cannot be relied on."""
-    import keras
-
-    class Reseed(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            keras.utils.set_random_seed((seed * 1_000_003 + epoch) % 2**31)
-            generators = [g for layer in self.model._flatten_layers() for g in getattr(layer, "_seed_generators", ())]
-            for i, generator in enumerate(generators):
-                dtype = keras.ops.convert_to_numpy(generator.state).dtype
-                generator.state.assign(np.array([(seed * 1009 + i) % 2**31, epoch * 1_000_003], dtype=dtype))
-
-    return Reseed()
 
 
 def finish(run, interrupted, calibrate=True):

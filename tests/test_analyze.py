@@ -307,7 +307,7 @@ def test_one_input_failing_to_write_or_crashing_fails_alone(inputs, tmp_path, mo
     by_name = {r["input"].rsplit("/", 1)[-1]: r for r in records}
     assert [by_name[n]["status"] for n in ("a.png", "b.jpg", "clip.avi")] == ["failed", "failed", "done"]
     assert "the disk is full; free some space" in by_name["a.png"]["reason"]
-    assert by_name["b.jpg"]["reason"] == "internal error: ZeroDivisionError: division by zero. This is a bug in emorec: please report it."
+    assert by_name["b.jpg"]["reason"] == "internal error: ZeroDivisionError: division by zero. This is a bug in emorec: please report it (EMOREC_DEBUG=1 shows the details)."
     assert not (out / "in__a_png").exists()
     index = json.loads((out / "index.json").read_text())["files"]
     assert sorted(r["status"] for r in index) == ["done", "failed", "failed"]

@@ -29,7 +29,8 @@ from emorec.checkpoint import RECORD
 from emorec.cli import main
 from emorec.devices import choose, device_count, plan, usable, validation_data
 from emorec.errors import TrainingError
-from emorec.train import TrainConfig, _epoch_batches, prepare
+from emorec.batches import epoch_batches
+from emorec.train import TrainConfig, prepare
 
 from conftest import csv_rows, write_csv
 
@@ -209,7 +210,7 @@ def test_every_batch_and_the_validation_split_divide_evenly_and_validation_count
     x[:, 0, 0] = np.arange(21)                                  # each image's number in its first pixel
     targets, config = np.eye(7, dtype=np.float32)[np.arange(21) % 7], TrainConfig(batch_size=8, seed=3)
     assert usable(21, 2) == 20 and usable(21, 1) == 21 and usable(20, 4) == 20
-    batches = _epoch_batches(x, targets, None, config, 0, devices=2)
+    batches = epoch_batches(x, targets, None, config, 0, devices=2)
     left_out = []
     for _ in range(3):
         sizes = [len(batches[i][0]) for i in range(len(batches))]

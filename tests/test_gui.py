@@ -104,7 +104,7 @@ def test_an_exception_in_the_recognizer_reaches_the_window(app_factory, video):
     rec = CountingRecognizer(RuntimeError("boom\nsecond line"))
     app = app_factory(video, rec)
     pump(app.root, lambda: "RuntimeError" in app.status.get())
-    assert app.status.get() == "internal error: RuntimeError: boom second line. This is a bug in emorec: please report it."
+    assert app.status.get() == "internal error: RuntimeError: boom second line. This is a bug in emorec: please report it (EMOREC_DEBUG=1 shows the details)."
     texts = " ".join(app.canvas.itemcget(i, "text") for i in app.canvas.find_withtag("message"))
     assert "RuntimeError: boom" in texts and "Traceback" not in texts
     rec.error = None

@@ -97,7 +97,7 @@ def test_recordings_use_the_face_csv_with_the_video_timestamps(video, tmp_path):
 
 def test_an_exception_from_the_recognizer_becomes_a_one_line_message(video):
     run = Run(video, CountingRecognizer(ZeroDivisionError("division by zero")))
-    assert run.message("error") == "internal error: ZeroDivisionError: division by zero. This is a bug in emorec: please report it."
+    assert run.message("error") == "internal error: ZeroDivisionError: division by zero. This is a bug in emorec: please report it (EMOREC_DEBUG=1 shows the details)."
     run.worker.join(5)
     assert not run.worker.is_alive()
 
