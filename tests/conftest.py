@@ -146,16 +146,28 @@ def synthetic_video(tmp_path):
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory):
-    """A really trained (1 epoch, shallow architecture) model folder: emotion_cnn.h5 + .json + export."""
+def tiny_model(tmp_path_factory, worker_id):
+    """A really trained (1 epoch, shallow architecture) model folder: emotion_cnn.h5 + .json + export.
+    Trained once per session: under pytest-xdist the first worker to ask trains it, in the folder all
+    workers share, and the others wait for it (tests only read it, or copy it)."""
+    from filelock import FileLock
+
     from emorec.data import load_csv
     from emorec.train import TrainConfig, train
-    root = tmp_path_factory.mktemp("tiny_model")
-    rows, _ = csv_rows(["Training"] * 5 + ["PublicTest", "PrivateTest"])
-    data = write_csv(root / "fer_tiny.csv", rows)
+    shared = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        shared = shared.parent
+    root = shared / "tiny_model"
     out = root / "run"
-    config = TrainConfig(data=str(data), out=str(out), arch="shallow", epochs=1, batch_size=35, patience=0)
-    train(config, dataset=load_csv(data, use_cache=False), verbose=0)
+    with FileLock(str(shared / "tiny_model.lock")):
+        if not (root / "trained").exists():
+            shutil.rmtree(root, ignore_errors=True)           # what a worker that failed here left
+            root.mkdir()
+            rows, _ = csv_rows(["Training"] * 5 + ["PublicTest", "PrivateTest"])
+            data = write_csv(root / "fer_tiny.csv", rows)
+            config = TrainConfig(data=str(data), out=str(out), arch="shallow", epochs=1, batch_size=35, patience=0)
+            train(config, dataset=load_csv(data, use_cache=False), verbose=0)
+            (root / "trained").touch()
     return out / "emotion_cnn.h5"
 
 
