@@ -303,6 +303,10 @@ def fit(run, *, verbose=1, extra_callbacks=()):
     x_train, y_train = run.dataset.split("train")
     x_val, y_val = run.dataset.split("val")
     targets = training_targets(config, run.dataset)
+    mixing = [name for name, on in ((f"mixup (α {config.mixup:g})", config.mixup),
+                                    (f"CutMix (factor {config.cutmix:g})", config.cutmix)) if on]
+    if mixing:
+        print(f"mixing each training batch with {' or '.join(mixing)}")
     stop_signals = StopSignals()
     callbacks = [reseeding(config.seed), checkpoint_callback(run.out, record, config, stop_signals),
                  *extra_callbacks]

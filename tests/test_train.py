@@ -78,11 +78,12 @@ def ctrl_c():
     raise KeyboardInterrupt
 
 
-def test_ctrl_c_then_resume_follows_the_same_course_as_a_run_that_never_stopped(tmp_path, small_data):
+def test_ctrl_c_then_resume_follows_the_same_course_as_a_run_that_never_stopped(tmp_path, small_data, capsys):
     """Order, augmentation, mixing, dropout, learning rate and counters: all come back, so an epoch + Ctrl-C +
     resume give the very history of 2 epochs straight."""
     kw = dict(epochs=2, schedule="cosine", lr_patience=1, patience=9, lr=0.02, mixup=0.4, cutmix=1.0)
     straight = fit(config(tmp_path, out=str(tmp_path / "straight"), **kw), small_data)
+    assert "mixing each training batch with mixup (α 0.4) or CutMix (factor 1)" in capsys.readouterr().out
     meta = fit(config(tmp_path, **kw), small_data, extra_callbacks=[AtEpochStart(1, ctrl_c)])
     assert meta["epochs_run"] == 1
     record = read_json(tmp_path / "run" / RECORD)
