@@ -49,7 +49,11 @@ def epoch_batches(x, targets, weights, config, first_epoch, devices=1):
 
 def batch_mixers(config):
     """The Keras layers that mix images within a batch (``--mixup``, ``--cutmix``); empty when both are off."""
+    import warnings
+
     import keras
+    # Keras's MixUp asks for an int64 range, which JAX (32-bit by default) gives as int32, saying so each batch
+    warnings.filterwarnings("ignore", message="Explicitly requested dtype int64 requested in arange")
     mixers = []
     if config.mixup:
         mixers.append(keras.layers.MixUp(alpha=config.mixup, seed=config.seed))

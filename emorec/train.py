@@ -323,7 +323,8 @@ def fit(run, *, verbose=1, extra_callbacks=()):
                             validation_data=validation, validation_batch_size=validation_batch_size,
                             callbacks=callbacks, verbose=verbose)
     except KeyboardInterrupt:
-        print(f"\ninterrupted during epoch {record['epochs_done'] + 1}; the last finished epoch is saved.")
+        done = record["epochs_done"]
+        print(f"\ninterrupted during epoch {done + 1}" + ("; the last finished epoch is saved." if done else "."))
         return True
     return False
 

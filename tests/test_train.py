@@ -309,6 +309,13 @@ def test_a_damaged_checkpoint_is_a_message_not_a_traceback(tmp_path, tiny_model,
         prepare(config(tmp_path, out=str(run)), resume=True, dataset=small_data)
 
 
+def test_ctrl_c_in_the_first_epoch_says_nothing_was_saved_and_claims_no_epoch(tmp_path, small_data, capsys):
+    with pytest.raises(TrainingError, match="nothing was saved"):
+        fit(config(tmp_path, epochs=2), small_data, extra_callbacks=[AtEpochStart(0, ctrl_c)])
+    out = capsys.readouterr().out
+    assert "interrupted during epoch 1." in out and "saved" not in out
+
+
 def test_the_command_line_reports_ctrl_c_in_training_with_130(tmp_path, tiny_csv, monkeypatch, capsys):
     import emorec.train as train_module
     monkeypatch.setattr(train_module, "fit", lambda run, **kw: True)          # as if Ctrl-C stopped it
