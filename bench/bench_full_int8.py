@@ -18,7 +18,7 @@ from common import median_ms
 
 from emorec.classifier import Classifier, load_keras_model, resolve_model_path
 from emorec.data import load_dataset
-from emorec.preprocess import to_model_input
+from emorec.preprocess import flip_pair, to_model_input
 
 
 def full_int8_export(model_path, calibration):
@@ -29,38 +29,11 @@ def full_int8_export(model_path, calibration):
     return converter.convert()
 
 
-class Runner:
-    """A LiteRT interpreter over a flatbuffer, called like :class:`emorec.classifier.Classifier`'s ``run``."""
-
-    def __init__(self, flatbuffer, threads=2):
-        from ai_edge_litert.interpreter import Interpreter
-        self.path = Path(tempfile.mkdtemp()) / "model.tflite"
-        self.path.write_bytes(flatbuffer)
-        self.interpreter = Interpreter(model_path=str(self.path), num_threads=threads)
-        self.inp = self.interpreter.get_input_details()[0]["index"]
-        self.out = self.interpreter.get_output_details()[0]["index"]
-        self.batch = None
-
-    def __call__(self, x):
-        if self.batch != len(x):
-            self.interpreter.resize_tensor_input(self.inp, x.shape)
-            self.interpreter.allocate_tensors()
-            self.batch = len(x)
-        self.interpreter.set_tensor(self.inp, x)
-        self.interpreter.invoke()
-        return self.interpreter.get_tensor(self.out).copy()
-
-
-def tta_accuracy(run, x, y, batch=256):
-    """Flip-TTA accuracy, plain accuracy."""
-    plain, tta = [], []
-    for i in range(0, len(x), batch):
-        part = x[i:i + batch]
-        both = run(to_model_input(np.concatenate([part, part[:, :, ::-1]])))
-        p, m = both[:len(part)], both[len(part):]
-        plain.append(p)
-        tta.append((p + m) / 2)
-    return np.mean(np.concatenate(tta).argmax(1) == y), np.mean(np.concatenate(plain).argmax(1) == y)
+def accuracies(classifier, x, y, batch=256):
+    """(flip-TTA accuracy, plain accuracy) of ``classifier`` on the crops ``x``."""
+    pairs = [flip_pair(classifier, x[i:i + batch]) for i in range(0, len(x), batch)]
+    plain, mirrored = (np.concatenate(side) for side in zip(*pairs))
+    return np.mean(((plain + mirrored) / 2).argmax(1) == y), np.mean(plain.argmax(1) == y)
 
 
 def main():
@@ -75,15 +48,17 @@ def main():
     pick = np.random.default_rng(0).choice(len(x_train), args.calibration, replace=False)
     calibration = to_model_input(x_train[pick])
     shipped = Classifier(model_path, num_threads=2)
-    full = Runner(full_int8_export(model_path, calibration))
+    export = Path(tempfile.mkdtemp()) / "full_int8.tflite"
+    export.write_bytes(full_int8_export(model_path, calibration))
+    full = Classifier(model_path, num_threads=2, export=export)
     x_val, y_val = dataset.split("val")
     face = x_val[:1]
     pair = to_model_input(np.concatenate([face, face[:, :, ::-1]]))
     print(f"model {model_path}; activation ranges from {args.calibration} training images")
     print("export                       per face (face + mirror, 2 threads)   PublicTest TTA   plain")
-    for name, run in (("int8 weights (the app's)", shipped.run), ("full int8", full)):
-        ms = median_ms(lambda: run(pair), repeat=300)
-        tta, plain = tta_accuracy(run, x_val, y_val)
+    for name, classifier in (("int8 weights (the app's)", shipped), ("full int8", full)):
+        ms = median_ms(lambda: classifier.run(pair), repeat=300)
+        tta, plain = accuracies(classifier, x_val, y_val)
         print(f"{name:28s} {ms:8.3f} ms {'':26s} {100 * tta:6.2f} %   {100 * plain:6.2f} %")
 
 

@@ -183,15 +183,16 @@ class Classifier:
 
     All faces of a call go through the runtime at once; the interpreter is resized only when N changes.
     ``input_blur`` is the σ of the Gaussian blur the network applies to its input (see :mod:`emorec.calibrate`).
+    ``export``: run this LiteRT file of the model instead of its own export (a benchmark's other quantization).
     """
 
-    def __init__(self, model_path=None, num_threads=None):
+    def __init__(self, model_path=None, num_threads=None, export=None):
         from ai_edge_litert.interpreter import Interpreter
         self.num_threads = num_threads or DEFAULT_THREADS
         self.model_path = resolve_model_path(model_path)
         self.metadata = load_metadata(self.model_path)
         self.input_blur = input_blur(self.metadata, metadata_path(self.model_path))
-        tflite = ensure_export(self.model_path, self.metadata)
+        tflite = export or ensure_export(self.model_path, self.metadata)
         try:
             with silenced_stderr():   # LiteRT announces its XNNPACK delegate on stderr
                 self._interpreter = Interpreter(model_path=str(tflite), num_threads=self.num_threads)
