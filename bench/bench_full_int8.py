@@ -29,10 +29,9 @@ def full_int8_export(model_path, calibration):
     return converter.convert()
 
 
-def accuracies(classifier, x, y, batch=256):
+def accuracies(classifier, x, y):
     """(flip-TTA accuracy, plain accuracy) of ``classifier`` on the crops ``x``."""
-    pairs = [flip_pair(classifier, x[i:i + batch]) for i in range(0, len(x), batch)]
-    plain, mirrored = (np.concatenate(side) for side in zip(*pairs))
+    plain, mirrored = flip_pair(classifier.predict, x)
     return np.mean(((plain + mirrored) / 2).argmax(1) == y), np.mean(plain.argmax(1) == y)
 
 

@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np
 
 from .artifacts import now_iso, save_figure, write_json, write_text
-from .labels import EMOTIONS, NUM_CLASSES
+from .labels import EMOTIONS, NUM_CLASSES, SPLIT_TO_USAGE
+from .preprocess import flip_pair
 
 
 def confusion(y_true, y_pred):
@@ -91,6 +92,11 @@ def markdown(report):
     return "\n".join(lines)
 
 
+def _ferplus_majority(ferplus, dataset, split):
+    from .ferplus import majority_labels
+    return majority_labels(ferplus, dataset, SPLIT_TO_USAGE[split])
+
+
 def evaluate(model_path, dataset, split="test", out_dir=None, tta=False, classifier=None, ferplus=None):
     """Score a model on one split of a dataset; write ``eval_<split>.{md,json}`` and
     ``confusion_<split>.png`` into ``out_dir`` (default: the model's folder). Returns the report dict.
@@ -101,19 +107,16 @@ def evaluate(model_path, dataset, split="test", out_dir=None, tta=False, classif
     classifier = classifier or Classifier(model_path)
     x, y = dataset.split(split)
     out_dir = Path(out_dir) if out_dir else model_path.parent
-    probs = {"plain": classifier.predict(x)}
-    if tta:
-        probs["tta"] = classifier.predict(x, tta=True)
+    majority = _ferplus_majority(ferplus, dataset, split) if ferplus else None   # a bad votes file fails first
+    if tta:       # one pass over the faces and their mirror images gives both
+        plain, mirrored = flip_pair(classifier.predict, x)
+        probs = {"plain": plain, "tta": (plain + mirrored) / 2}
+    else:
+        probs = {"plain": classifier.predict(x)}
     report = {"model": str(model_path), "data": dataset.source, "data_sha256": dataset.sha256, "split": split,
               "runtime": "LiteRT (TFLite export of the .h5)", "input_blur": classifier.input_blur, "date": now_iso(),
               **{key: score(y, p) for key, p in probs.items()}}
     if ferplus:
-        from .ferplus import majority_labels
-        from .labels import SPLIT_TO_USAGE
-        usage = SPLIT_TO_USAGE.get(split)
-        if usage is None:
-            raise ValueError(f"FER+ labels exist for the Kaggle CSV's splits, not {split!r}")
-        majority = majority_labels(ferplus, dataset, usage)
         kept = majority >= 0
         report["ferplus"] = {"votes": str(ferplus), "kept": int(kept.sum()), "left_out": int((~kept).sum())}
         for key, p in probs.items():
