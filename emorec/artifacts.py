@@ -1,6 +1,7 @@
 """Atomic file writing and run metadata, so a killed process never leaves a half-written file."""
 
 import contextlib
+import hashlib
 import json
 import os
 import platform
@@ -91,3 +92,12 @@ def library_versions():
 def metadata_path(model_path):
     """The metadata JSON that sits beside a model: ``x.h5`` -> ``x.json``."""
     return Path(model_path).with_suffix(".json")
+
+
+def file_sha256(path, chunk=1 << 20):
+    """The SHA-256 of a file's bytes (hex), read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()

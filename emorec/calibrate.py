@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .artifacts import atomic_path, metadata_path, now_iso, write_json
-from .classifier import Classifier, ModelError, _sha256, load_keras_model, load_metadata, resolve_model_path
+from .artifacts import atomic_path, file_sha256, metadata_path, now_iso, write_json
+from .classifier import Classifier, ModelError, load_keras_model, load_metadata, resolve_model_path
 from .preprocess import flip_pair, to_model_input
 
 #: The blurs tried, in pixels (0 = none).
@@ -80,7 +80,7 @@ def calibrate(model_path, dataset, split="val", sigmas=SIGMAS):
               "accuracy_by_sigma": {str(s): v for s, v in table.items()}}
     with atomic_path(model_path) as tmp:
         with_input_blur(bare, sigma).save(tmp)
-    record["model_sha256"] = _sha256(model_path)   # the file this record describes (see train.write_metadata)
+    record["model_sha256"] = file_sha256(model_path)   # the file this record describes (see train.write_metadata)
     write_json(metadata_path(model_path), {**plain_meta, "input_blur": record})
     _drop_export(model_path)   # stale; the next Classifier exports the new file
     return record

@@ -11,7 +11,6 @@ probabilities within ~0.01 of the float model.
 """
 
 import contextlib
-import hashlib
 import io
 import os
 import warnings
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .artifacts import atomic_path, metadata_path, now_iso, read_json, write_json
+from .artifacts import atomic_path, file_sha256, metadata_path, now_iso, read_json, write_json
 from .errors import ModelError, output_error
 from .labels import DEFAULT_MODEL, EMOTIONS, INPUT_SIZE, MODEL_FILENAME, NUM_CLASSES
 from .preprocess import as_crops, flip_tta, to_model_input
@@ -81,10 +80,6 @@ def legacy_blur(meta, meta_file="the model's metadata"):
     return 0.0 if "input_blur" in meta else input_blur(meta, meta_file)
 
 
-def _sha256(path):
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def export_path(model_path):
     return Path(model_path).with_suffix(".tflite")
 
@@ -122,7 +117,7 @@ def ensure_export(model_path, metadata=None):
     network lacks (:func:`legacy_blur`) is exported with that blur built in.
     """
     model_path = Path(model_path)
-    digest = _sha256(model_path)
+    digest = file_sha256(model_path)
     meta = load_metadata(model_path) if metadata is None else metadata
     blur = legacy_blur(meta, metadata_path(model_path))
     for tflite, stamp in _export_locations(model_path, digest):

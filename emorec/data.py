@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from .artifacts import atomic_path
+from .artifacts import atomic_path, file_sha256
 from .errors import DataError
 from .labels import CACHE_DIR, CLASS_ALIASES, EMOTIONS, IMAGE_EXTENSIONS, INPUT_SIZE, NUM_CLASSES, USAGE_TO_SPLIT
 from .preprocess import to_face48
@@ -43,14 +43,6 @@ class Dataset:
     def counts(self):
         """Split -> per-class image counts (list of 7 ints)."""
         return {k: np.bincount(y, minlength=NUM_CLASSES).tolist() for k, (_, y) in self.splits.items()}
-
-
-def file_sha256(path, chunk=1 << 20):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def load_dataset(path, *, skip_bad=False, val_fraction=0.1, seed=0, use_cache=True, cache_dir=None):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .artifacts import library_versions, metadata_path, now_iso, write_json
+from .artifacts import file_sha256, library_versions, metadata_path, now_iso, write_json
 from .checkpoint import RECORD, StopSignals, base_of, checkpoint_callback, clean_leftovers, publish, read_record, \
     save_curves
 from .batches import epoch_batches, reseeding
@@ -387,10 +387,9 @@ def _input_blur_of(model_path):
     """The input-blur record of the model file as calibrate left it, if the file is still that one (an epoch
     that improved since replaced it with a bare network, and the record no longer applies)."""
     from .artifacts import read_json
-    from .classifier import _sha256
     try:
         blur = read_json(metadata_path(model_path)).get("input_blur")
-        return blur if blur and blur.get("model_sha256") == _sha256(model_path) else None
+        return blur if blur and blur.get("model_sha256") == file_sha256(model_path) else None
     except (OSError, ValueError, AttributeError):
         return None
 
