@@ -103,14 +103,10 @@ def fer_times(fer_python, paths):
 
 def export_speeds(model_path, faces):
     """Per-face ms of the shipped int8-weight export vs a float32 export of the same .h5 (needs TensorFlow)."""
-    import contextlib
-    import io
-    import tensorflow as tf
     from ai_edge_litert.interpreter import Interpreter
-    from emorec.classifier import ensure_export, load_keras_model, resolve_model_path
+    from emorec.classifier import ensure_export, load_keras_model, resolve_model_path, to_litert
     path = resolve_model_path(model_path)
-    with contextlib.redirect_stdout(io.StringIO()):
-        float_model = tf.lite.TFLiteConverter.from_keras_model(load_keras_model(path)).convert()
+    float_model = to_litert(load_keras_model(path), quantize=False)
     out = {}
     for name, kwargs in (("float32", {"model_content": float_model}), ("int8 weights", {"model_path": str(ensure_export(path))})):
         it = Interpreter(num_threads=1, **kwargs)

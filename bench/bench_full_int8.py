@@ -16,17 +16,9 @@ import numpy as np
 
 from common import median_ms
 
-from emorec.classifier import Classifier, load_keras_model, resolve_model_path
+from emorec.classifier import Classifier, load_keras_model, resolve_model_path, to_litert
 from emorec.data import load_dataset
 from emorec.preprocess import flip_pair, to_model_input
-
-
-def full_int8_export(model_path, calibration):
-    import tensorflow as tf
-    converter = tf.lite.TFLiteConverter.from_keras_model(load_keras_model(model_path))
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: ([x[None]] for x in calibration)
-    return converter.convert()
 
 
 def accuracies(classifier, x, y):
@@ -48,7 +40,7 @@ def main():
     calibration = to_model_input(x_train[pick])
     shipped = Classifier(model_path, num_threads=2)
     export = Path(tempfile.mkdtemp()) / "full_int8.tflite"
-    export.write_bytes(full_int8_export(model_path, calibration))
+    export.write_bytes(to_litert(load_keras_model(model_path), representative=calibration[:, None]))
     full = Classifier(model_path, num_threads=2, export=export)
     x_val, y_val = dataset.split("val")
     face = x_val[:1]

@@ -128,12 +128,8 @@ def ensure_export(model_path, metadata=None):
         from .models import has_input_blur, with_input_blur
         if not has_input_blur(keras_model):
             keras_model = with_input_blur(keras_model, blur)
+    flatbuffer = to_litert(keras_model)
     import tensorflow as tf
-    converter = tf.lite.TFLiteConverter.from_keras_model(keras_model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    with contextlib.redirect_stdout(io.StringIO()), silenced_stderr():   # the converter prints its whole signature
-        flatbuffer = converter.convert()
-    quiet_libraries()   # the converter sets absl's logger back to WARNING, and Keras's .h5 saves would talk
     failure = None
     for tflite, stamp in _export_locations(model_path, digest):
         try:
@@ -145,6 +141,22 @@ def ensure_export(model_path, metadata=None):
         except OSError as e:
             failure = failure or output_error(tflite, e, what="write the model's LiteRT export")
     raise failure
+
+
+def to_litert(keras_model, quantize=True, representative=None):
+    """A Keras model's LiteRT flatbuffer (bytes): with ``quantize``, int8 weights and float activations (what
+    the app runs); with ``representative`` too (an iterable of N×48×48×1 float32 inputs), int8 activations
+    as well, their ranges set on those inputs."""
+    import tensorflow as tf
+    converter = tf.lite.TFLiteConverter.from_keras_model(keras_model)
+    if quantize:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if representative is not None:
+        converter.representative_dataset = lambda: ([x] for x in representative)
+    with contextlib.redirect_stdout(io.StringIO()), silenced_stderr():   # the converter prints its whole signature
+        flatbuffer = converter.convert()
+    quiet_libraries()   # the converter sets absl's logger back to WARNING, and Keras's .h5 saves would talk
+    return flatbuffer
 
 
 def load_keras_model(model_path):
