@@ -74,8 +74,7 @@ def mix(mixers, images, targets, weights=None, *, key):
     import keras
     rng = np.random.default_rng(key)
     mixer = mixers[int(rng.integers(len(mixers)))]
-    dtype = keras.ops.convert_to_numpy(mixer.generator.state).dtype
-    mixer.generator.state.assign(rng.integers(0, 2**31, 2).astype(dtype))
+    set_state(mixer.generator, rng.integers(0, 2**31, 2))
     labels = targets if weights is None else targets * weights[:, None]
     out = mixer({"images": images, "labels": labels}, training=True)
     images, labels = keras.ops.convert_to_numpy(out["images"]), keras.ops.convert_to_numpy(out["labels"])
@@ -97,7 +96,12 @@ def reseeding(seed):
             keras.utils.set_random_seed((seed * 1_000_003 + epoch) % 2**31)
             generators = [g for layer in self.model._flatten_layers() for g in getattr(layer, "_seed_generators", ())]
             for i, generator in enumerate(generators):
-                dtype = keras.ops.convert_to_numpy(generator.state).dtype
-                generator.state.assign(np.array([(seed * 1009 + i) % 2**31, epoch * 1_000_003], dtype=dtype))
+                set_state(generator, [(seed * 1009 + i) % 2**31, epoch * 1_000_003])
 
     return Reseed()
+
+
+def set_state(generator, values):
+    """Set a Keras SeedGenerator's two-number state, in the state's own dtype (which differs by backend)."""
+    import keras
+    generator.state.assign(np.asarray(values, dtype=keras.ops.convert_to_numpy(generator.state).dtype))

@@ -124,10 +124,9 @@ def ensure_export(model_path, metadata=None):
         if _is_fresh(tflite, stamp, digest, blur):
             return tflite
     keras_model = load_keras_model(model_path)
-    if blur:
-        from .models import has_input_blur, with_input_blur
-        if not has_input_blur(keras_model):
-            keras_model = with_input_blur(keras_model, blur)
+    if blur:      # (a blur the network already has is replaced, not doubled)
+        from .models import with_input_blur
+        keras_model = with_input_blur(keras_model, blur)
     flatbuffer = to_litert(keras_model)
     import tensorflow as tf
     failure = None

@@ -17,7 +17,7 @@ from .checkpoint import RECORD, StopSignals, base_of, checkpoint_callback, clean
     save_curves
 from .batches import epoch_batches, reseeding
 from .data import describe, load_dataset
-from .devices import device_count, usable, validation_data
+from .devices import device_count, distribute, plan, usable, validation_data
 from .errors import TrainingError, output_error
 from .labels import DEFAULT_MODEL_DIR, EMOTIONS, INPUT_SIZE, MODEL_FILENAME, NUM_CLASSES
 from .models import ARCHITECTURES, DEFAULT_ARCH
@@ -236,7 +236,6 @@ def prepare(config, *, resume=False, replace_default=False, dataset=None):
         saved.epochs = config.epochs or saved.epochs      # a new epoch budget may be given; the rest is the run's,
         saved.devices = config.devices or saved.devices   # but for the devices, which belong to the machine
         config = saved
-    from .devices import distribute, plan
     device_names = plan(config.devices, config.batch_size)
     if dataset is None:
         dataset = load_dataset(config.data, skip_bad=config.skip_bad_rows,
