@@ -3,7 +3,7 @@
 
 import sys
 
-from emorec.ui_main import main
+from emorec.cli.window import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -3,7 +3,7 @@
 
 import sys
 
-from emorec.cli import main
+from emorec.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -8,7 +8,7 @@ import time
 
 from common import fer2013_csv
 
-from emorec.data import load_csv
+from emorec.training.data import load_csv
 
 
 def main():

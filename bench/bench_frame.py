@@ -17,18 +17,17 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from common import frame_four_faces, frame_one_face, median_ms, times_ms
 
-from common import ROOT, frame_four_faces, frame_one_face, median_ms, times_ms
-
-from emorec.drawing import draw_faces
-from emorec.recognizer import Recognizer
+from emorec.core.drawing import draw_faces
+from emorec.core.recognizer import Recognizer
 
 
 def stage_times(rec, frame):
     """Per stage, median ms; ``total``: the whole frame as the window runs it, frame after frame (a full scan
     every ``rec.full_scan_every`` detections, near searches in between): median and mean; ``total_full``: the
     same with a full scan on every frame (the frame loop before near searches)."""
-    from emorec.detector import crop_faces
+    from emorec.core.detector import crop_faces
     gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
     rec.reset()
     faces = rec(frame)
@@ -57,9 +56,8 @@ def stage_times(rec, frame):
 COLD = """
 import time, sys
 t0 = time.perf_counter()
-sys.path.insert(0, {root!r})
 import cv2
-from emorec.recognizer import Recognizer
+from emorec.core.recognizer import Recognizer
 frame = cv2.imread({frame!r})
 faces = Recognizer({model!r})(frame)
 print(len(faces), time.perf_counter() - t0)
@@ -67,7 +65,7 @@ print(len(faces), time.perf_counter() - t0)
 
 
 def cold_start(model, frame_path):
-    code = COLD.format(root=str(ROOT), frame=str(frame_path), model=model)
+    code = COLD.format(frame=str(frame_path), model=model)
     t0 = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     return time.perf_counter() - t0, int(out[0])
@@ -104,7 +102,8 @@ def fer_times(fer_python, paths):
 def export_speeds(model_path, faces):
     """Per-face ms of the shipped int8-weight export vs a float32 export of the same .h5 (needs TensorFlow)."""
     from ai_edge_litert.interpreter import Interpreter
-    from emorec.classifier import ensure_export, load_keras_model, resolve_model_path, to_litert
+
+    from emorec.network.files import ensure_export, load_keras_model, resolve_model_path, to_litert
     path = resolve_model_path(model_path)
     float_model = to_litert(load_keras_model(path), quantize=False)
     out = {}
@@ -151,7 +150,7 @@ def main():
     seconds, n = cold_start(args.model, paths["1 face"])
     print(f"cold start (new process → first recognized frame, {n} face): {seconds:.2f} s")
     gray = cv2.cvtColor(frames["1 face"], cv2.COLOR_BGR2GRAY)
-    from emorec.detector import crop_faces
+    from emorec.core.detector import crop_faces
     speeds = export_speeds(args.model, crop_faces(gray, rec.boxes(gray)))
     print("one pass of one face through LiteRT (1 thread): " + ", ".join(f"{k} export {v:.3f} ms" for k, v in speeds.items())
           + f" ({speeds['float32'] / speeds['int8 weights']:.1f}× faster quantized)")

@@ -13,12 +13,12 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-
 from common import median_ms
 
-from emorec.classifier import Classifier, load_keras_model, resolve_model_path, to_litert
-from emorec.data import load_dataset
-from emorec.preprocess import flip_pair, to_model_input
+from emorec.core.classifier import Classifier
+from emorec.core.preprocess import flip_pair, to_model_input
+from emorec.network.files import load_keras_model, resolve_model_path, to_litert
+from emorec.training.data import load_dataset
 
 
 def accuracies(classifier, x, y):

@@ -16,13 +16,12 @@ About a minute (two passes of PublicTest through the LiteRT export).
 import argparse
 
 import numpy as np
-
 from common import SHARED_DATA
 
-from emorec.classifier import Classifier
-from emorec.data import load_dataset
-from emorec.evaluate import score
-from emorec.labels import EMOTIONS
+from emorec.common.labels import EMOTIONS
+from emorec.core.classifier import Classifier
+from emorec.training.data import load_dataset
+from emorec.training.evaluate import score
 
 TAUS = (0.0, 0.25, 0.5, 0.75, 1.0)
 

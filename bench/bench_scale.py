@@ -26,7 +26,7 @@ Measured, all in this one run:
   starts, the actors load the model, Ray stops), against the same clip in process; ``ray.init`` of the
   benchmark's Ray; the actors' start on it, up to their first answer.
 - Per-segment overhead, three ways: (a) Ray's cost per unit: empty units (``SegmentWorker.images([])``)
-  pushed through :class:`emorec.cluster.OrderedResults` to the actors, and the round trip of one such call;
+  pushed through :class:`emorec.analysis.ray_engine.OrderedResults` to the actors, and the round trip of one such call;
   (b) what a segment's worker does beyond its frames: reopen the video at the segment's first frame
   (``Video(path, start)``: open, seek to the key frame before it, decode forward to it); (c) the whole, end
   to end: one clip analysed by 1 Ray worker without video in segments of ``--small-segments`` frames and in
@@ -36,7 +36,7 @@ Measured, all in this one run:
   and probabilities of the in-process run's frames.csv: tracking + frames.csv + summary + timeline per frame;
   with the annotated video also decode + draw + mp4 encode per frame; then the per-video finish (files
   committed, timeline plotted). Each step is timed; frames / total seconds is the writer's ceiling.
-- One worker's rate: :class:`emorec.cluster.SegmentWorker` (one OpenCV thread, one LiteRT thread, as in an
+- One worker's rate: :class:`emorec.analysis.ray_engine.SegmentWorker` (one OpenCV thread, one LiteRT thread, as in an
   actor) run in this process over a whole clip: decode + detect + classify on one core.
 
 On paper: frames/s for N workers ≈ min(N × the worker's rate (less the per-segment overhead at the default
@@ -60,20 +60,23 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-
 from common import astronaut_bgr
 
-from emorec.quiet import quiet_libraries
+from emorec.common.quiet import quiet_libraries
 
 quiet_libraries()
 
-from emorec.analyze import AnalyzeOptions, VideoOutputs, analyze_paths  # noqa: E402
-from emorec.cluster import SEGMENT_FRAMES, OrderedResults, SegmentWorker, Unit, resync_period, segments  # noqa: E402
-from emorec.drawing import draw_faces  # noqa: E402
-from emorec.labels import EMOTIONS  # noqa: E402
-from emorec.recognizer import track  # noqa: E402
-from emorec.sources import Video  # noqa: E402
-from emorec.tracking import DEFAULT_SMOOTHING, Tracker  # noqa: E402
+from emorec.analysis.analyze import analyze_paths
+from emorec.analysis.outputs import (
+    AnalyzeOptions,
+    VideoOutputs,
+)
+from emorec.analysis.ray_engine import SEGMENT_FRAMES, OrderedResults, SegmentWorker, Unit, resync_period, segments
+from emorec.common.labels import EMOTIONS
+from emorec.core.drawing import draw_faces
+from emorec.core.recognizer import track
+from emorec.core.sources import Video
+from emorec.core.tracking import DEFAULT_SMOOTHING, Tracker
 
 FPS = 30
 SIZE = (640, 480)
@@ -354,7 +357,7 @@ def main():
 
 
 def run(ray, args, tmp):
-    from emorec.cluster import _connect
+    from emorec.analysis.ray_engine import _connect
     runs = Runs(tmp, args.model)
     kwargs = runs.options().recognizer
     most = max(args.ray_workers)

@@ -28,7 +28,6 @@ import zlib
 
 import cv2
 import numpy as np
-
 from common import ROOT, frame_one_face, median_ms
 
 HEADER_BYTES = 4
@@ -259,10 +258,11 @@ def deflate(data):
 
 def breakdown(model, jpeg):
     """What the server does for one streamed frame, stage by stage, in this process (median ms, one at a time)."""
-    from emorec.detector import crop_faces
-    from emorec.pool import EnginePool
-    from emorec.preprocess import as_gray_frame, flip_tta
-    from emorec.server import ServeOptions, _recognize_message, decode_image
+    from emorec.core.detector import crop_faces
+    from emorec.core.preprocess import as_gray_frame, flip_tta
+    from emorec.server.app import ServeOptions, _recognize_message
+    from emorec.server.http import decode_image
+    from emorec.server.pool import EnginePool
     pool = EnginePool(model, 0)
     rec = pool.recognizer(smoothing=ServeOptions.smoothing, tta=ServeOptions.tta)
     frame = decode_image(jpeg)
@@ -334,7 +334,7 @@ def main():
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, on_signal)
 
-    from emorec.recognizer import Recognizer
+    from emorec.core.recognizer import Recognizer
     jpeg = cv2.imencode(".jpg", frame_one_face(), [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
     decoded = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
     print(f"machine: {os.cpu_count()} cores, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
@@ -428,4 +428,4 @@ if __name__ == "__main__":
     try:
         main()
     except KeyboardInterrupt as e:
-        raise SystemExit(f"interrupted ({e or 'Ctrl-C'}); no server left running")
+        raise SystemExit(f"interrupted ({e or 'Ctrl-C'}); no server left running") from None

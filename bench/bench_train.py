@@ -10,7 +10,6 @@ import argparse
 import time
 
 import numpy as np
-
 from common import SHARED_DATA
 
 
@@ -29,9 +28,10 @@ def main():
     p.add_argument("--batch-size", type=int, default=128)
     args = p.parse_args()
     import keras
-    from emorec.models import ARCHITECTURES
-    from emorec.checkpoint import base_of
-    from emorec.train import TrainConfig, _build_trainer, _one_hot
+
+    from emorec.network.architectures import ARCHITECTURES
+    from emorec.training.checkpoint import base_of
+    from emorec.training.train import TrainConfig, _build_trainer, _one_hot
     n = args.batch_size * args.steps
     x, source = images(n)
     y = _one_hot(np.arange(n) % 7)

@@ -18,11 +18,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-
 from common import frame_one_face, times_ms
 
-from emorec.drawing import draw_faces
-from emorec.recognizer import Face
+from emorec.core.drawing import draw_faces
+from emorec.core.recognizer import Face
 
 
 def start_xvfb():
@@ -62,7 +61,7 @@ def main():
     try:
         import tkinter as tk
 
-        from emorec.gui import App
+        from emorec.desktop.window import App
         probs = np.array([0.05, 0.01, 0.04, 0.7, 0.1, 0.05, 0.05], np.float32)
         print("the window's cost per displayed frame (Tk thread: scale, convert, bars, readout, hand to Tk, Tk "
               "drawing it), median of 200 frames")
@@ -95,7 +94,7 @@ def cpu_at_camera_rate(tk, App, seconds=10.0):
     own speed, as a webcam would deliver it: frames shown per second and the process's CPU use."""
     import tempfile
 
-    from emorec.recognizer import Recognizer
+    from emorec.core.recognizer import Recognizer
     frame = frame_one_face()
     path = Path(tempfile.mkdtemp()) / "camera30.avi"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (640, 480))

@@ -1,7 +1,6 @@
 """Shared helpers for the benchmarks: test frames with real faces, timing, the FER2013 data path."""
 
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -9,7 +8,6 @@ import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
@@ -18,7 +16,8 @@ def astronaut_bgr():
     try:
         from skimage import data
     except ImportError:
-        raise SystemExit("the benchmarks need scikit-image for their test photo: pip install -r requirements-dev.txt")
+        raise SystemExit("the benchmarks need scikit-image for their test photo: "
+                         "pip install -r requirements-dev.txt") from None
     return cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
 
 
@@ -63,14 +62,15 @@ def fer2013_csv():
 
 
 def short_run_scores(dataset, configs, tta=False):
-    """Train each named :class:`emorec.train.TrainConfig` (its ``out`` is replaced by a temporary folder)
+    """Train each named :class:`emorec.training.train.TrainConfig` (its ``out`` is replaced by a temporary folder)
     and score its best model on the validation split (PublicTest), never on PrivateTest.
     ``configs``: {name: TrainConfig}; returns {name: evaluate.score(...) dict}."""
     import tempfile
     from dataclasses import replace
-    from emorec.classifier import Classifier
-    from emorec.evaluate import score
-    from emorec.train import train
+
+    from emorec.core.classifier import Classifier
+    from emorec.training.evaluate import score
+    from emorec.training.train import train
     x, y = dataset.split("val")
     results = {}
     with tempfile.TemporaryDirectory() as tmp:

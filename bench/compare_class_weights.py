@@ -8,8 +8,8 @@ import argparse
 
 from common import fer2013_csv, short_run_scores
 
-from emorec.data import load_dataset
-from emorec.train import TrainConfig
+from emorec.training.data import load_dataset
+from emorec.training.train import TrainConfig
 
 
 def main():

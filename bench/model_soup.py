@@ -12,16 +12,13 @@ The new folder gets the first model's metadata; both models must carry the same 
 
 import argparse
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from emorec.classifier import load_keras_model, resolve_model_path  # noqa: E402
-from emorec.labels import MODEL_FILENAME  # noqa: E402
-from emorec.preprocess import to_model_input  # noqa: E402
+from emorec.common.labels import MODEL_FILENAME
+from emorec.core.preprocess import to_model_input
+from emorec.network.files import load_keras_model, resolve_model_path
 
 
 def recompute_batchnorm(model, x, batch_size=256):
@@ -60,7 +57,7 @@ def main():
     if args.recompute_bn:
         if not args.data:
             raise SystemExit("--recompute-bn needs --data")
-        from emorec.data import load_dataset
+        from emorec.training.data import load_dataset
         recompute_batchnorm(a, load_dataset(args.data).split("train")[0])
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=False)

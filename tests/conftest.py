@@ -4,9 +4,7 @@ import csv
 import os
 import shutil
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -14,9 +12,8 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from emorec.labels import NUM_CLASSES  # noqa: E402
+from emorec.common.labels import NUM_CLASSES
 
 SPLIT_USAGES = ["Training", "PublicTest", "PrivateTest"]
 
@@ -47,10 +44,12 @@ def csv_rows(usages=SPLIT_USAGES, seed=0):
 
 
 @pytest.fixture(autouse=True, scope="session")
-def parse_cache_outside_the_project(tmp_path_factory):
-    """Commands under test cache parsed CSVs in a temporary folder, not in the project's data/cache."""
-    import emorec.data
-    emorec.data.CACHE_DIR = tmp_path_factory.mktemp("parse_cache")
+def cache_outside_the_users_home(tmp_path_factory):
+    """Commands under test (and their subprocesses) cache parsed CSVs and exports in a temporary folder, not in
+    the user's ~/.cache/emorec."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+        yield
 
 
 @pytest.fixture
@@ -92,8 +91,8 @@ class CountingRecognizer:
     ``error`` makes every call raise it."""
 
     def __init__(self, error=None):
-        from emorec.detector import DetectorSettings
-        from emorec.recognizer import Recognizer
+        from emorec.core.detector import DetectorSettings
+        from emorec.core.recognizer import Recognizer
         self.inner = Recognizer(detector=FakeDetector([[40, 60, 100, 100]]), classifier=FakeClassifier(),
                                 settings=DetectorSettings(pad=0))
         self.calls, self.error = 0, error
@@ -152,8 +151,8 @@ def tiny_model(tmp_path_factory, worker_id):
     workers share, and the others wait for it (tests only read it, or copy it)."""
     from filelock import FileLock
 
-    from emorec.data import load_csv
-    from emorec.train import TrainConfig, train
+    from emorec.training.data import load_csv
+    from emorec.training.train import TrainConfig, train
     shared = tmp_path_factory.getbasetemp()
     if worker_id != "master":
         shared = shared.parent
@@ -203,7 +202,7 @@ def live_server(tmp_path_factory):
 
     import uvicorn
 
-    from emorec.server import ServeOptions, create_app
+    from emorec.server.app import ServeOptions, create_app
     with socket.create_server(("127.0.0.1", 0)) as s:
         port = s.getsockname()[1]
     app = create_app(ServeOptions(jobs_dir=str(tmp_path_factory.mktemp("jobs")), max_upload_mb=20))

@@ -7,19 +7,20 @@ import tracemalloc
 import cv2
 import numpy as np
 import pytest
-
-import emorec.analyze
-import emorec.results
-from emorec.analyze import AnalyzeOptions, analyze_paths, collect_inputs
-from emorec.results import Timeline, timeline_figure
-from emorec.analyze import describe_result as _describe_result
-from emorec.cli import main
-from emorec.detector import DetectorSettings
-from emorec.errors import OutputError
-from emorec.labels import EMOTIONS
-from emorec.recognizer import Face, Recognizer
-
 from conftest import FakeClassifier, FakeDetector, moving_square_frames, write_video
+
+import emorec.analysis.analyze
+import emorec.analysis.outputs
+import emorec.analysis.results
+from emorec.analysis.analyze import analyze_paths, collect_inputs
+from emorec.analysis.analyze import describe_result as _describe_result
+from emorec.analysis.outputs import AnalyzeOptions
+from emorec.analysis.results import Timeline, timeline_figure
+from emorec.cli.main import main
+from emorec.common.errors import OutputError
+from emorec.common.labels import EMOTIONS
+from emorec.core.detector import DetectorSettings
+from emorec.core.recognizer import Face, Recognizer
 
 
 @pytest.fixture
@@ -177,8 +178,8 @@ class Synthetic:
 
 def test_video_memory_does_not_grow_with_its_length(tmp_path, monkeypatch):
     (tmp_path / "clip.avi").write_bytes(b"stand-in")
-    monkeypatch.setattr(emorec.analyze, "Video", Synthetic)
-    monkeypatch.setattr(emorec.results, "TIMELINE_POINTS", 16)   # both lengths fill the timeline
+    monkeypatch.setattr(emorec.analysis.outputs, "Video", Synthetic)
+    monkeypatch.setattr(emorec.analysis.results, "TIMELINE_POINTS", 16)   # both lengths fill the timeline
 
     def peak_bytes(n):
         Synthetic.n = n
@@ -213,14 +214,14 @@ def test_index_lists_everything_in_the_output_folder(inputs, tmp_path):
 def test_a_run_reads_each_finished_summary_once_and_indexes_what_it_wrote(inputs, tmp_path, monkeypatch):
     out = tmp_path / "out"
     analyze_paths([inputs / "sub"], out, AnalyzeOptions(), recognizer=fake_recognizer())
-    reads, read_json = [], emorec.analyze.read_json
-    monkeypatch.setattr(emorec.analyze, "read_json", lambda path: reads.append(path.parent.name) or read_json(path))
+    reads, read_json = [], emorec.analysis.analyze.read_json
+    monkeypatch.setattr(emorec.analysis.analyze, "read_json", lambda path: reads.append(path.parent.name) or read_json(path))
     analyze_paths([inputs / "a.png"], out, AnalyzeOptions(), recognizer=fake_recognizer())
     assert sorted(reads) == ["sub__b_jpg", "sub__clip_avi"]          # to plan the run; the index reads none again
     index = {r["folder"]: r for r in json.loads((out / "index.json").read_text())["files"]}
     assert sorted(index) == [str(out / n) for n in ("a_png", "sub__b_jpg", "sub__clip_avi")]
     summary = json.loads((out / "a_png" / "summary.json").read_text())   # this run's record, as its summary says
-    assert index[str(out / "a_png")] == {k: summary[k] for k in emorec.analyze.RECORD_KEYS if k in summary}
+    assert index[str(out / "a_png")] == {k: summary[k] for k in emorec.analysis.outputs.RECORD_KEYS if k in summary}
 
 
 def test_same_name_from_another_folder_gets_its_own_folder(tmp_path):
@@ -288,7 +289,7 @@ def test_a_truncated_annotated_video_fails_that_input_and_leaves_nothing(inputs,
 
 
 def test_one_input_failing_to_write_or_crashing_fails_alone(inputs, tmp_path, monkeypatch):
-    write_json, read_image = emorec.analyze.write_json, emorec.analyze.read_image
+    write_json, read_image = emorec.analysis.outputs.write_json, emorec.analysis.outputs.read_image
 
     def full_disk_for_a(path, obj):
         if path.parent.name == "in__a_png":
@@ -300,8 +301,8 @@ def test_one_input_failing_to_write_or_crashing_fails_alone(inputs, tmp_path, mo
             raise ZeroDivisionError("division by zero")
         return read_image(path)
 
-    monkeypatch.setattr(emorec.analyze, "write_json", full_disk_for_a)
-    monkeypatch.setattr(emorec.analyze, "read_image", crash_on_b)
+    monkeypatch.setattr(emorec.analysis.outputs, "write_json", full_disk_for_a)
+    monkeypatch.setattr(emorec.analysis.outputs, "read_image", crash_on_b)
     out = tmp_path / "out"
     records = analyze_paths([inputs], out, AnalyzeOptions(), recognizer=fake_recognizer())
     by_name = {r["input"].rsplit("/", 1)[-1]: r for r in records}
@@ -323,14 +324,14 @@ def test_an_unusable_output_folder_is_one_clear_error(inputs, tmp_path, monkeypa
         analyze_paths([inputs], blocker, AnalyzeOptions(), recognizer=fake_recognizer())
     with pytest.raises(OutputError, match="part of that path is a file"):
         analyze_paths([inputs], blocker / "out", AnalyzeOptions(), recognizer=fake_recognizer())
-    write_json = emorec.analyze.write_json
+    write_json = emorec.analysis.analyze.write_json
 
     def full_disk_for_index(path, obj):
         if path.name == "index.json":
             raise OSError(errno.ENOSPC, "No space left on device")
         write_json(path, obj)
 
-    monkeypatch.setattr(emorec.analyze, "write_json", full_disk_for_index)
+    monkeypatch.setattr(emorec.analysis.analyze, "write_json", full_disk_for_index)
     with pytest.raises(OutputError, match="index.json: the disk is full"):
         analyze_paths([inputs / "a.png"], tmp_path / "out", AnalyzeOptions(), recognizer=fake_recognizer())
 

@@ -162,7 +162,7 @@ def test_the_live_page_says_so_when_the_server_goes_away(browser, tmp_path):
 
     import uvicorn
 
-    from emorec.server import ServeOptions, create_app
+    from emorec.server.app import ServeOptions, create_app
     with socket.create_server(("127.0.0.1", 0)) as s:
         port = s.getsockname()[1]
     srv = uvicorn.Server(uvicorn.Config(create_app(ServeOptions(jobs_dir=str(tmp_path))), host="127.0.0.1",

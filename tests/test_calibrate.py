@@ -3,11 +3,11 @@ import shutil
 
 import numpy as np
 import pytest
-
 from conftest import csv_rows, write_csv
-from emorec.calibrate import SIGMAS, accuracy_by_sigma, best_sigma, calibrate, describe
-from emorec.classifier import Classifier
-from emorec.data import load_csv
+
+from emorec.core.classifier import Classifier
+from emorec.training.calibrate import SIGMAS, accuracy_by_sigma, best_sigma, calibrate, describe
+from emorec.training.data import load_csv
 
 
 class BlurSensitive:
@@ -16,7 +16,7 @@ class BlurSensitive:
     value, which tells the network the σ, and its row tells it the label (a mirror keeps the row)."""
 
     def __init__(self):
-        from emorec.models import blur_matrix
+        from emorec.network.architectures import blur_matrix
         m = blur_matrix(0.6)
         self.peak_at_06 = 255 * m[21, 21] * m[24, 24]
 

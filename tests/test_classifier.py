@@ -4,7 +4,9 @@ import shutil
 import numpy as np
 import pytest
 
-from emorec.classifier import Classifier, ModelError, ensure_export, export_path, resolve_model_path
+from emorec.common.errors import ModelError
+from emorec.core.classifier import Classifier
+from emorec.network.files import ensure_export, export_path, resolve_model_path
 
 
 @pytest.fixture
@@ -81,8 +83,8 @@ def test_flip_tta_is_symmetric(model_copy):
 
 def _set_blur(model_path, sigma):
     """A model as an older version wrote it: a blur in the metadata for preprocessing to apply, none in the network."""
-    from emorec.classifier import load_keras_model
-    from emorec.models import without_input_blur
+    from emorec.network.architectures import without_input_blur
+    from emorec.network.files import load_keras_model
     without_input_blur(load_keras_model(model_path)).save(model_path)
     meta_file = model_path.with_suffix(".json")
     meta = json.loads(meta_file.read_text())
@@ -92,7 +94,7 @@ def _set_blur(model_path, sigma):
 
 
 def test_an_older_models_blur_is_built_into_its_export(model_copy):
-    from emorec.models import blur_matrix
+    from emorec.network.architectures import blur_matrix
     faces = np.random.default_rng(2).integers(0, 256, (4, 48, 48), dtype=np.uint8)
     _set_blur(model_copy, 0)
     sharp = Classifier(model_copy)
@@ -117,7 +119,8 @@ def test_a_bad_input_blur_is_refused_with_the_fix(model_copy, sigma):
 def test_a_read_only_model_folder_gets_its_export_in_the_user_cache(model_copy, tmp_path, monkeypatch):
     """Tests run as root, where chmod cannot make a folder read-only: writes beside the model fail instead."""
     import errno
-    import emorec.classifier as classifier_module
+
+    import emorec.network.files as classifier_module
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     export_path(model_copy).unlink(missing_ok=True)
     real_atomic_path = classifier_module.atomic_path

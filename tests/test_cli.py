@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from emorec.cli import build_parser, main
-from emorec.ui_main import build_parser as ui_parser
+from emorec.cli.main import build_parser, main
+from emorec.cli.window import build_parser as ui_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,7 +49,7 @@ def test_ui_help_documents_source_camera_model_and_knobs():
 
 
 def test_main_py_reports_missing_data_at_once_without_loading_tensorflow(tmp_path):
-    code = ("import sys; from emorec.cli import main; code = main(sys.argv[1:]); "
+    code = ("import sys; from emorec.cli.main import main; code = main(sys.argv[1:]); "
             "print(sorted(m for m in ('keras', 'tensorflow') if m in sys.modules)); sys.exit(code)")
     run = subprocess.run([sys.executable, "-c", code, "train", "--data", str(tmp_path / "nope.csv"),
                           "--out", str(tmp_path / "run")], cwd=ROOT, capture_output=True, text=True)
@@ -101,7 +101,7 @@ def test_train_then_evaluate_and_preview_from_the_command_line(tiny_csv, tmp_pat
 
 def test_the_command_line_builds_without_importing_tensorflow():
     # analyze and --help run on LiteRT alone; a TensorFlow import would add seconds and log noise to each call.
-    code = ("import sys; from emorec.cli import build_parser; build_parser().parse_args(['analyze', 'x', '--out', 'y']);"
+    code = ("import sys; from emorec.cli.main import build_parser; build_parser().parse_args(['analyze', 'x', '--out', 'y']);"
             "print(sorted(m for m in ('keras', 'tensorflow') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -117,11 +117,11 @@ def test_output_paths_that_cannot_work_are_refused_before_any_work(argv, message
 
 
 def test_an_unexpected_error_is_one_line_naming_it_a_bug(monkeypatch, tiny_csv, tmp_path, capsys):
-    import emorec.preview
+    import emorec.training.preview
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("division by zero")
-    monkeypatch.setattr(emorec.preview, "preview_grid", broken)
+    monkeypatch.setattr(emorec.training.preview, "preview_grid", broken)
     assert main(["preview", "--data", str(tiny_csv), "--out", str(tmp_path / "p.png")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("internal error: ZeroDivisionError") and "Traceback" not in err and err.count("\n") == 1
@@ -130,7 +130,7 @@ def test_an_unexpected_error_is_one_line_naming_it_a_bug(monkeypatch, tiny_csv, 
 def test_every_entry_point_words_an_error_the_same_one_line_way(monkeypatch, capsys):
     import errno
 
-    from emorec.errors import SourceError, error_message
+    from emorec.common.errors import SourceError, error_message
     assert error_message(SourceError("no camera found at index 3.")) == "no camera found at index 3."
     full = OSError(errno.ENOSPC, "No space left on device", "/out/a.csv")
     assert error_message(full, "/out", "write") == \

@@ -11,14 +11,14 @@ import sys
 import cv2
 import numpy as np
 import pytest
-
-from emorec.analyze import AnalyzeOptions, analyze_paths
-from emorec.cli import main
-from emorec.cluster import KILL_ONCE_ENV, plan_units, resync_period, segments
-from emorec.labels import EMOTIONS
-from emorec.recognizer import Recognizer
-
 from conftest import write_video
+
+from emorec.analysis.analyze import analyze_paths
+from emorec.analysis.outputs import AnalyzeOptions
+from emorec.analysis.ray_engine import KILL_ONCE_ENV, plan_units, resync_period, segments
+from emorec.cli.main import main
+from emorec.common.labels import EMOTIONS
+from emorec.core.recognizer import Recognizer
 
 pytest.importorskip("ray")   # requirements-cluster.txt; part of requirements-dev.txt, so CI runs these
 

@@ -6,12 +6,12 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
-
-from emorec.data import DataError, load_csv, load_dataset, load_folders
-from emorec.labels import EMOTIONS
-from emorec.preprocess import to_face48
-
 from conftest import csv_rows, synthetic_faces, write_csv
+
+from emorec.common.errors import DataError
+from emorec.common.labels import EMOTIONS
+from emorec.core.preprocess import to_face48
+from emorec.training.data import load_csv, load_dataset, load_folders
 
 
 def load(path, **kw):
@@ -143,7 +143,7 @@ def test_csv_and_folders_give_identical_tensors(tmp_path):
         order_f, order_c = np.lexsort((fx.reshape(len(fx), -1).sum(1), fy)), np.lexsort((cx.reshape(len(cx), -1).sum(1), cy))
         assert np.array_equal(fx[order_f], cx[order_c]) and np.array_equal(fy[order_f], cy[order_c])
     all_f = np.concatenate([folder_ds.splits["train"][0], folder_ds.splits["val"][0]])
-    key = lambda a: sorted(v.tobytes() for v in a)  # noqa: E731
+    key = lambda a: sorted(v.tobytes() for v in a)
     assert key(all_f) == key(np.concatenate([csv_ds.splits["train"][0], csv_ds.splits["val"][0]]))
 
 

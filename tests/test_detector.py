@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from emorec.detector import DetectorError, DetectorSettings, HaarDetector, clip_boxes, crop_faces, square_boxes
+from emorec.common.errors import DetectorError
+from emorec.core.detector import DetectorSettings, HaarDetector, clip_boxes, crop_faces, square_boxes
 
 
 def test_square_boxes_keep_centre_and_pad():
@@ -68,7 +69,7 @@ def moving_faces(n=60):
 
 
 def test_a_near_search_finds_the_face_where_it_was_and_nothing_elsewhere():
-    from emorec.tracking import iou_matrix
+    from emorec.core.tracking import iou_matrix
     frame = moving_faces(1)[0]
     det = HaarDetector()
     [full] = det(frame)
@@ -82,14 +83,14 @@ def test_following_faces_finds_what_full_scans_find():
     """Near searches between full scans (every 10th frame) against a full scan on every frame, on faces that
     move, change size, enter and leave: measured recall 0.96 and mean IoU 0.95 (the misses are a face the
     cascade itself finds only on some frames; Haar boxes jitter by about as much from frame to frame)."""
-    from emorec.recognizer import Recognizer
-    from emorec.tracking import iou_matrix
+    from emorec.core.recognizer import Recognizer
+    from emorec.core.tracking import iou_matrix
 
     def boxes_of(rec):
         return [rec.boxes(f) for f in frames]
 
     frames = moving_faces()
-    flat = lambda crops: np.full((len(crops), 7), 1 / 7, np.float32)     # noqa: E731
+    flat = lambda crops: np.full((len(crops), 7), 1 / 7, np.float32)
     full = boxes_of(Recognizer(classifier=flat, full_scan_every=1))
     following = Recognizer(classifier=flat)
     followed = boxes_of(following)

@@ -1,7 +1,7 @@
 """Training on several devices (``--devices``) without accelerators: JAX's CPU split into 2 devices.
 
 The backend and the device count are fixed when JAX and Keras are imported, and this process already runs
-Keras on TensorFlow, so the runs are separate processes (`main.py train` through :func:`emorec.cli.main`).
+Keras on TensorFlow, so the runs are separate processes (`main.py train` through :func:`emorec.cli.main.main`).
 They are the expensive part, so one test makes three runs and checks all it can on them (one test, so
 that pytest-xdist cannot split its checks over two workers that would each need the runs):
 
@@ -23,16 +23,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from emorec.artifacts import read_json
-from emorec.checkpoint import RECORD
-from emorec.cli import main
-from emorec.devices import choose, device_count, plan, usable, validation_data
-from emorec.errors import TrainingError
-from emorec.batches import epoch_batches
-from emorec.train import TrainConfig, prepare
-
 from conftest import csv_rows, write_csv
+
+from emorec.cli.main import main
+from emorec.common.artifacts import read_json
+from emorec.common.errors import TrainingError
+from emorec.training.batches import epoch_batches
+from emorec.training.checkpoint import RECORD
+from emorec.training.devices import choose, device_count, plan, usable, validation_data
+from emorec.training.train import TrainConfig, prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,9 +46,7 @@ class NoTensorFlow:
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
 
 sys.meta_path.insert(0, NoTensorFlow())
-import emorec.data
-emorec.data.CACHE_DIR = sys.argv.pop(1)
-from emorec.cli import main
+from emorec.cli.main import main
 sys.exit(main())
 """
 
@@ -76,8 +73,8 @@ def jax_env(backend=None, compile_cache=None):
 
 def start(folder, *args, backend=None):
     """`main.py train ARGS` in a new process on JAX with 2 CPU devices; caches go under ``folder``."""
-    return subprocess.Popen([sys.executable, "-c", MAIN, str(folder), "train", *map(str, args)], cwd=ROOT,
-                            env=jax_env(backend, compile_cache=folder / "xla"), stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-c", MAIN, "train", *map(str, args)], cwd=ROOT,
+                            env=dict(jax_env(backend, compile_cache=folder / "xla"), XDG_CACHE_HOME=str(folder)), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
 
@@ -128,8 +125,9 @@ def test_two_devices_train_like_one_resume_and_save_a_model_tensorflow_loads(tmp
 
     # its best model (.h5), loaded here on TensorFlow, scores the validation images as the run measured
     import keras
-    from emorec.data import load_csv
-    from emorec.preprocess import to_model_input
+
+    from emorec.core.preprocess import to_model_input
+    from emorec.training.data import load_csv
     assert keras.backend.backend() == "tensorflow"
     model = keras.models.load_model(tmp_path / "two" / "emotion_cnn.h5", compile=False)
     x, y = load_csv(data, use_cache=False).split("val")
@@ -153,7 +151,7 @@ def check_the_same_course(one, two):
 
 
 def test_more_devices_than_the_machine_has_is_one_line_before_any_data_loads(tmp_path):
-    proc = subprocess.run([sys.executable, "-c", MAIN, str(tmp_path), "train", "--data", str(tmp_path / "none.csv"),
+    proc = subprocess.run([sys.executable, "-c", MAIN, "train", "--data", str(tmp_path / "none.csv"),
                            "--devices", "3"], cwd=ROOT, env=jax_env(), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith("error: --devices 3: this machine has 2 JAX devices (cpu:0, cpu:1); pass "
@@ -182,7 +180,7 @@ def test_device_counts_and_batches_that_do_not_fit_are_refused_with_the_fix():
 
 
 def test_several_devices_need_jax_and_say_how_to_get_it(tmp_path, monkeypatch):
-    import keras          # here Keras runs on TensorFlow (conftest), and --devices 2 cannot switch it
+    import keras  # here Keras runs on TensorFlow (conftest), and --devices 2 cannot switch it
     assert keras.backend.backend() == "tensorflow"
     with pytest.raises(TrainingError, match="already loaded with the tensorflow backend.*in a new process"):
         prepare(TrainConfig(data="x.csv", out=str(tmp_path / "run"), devices="2"))

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from emorec.drawing import draw_faces
-from emorec.labels import COLORS_BGR, EMOTIONS
-from emorec.recognizer import Face
+from emorec.common.labels import COLORS_BGR, EMOTIONS
+from emorec.core.drawing import draw_faces
+from emorec.core.recognizer import Face
 
 
 def face(box, label="happy", track_id=1):

@@ -2,13 +2,13 @@ import csv
 
 import numpy as np
 import pytest
-
-from emorec.cli import main
-from emorec.data import DataError, load_csv
-from emorec.ferplus import FERPLUS_COLUMNS, load_votes, soft_targets
-from emorec.labels import EMOTIONS
-
 from conftest import csv_rows, write_csv
+
+from emorec.cli.main import main
+from emorec.common.errors import DataError
+from emorec.common.labels import EMOTIONS
+from emorec.training.data import load_csv
+from emorec.training.ferplus import FERPLUS_COLUMNS, load_votes, soft_targets
 
 HEADER = ["Usage", "Image name", "neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear",
           "contempt", "unknown", "NF"]
@@ -78,7 +78,7 @@ def test_missing_or_foreign_votes_file_names_the_problem(tmp_path, data):
 
 
 def test_ferplus_from_the_command_line_reaches_the_training_targets(tmp_path, data, capsys, monkeypatch):
-    import emorec.train as train_module
+    import emorec.training.train as train_module
     path, usages, labels = data
     votes = ferplus_file(tmp_path / "new.csv", usages, labels)
     seen = {}
@@ -104,7 +104,7 @@ def test_evaluate_scores_against_the_fer_plus_majority_and_reports_balanced_accu
     """Hand count: a classifier that always answers 'happy', on 7 PrivateTest faces (one per class) whose FER+
     majority is each face's label, except face 0, whose majority is 'contempt' (left out), and face 1, whose
     majority is 'happy' (so 2 of the 6 kept faces are happy: accuracy 2/6; FER2013's labels: 1/7)."""
-    from emorec.evaluate import evaluate
+    from emorec.training.evaluate import evaluate
     path, usages, labels = data
     votes = tmp_path / "ferplus.csv"
     ferplus_file(votes, usages, labels)

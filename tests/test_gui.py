@@ -13,15 +13,15 @@ import pytest
 
 tk = pytest.importorskip("tkinter")
 
-from emorec import ui_main  # noqa: E402
-from emorec.detector import DetectorSettings  # noqa: E402
-from emorec.errors import ModelError  # noqa: E402
-from emorec.gui import App  # noqa: E402
-from emorec.labels import EMOTIONS  # noqa: E402
-from emorec.recognizer import Recognizer  # noqa: E402
-from emorec.records import CSV_COLUMNS  # noqa: E402
-
 from conftest import CountingRecognizer, FakeClassifier, FakeDetector, moving_square_frames, write_video  # noqa: E402
+
+from emorec.cli import window as ui_main  # noqa: E402
+from emorec.common.errors import ModelError  # noqa: E402
+from emorec.common.labels import EMOTIONS  # noqa: E402
+from emorec.core.detector import DetectorSettings  # noqa: E402
+from emorec.core.recognizer import Recognizer  # noqa: E402
+from emorec.core.records import CSV_COLUMNS  # noqa: E402
+from emorec.desktop.window import App  # noqa: E402
 
 
 def pump(root, until, timeout=10.0):
@@ -248,7 +248,7 @@ def test_small_window_keeps_every_control_reachable(app_factory, image):
     assert height <= 430
     for w in [*app.button.values(), *app.checks]:
         x, y = w.winfo_rootx() - root.winfo_rootx(), w.winfo_rooty() - root.winfo_rooty()
-        assert 0 <= x and x + w.winfo_width() <= width and 0 <= y and y + w.winfo_height() <= height, w.cget("text")
+        assert x >= 0 and x + w.winfo_width() <= width and y >= 0 and y + w.winfo_height() <= height, w.cget("text")
     assert app.canvas.winfo_width() < 640 and app.photo.width() <= app.canvas.winfo_width()
 
 
@@ -316,6 +316,6 @@ def test_main_reports_errors_once_and_exits_quietly_on_ctrl_c(monkeypatch, capsy
         calls.append("recognizer")
         raise error
 
-    monkeypatch.setattr("emorec.recognizer.Recognizer", failing)
+    monkeypatch.setattr("emorec.core.recognizer.Recognizer", failing)
     assert ui_main.main([]) == code
     assert calls == ["quiet", "recognizer"] and capsys.readouterr().err == message

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from emorec.models import ARCHITECTURES, build_model
+from emorec.common.errors import InputError
+from emorec.network.architectures import ARCHITECTURES, build_model
 
 
 @pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
@@ -14,18 +15,18 @@ def test_every_architecture_maps_48x48_gray_to_7_probabilities(arch):
 
 def test_seed_deep_network_has_four_conv_stages_of_the_seed_widths():
     import keras
-    convs = [l for l in build_model("deep").layers if isinstance(l, keras.layers.Conv2D)]
+    convs = [layer for layer in build_model("deep").layers if isinstance(layer, keras.layers.Conv2D)]
     assert [(c.filters, c.kernel_size) for c in convs] == [(64, (5, 5)), (128, (3, 3)), (512, (3, 3)), (512, (3, 3))]
 
 
 def test_default_vgg_has_four_stages_of_two_convs():
     import keras
     model = build_model("vgg")
-    convs = [l for l in model.layers if isinstance(l, keras.layers.Conv2D)]
-    pools = [l for l in model.layers if isinstance(l, keras.layers.MaxPooling2D)]
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    pools = [layer for layer in model.layers if isinstance(layer, keras.layers.MaxPooling2D)]
     assert len(convs) == 8 and len(pools) == 4
 
 
 def test_unknown_architecture():
-    with pytest.raises(ValueError, match="unknown architecture"):
+    with pytest.raises(InputError, match="unknown architecture"):
         build_model("resnet9000")

@@ -2,7 +2,8 @@ import cv2
 import numpy as np
 import pytest
 
-from emorec.preprocess import to_face48, to_model_input
+from emorec.common.errors import InputError
+from emorec.core.preprocess import to_face48, to_model_input
 
 
 def test_gray_48_passes_through_unchanged():
@@ -25,14 +26,14 @@ def test_colour_uses_luminance():
 @pytest.mark.parametrize("bad", [np.zeros((0, 5), np.uint8), np.zeros((48, 48), np.float32),
                                  np.zeros((4, 4, 2), np.uint8), np.zeros((2, 2, 2, 2), np.uint8)])
 def test_bad_images_are_rejected(bad):
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError):
         to_face48(bad)
 
 
 def test_model_input_shape_and_range():
     x = to_model_input(np.full((3, 48, 48), 255, np.uint8))
     assert x.shape == (3, 48, 48, 1) and x.dtype == np.float32 and x.max() == 255
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError):
         to_model_input(np.zeros((3, 40, 40), np.uint8))
 
 
@@ -40,7 +41,8 @@ def test_the_input_blur_in_the_network_is_opencvs_gaussian_blur():
     """The blur calibration chooses lives in the model as two matrix products: the same numbers as OpenCV's
     blur (kernel and reflect-101 border), in Keras and through the blur matrix alike."""
     import keras
-    from emorec.models import blur_matrix, build_shallow, with_input_blur, without_input_blur
+
+    from emorec.network.architectures import blur_matrix, build_shallow, with_input_blur, without_input_blur
     faces = np.random.default_rng(0).integers(0, 256, (3, 48, 48), dtype=np.uint8)
     x = to_model_input(faces)
     assert np.array_equal(x[..., 0], faces.astype(np.float32)) and x.shape == (3, 48, 48, 1)

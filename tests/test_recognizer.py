@@ -1,11 +1,10 @@
 import numpy as np
 import pytest
-
-from emorec.detector import DetectorSettings
-from emorec.labels import EMOTIONS
-from emorec.recognizer import Face, Recognizer
-
 from conftest import FakeClassifier, FakeDetector
+
+from emorec.common.labels import EMOTIONS
+from emorec.core.detector import DetectorSettings
+from emorec.core.recognizer import Face, Recognizer
 
 
 def make(detector, **kw):
@@ -106,7 +105,7 @@ def test_default_recognizer_runs_the_real_model_and_cascade(tiny_model):
     ([[1, 2], [3]], "not a regular array"),
 ])
 def test_bad_frames_are_refused_naming_the_expected_dtype_and_shape(frame, message):
-    from emorec.errors import InputError
+    from emorec.common.errors import InputError
     with pytest.raises(InputError, match=message) as e:
         make(FakeDetector([]))(frame)
     assert "H×W×3 uint8 BGR" in str(e.value)
@@ -129,7 +128,7 @@ def test_frames_that_are_unambiguous_are_accepted():
     (np.zeros((2, 32, 32), np.uint8), r"shape \(2, 32, 32\).*to_face48"),
 ])
 def test_bad_crops_are_refused_instead_of_silently_cast(crops, message):
-    from emorec.errors import InputError
+    from emorec.common.errors import InputError
     with pytest.raises(InputError, match=message):
         make(FakeDetector([])).classify(crops)
 

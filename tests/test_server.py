@@ -8,17 +8,15 @@ import time
 import cv2
 import numpy as np
 import pytest
+from conftest import write_video
+from fastapi.testclient import TestClient
 from PIL import Image
 
-from fastapi.testclient import TestClient
-
-from emorec.errors import InputError
-from emorec.labels import VIDEO_EXTENSIONS
-from emorec.records import CSV_COLUMNS
-from emorec.recognizer import Recognizer
-from emorec.server import ServeOptions, create_app, serve
-
-from conftest import write_video
+from emorec.common.errors import InputError
+from emorec.common.labels import VIDEO_EXTENSIONS
+from emorec.core.recognizer import Recognizer
+from emorec.core.records import CSV_COLUMNS
+from emorec.server.app import ServeOptions, create_app, serve
 
 
 def astronaut(mirror=False):
@@ -235,18 +233,18 @@ def test_finished_jobs_are_swept_after_their_time(client, tmp_path):
 
 
 def test_polls_sweep_the_jobs_folder_now_and_then_and_expired_jobs_still_go(client, tmp_path, monkeypatch):
-    import emorec.jobs
+    import emorec.server.jobs
     store = client.app.state.jobs
     job = client.post("/api/jobs?name=clip.avi", content=small_video(tmp_path / "c.avi", 2).read_bytes()).json()
     wait_for(client, job["id"])
-    walks, size = [], emorec.jobs._size
-    monkeypatch.setattr(emorec.jobs, "_size", lambda folder: walks.append(folder) or size(folder))
+    walks, size = [], emorec.server.jobs._size
+    monkeypatch.setattr(emorec.server.jobs, "_size", lambda folder: walks.append(folder) or size(folder))
     store.sweep()
     for _ in range(20):                                   # a page polling its job
         assert client.get(f"/api/jobs/{job['id']}").status_code == 200
     assert len(walks) <= 2                                # not one walk of every job's files per poll
     store.jobs[job["id"]].finished_at -= store.ttl_s + 1
-    store._swept_at -= emorec.jobs.SWEEP_EVERY_S          # the interval has passed: the next poll sweeps
+    store._swept_at -= emorec.server.jobs.SWEEP_EVERY_S          # the interval has passed: the next poll sweeps
     assert client.get(f"/api/jobs/{job['id']}").status_code == 404 and not (store.root / job["id"]).exists()
 
 
@@ -296,8 +294,8 @@ def test_serve_prints_its_url_and_warns_when_others_can_reach_it(monkeypatch, ca
 def test_stalled_and_abandoned_uploads_end_without_a_traceback(live_server, monkeypatch, capfd):
     import socket
 
-    import emorec.server
-    monkeypatch.setattr(emorec.server, "STALL_S", 0.5)
+    import emorec.server.http
+    monkeypatch.setattr(emorec.server.http, "STALL_S", 0.5)
     with socket.create_connection(("127.0.0.1", live_server.port)) as s:
         s.sendall(b"POST /api/recognize HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc")
         s.settimeout(10)

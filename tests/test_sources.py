@@ -5,10 +5,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
-from emorec.sources import Camera, SourceError, open_source, read_image
-
 from conftest import moving_square_frames, write_video
+
+from emorec.common.errors import SourceError
+from emorec.core.sources import Camera, open_source, read_image
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -110,8 +110,8 @@ def test_mp4_video_round_trip(tmp_path):
 
 
 def test_a_missing_camera_leaves_no_library_noise_on_the_terminal():
-    code = ("from emorec.quiet import quiet_libraries; quiet_libraries()\n"
-            "from emorec.sources import open_source\n"
+    code = ("from emorec.common.quiet import quiet_libraries; quiet_libraries()\n"
+            "from emorec.core.sources import open_source\n"
             "try:\n    open_source(57)\nexcept Exception as e:\n    print(type(e).__name__)")
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert run.stdout.strip() == "SourceError" and run.stderr == ""       # no V4L2 / obsensor lines

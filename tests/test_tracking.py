@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from emorec.tracking import Tracker, iou_matrix
+from emorec.common.errors import InputError
+from emorec.core.tracking import Tracker, iou_matrix
 
 
 def test_iou():
@@ -56,5 +57,5 @@ def test_smoothed_probabilities_still_sum_to_one():
 
 
 def test_smoothing_out_of_range():
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError):
         Tracker(smoothing=1.0)

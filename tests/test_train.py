@@ -12,17 +12,16 @@ import types
 import keras
 import numpy as np
 import pytest
-
-import emorec.checkpoint as checkpoint_module
-from emorec.artifacts import read_json
-from emorec.checkpoint import RECORD, StopSignals, next_schedule, read_record
-from emorec.cli import main
-from emorec.data import load_csv
-from emorec.errors import OutputError
-from emorec.labels import DEFAULT_MODEL_DIR, EMOTIONS
-from emorec.train import TrainConfig, TrainingError, base_of, class_weights, prepare, train
-
 from conftest import csv_rows, write_csv
+
+import emorec.training.checkpoint as checkpoint_module
+from emorec.cli.main import main
+from emorec.common.artifacts import read_json
+from emorec.common.errors import OutputError, TrainingError
+from emorec.common.labels import DEFAULT_MODEL_DIR, EMOTIONS
+from emorec.training.checkpoint import RECORD, StopSignals, next_schedule, read_record
+from emorec.training.data import load_csv
+from emorec.training.train import TrainConfig, base_of, class_weights, prepare, train
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +51,7 @@ def test_a_run_folder_has_every_artifact_and_one_record_naming_its_files(tiny_mo
     meta = read_json(run / "emotion_cnn.json")
     assert meta["classes"] == list(EMOTIONS) and meta["input_size"] == 48 and meta["epochs_run"] == 1
     assert 0 <= meta["val_accuracy"] <= 1 and "test_accuracy" not in meta    # the test split is evaluate's alone
-    from emorec.models import without_input_blur
+    from emorec.network.architectures import without_input_blur
     h5 = without_input_blur(keras.models.load_model(run / "emotion_cnn.h5", compile=False))   # minus its blur
     resumed = base_of(keras.models.load_model(run / record["checkpoint"]))
     x = np.random.default_rng(0).integers(0, 256, (4, 48, 48, 1)).astype(np.float32)
@@ -105,7 +104,7 @@ def test_ctrl_c_then_resume_follows_the_same_course_as_a_run_that_never_stopped(
 
 
 def test_mixup_and_cutmix_mix_images_and_targets_alike_and_as_a_function_of_the_key():
-    from emorec.batches import batch_mixers, mix
+    from emorec.training.batches import batch_mixers, mix
     rng = np.random.default_rng(0)
     images = rng.uniform(0, 255, (16, 48, 48, 1)).astype(np.float32)
     targets = np.eye(7, dtype=np.float32)[rng.integers(0, 7, 16)]
@@ -116,14 +115,14 @@ def test_mixup_and_cutmix_mix_images_and_targets_alike_and_as_a_function_of_the_
         again = mix(mixers, images, targets, key=(0, 3, 5))
         other = mix(mixers, images, targets, key=(0, 3, 6))
         assert np.array_equal(x, again[0]) and np.array_equal(t, again[1]) and not np.array_equal(x, other[0])
-        assert x.shape == images.shape and 0 <= x.min() and x.max() <= 255 and not np.array_equal(x, images)
+        assert x.shape == images.shape and x.min() >= 0 and x.max() <= 255 and not np.array_equal(x, images)
         assert np.allclose(t.sum(axis=1), 1, atol=1e-5) and (t < 1 - 1e-3).any()     # some targets are mixed
 
 
 def test_mixed_batches_keep_each_class_its_weight():
     """--mixup and --cutmix reach the training batches, and with --class-weight balanced a rare class blended
     into other images keeps its share of the loss (the weights are mixed with the targets)."""
-    from emorec.batches import epoch_batches
+    from emorec.training.batches import epoch_batches
     rng = np.random.default_rng(1)
     y = np.where(rng.random(2000) < 0.02, 1, rng.integers(2, 7, 2000))          # class 1 rare, class 0 absent
     x = rng.integers(0, 256, (len(y), 48, 48)).astype(np.uint8)
@@ -267,7 +266,7 @@ def weights_of(run):
 
 
 def test_init_from_starts_from_the_given_weights(tmp_path, tiny_model, small_data):
-    from emorec.models import without_input_blur
+    from emorec.network.architectures import without_input_blur
     source = without_input_blur(keras.models.load_model(tiny_model, compile=False)).get_weights()   # minus its blur
     warm = weights_of(prepare(config(tmp_path, init_from=str(tiny_model.parent)), dataset=small_data))
     cold = weights_of(prepare(config(tmp_path, out=str(tmp_path / "cold")), dataset=small_data))
@@ -317,14 +316,14 @@ def test_ctrl_c_in_the_first_epoch_says_nothing_was_saved_and_claims_no_epoch(tm
 
 
 def test_the_command_line_reports_ctrl_c_in_training_with_130(tmp_path, tiny_csv, monkeypatch, capsys):
-    import emorec.train as train_module
+    import emorec.training.train as train_module
     monkeypatch.setattr(train_module, "fit", lambda run, **kw: True)          # as if Ctrl-C stopped it
     monkeypatch.setattr(train_module, "finish", lambda run, interrupted: None)
     assert main(["train", "--data", str(tiny_csv), "--arch", "shallow", "--out", str(tmp_path / "r")]) == 130
 
 
 def test_the_command_line_resumes_with_a_new_budget_and_says_what_it_ignores(tmp_path, monkeypatch, capsys):
-    import emorec.train as train_module
+    import emorec.training.train as train_module
     seen = {}
     monkeypatch.setattr(train_module, "prepare", lambda config, resume, replace_default: seen.update(
         out=config.out, epochs=config.epochs, resume=resume) or "run")
@@ -337,7 +336,7 @@ def test_the_command_line_resumes_with_a_new_budget_and_says_what_it_ignores(tmp
 
 
 def test_resume_takes_devices_from_the_command_line(tmp_path, monkeypatch, capsys):
-    import emorec.train as t
+    import emorec.training.train as t
     seen = {}
     monkeypatch.setattr(t, "prepare", lambda config, resume, replace_default: seen.update(d=config.devices) or "run")
     monkeypatch.setattr(t, "fit", lambda run, **kw: False)
@@ -348,8 +347,8 @@ def test_resume_takes_devices_from_the_command_line(tmp_path, monkeypatch, capsy
 
 
 def test_a_completed_run_keeps_its_blur_record_only_while_the_model_file_is_the_one_it_describes(tiny_model, tmp_path):
-    from emorec.artifacts import read_json as read
-    from emorec.train import _input_blur_of
+    from emorec.common.artifacts import read_json as read
+    from emorec.training.train import _input_blur_of
     record = read(tiny_model.with_suffix(".json"))["input_blur"]
     assert _input_blur_of(tiny_model) == record                  # the file calibrate wrote
     copy = tmp_path

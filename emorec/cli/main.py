@@ -1,0 +1,271 @@
+"""Command line of main.py: train, evaluate, calibrate, preview, analyze. Thin: parse flags, call the package."""
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from emorec.common.argtypes import HelpFormatter, number
+from emorec.common.errors import InputError, run_entry_point
+from emorec.common.labels import DEFAULT_MODEL, MODEL_DIR
+from emorec.common.quiet import quiet_libraries
+
+USAGE = """\
+emotion recognizer — training and analysis (the live window is `python UI.py`)
+
+  python main.py train    --data data/fer2013.csv      train a model (saved under model/)
+  python main.py evaluate --model PATH --data PATH     accuracy, per-class report, confusion matrix
+  python main.py calibrate --model PATH --data PATH    choose a model's input blur on validation
+  python main.py preview  --data PATH                  a grid of sample faces per class
+  python main.py analyze  PATH [PATH ...] --out DIR    label faces in images, folders and videos
+  python main.py serve                                 the browser app and HTTP API on http://127.0.0.1:8000/
+
+Get the data: download fer2013.csv from Kaggle ("Challenges in Representation Learning: Facial
+Expression Recognition Challenge") into data/, or use PNG class folders (ROOT/train/<class>/*.png).
+`python main.py COMMAND --help` documents every flag.
+
+Exit codes: 0 done; 1 analyze finished but some inputs failed; 2 nothing was done because of a problem
+with the command line or the input (the message says what to change); 130 interrupted (Ctrl-C / kill).
+"""
+
+
+def _add_train(sub):
+    from emorec.training.train import add_config_flags
+    p = sub.add_parser("train", help="train a model", formatter_class=HelpFormatter,
+                       description="Train a CNN on FER2013 (the Kaggle CSV or class folders). Every finished epoch "
+                                   "is saved; Ctrl-C or kill stops after saving, and --resume goes on.")
+    add_config_flags(p)
+    p.add_argument("--resume", nargs="?", const=True, metavar="DIR",
+                   help="continue an interrupted run (in DIR, or in --out) from its last finished epoch; its saved "
+                        "settings are kept, only --epochs and --devices may change")
+    p.add_argument("--replace-default", action="store_true",
+                   help=f"allow --out {DEFAULT_MODEL.parent} (the shipped model); refused otherwise")
+    p.set_defaults(func=_run_train)
+
+
+def _run_train(args):
+    from emorec.training.train import config_from_args, given_flags
+    config = config_from_args(args)
+    if args.resume:
+        out = args.resume if isinstance(args.resume, str) else args.out
+        if not out:
+            raise InputError("--resume needs the run folder: --resume DIR (or --resume --out DIR)")
+        ignored = sorted(given_flags(args) - {"epochs", "out", "devices"})
+        if ignored:
+            flags = ", --".join(n.replace("_", "-") for n in ignored)
+            print(f"note: a resumed run keeps its saved settings; ignoring --{flags}")
+        config.out = out
+        config.epochs = args.epochs     # None: keep the saved run's budget
+        config.devices = args.devices   # None: the saved run's device count
+    else:
+        if not config.data:
+            raise InputError("train needs --data PATH (fer2013.csv or a class-folder tree). Run `python main.py` "
+                             "for where to get the data.")
+        config.out = config.out or str(MODEL_DIR / f"{config.arch}-{datetime.now():%Y%m%d-%H%M%S}")
+    from emorec.training.train import finish, fit, prepare
+    run = prepare(config, resume=bool(args.resume), replace_default=args.replace_default)
+    interrupted = fit(run)
+    finish(run, interrupted)
+    return 130 if interrupted else 0
+
+
+FIGURE_TYPES = (".png", ".jpg", ".jpeg", ".pdf", ".svg")
+
+
+def _check_not_a_file_in_the_way(folder, flag):
+    """Refuse a folder argument that names a file, or lies under one, before any work is done."""
+    for p in (folder, *folder.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise InputError(f"{flag}: {p} is a file, not a folder; choose another path")
+            return
+
+
+def _add_evaluate(sub):
+    p = sub.add_parser("evaluate", help="score a model on a dataset split",
+                       formatter_class=HelpFormatter,
+                       description="Accuracy, per-class precision/recall/F1 and confusion matrices (Markdown, JSON, "
+                                   "PNG) of a model on one split; PrivateTest is the CSV's test split.")
+    p.add_argument("--model", help="model .h5 or run folder (default: the shipped model)")
+    p.add_argument("--data", required=True, help="fer2013.csv(.gz) or class-folder tree")
+    p.add_argument("--split", choices=("test", "val", "train"), default="test",
+                   help="test = PrivateTest for the Kaggle CSV; val = PublicTest")
+    p.add_argument("--tta", action="store_true", help="also report horizontal-flip test-time augmentation")
+    p.add_argument("--ferplus", metavar="CSV",
+                   help="FER+ votes (fer2013new.csv; Kaggle CSV data): also score against the FER+ majority labels")
+    p.add_argument("--out", help="folder for the reports (default: beside the model)")
+    p.add_argument("--skip-bad-rows", action="store_true", help="leave out malformed rows/files instead of stopping")
+    p.set_defaults(func=_run_evaluate)
+
+
+def _run_evaluate(args):
+    from emorec.training.data import describe, load_dataset
+    from emorec.training.evaluate import evaluate
+    if args.out:
+        _check_not_a_file_in_the_way(Path(args.out), "--out")
+    if args.ferplus and not Path(args.ferplus).is_file():
+        raise InputError(f"FER+ votes not found: {args.ferplus}. Get fer2013new.csv from github.com/microsoft/FERPlus, "
+                         "or leave out --ferplus.")
+    dataset = load_dataset(args.data, skip_bad=args.skip_bad_rows)
+    print(describe(dataset))
+    report = evaluate(args.model, dataset, split=args.split, out_dir=args.out, tta=args.tta, ferplus=args.ferplus)
+    print(f"{report['split']} accuracy: {100 * report['plain']['accuracy']:.2f} % "
+          f"(macro F1 {report['plain']['macro_f1']:.3f}, balanced {100 * report['plain']['balanced_accuracy']:.2f} %, "
+          f"n={report['plain']['n']})")
+    if "tta" in report:
+        print(f"{report['split']} accuracy with flip TTA: {100 * report['tta']['accuracy']:.2f} %")
+    for key, name in (("plain", ""), ("tta", " with flip TTA")):
+        if key in report.get("ferplus", {}):
+            fp = report["ferplus"]
+            print(f"against the FER+ majority labels{name}: {100 * fp[key]['accuracy']:.2f} % "
+                  f"(balanced {100 * fp[key]['balanced_accuracy']:.2f} %, n={fp['kept']})")
+    print("wrote " + ", ".join(report["files"].values()))
+    return 0
+
+
+def _add_calibrate(sub):
+    p = sub.add_parser("calibrate", help="choose a model's input blur on the validation split",
+                       formatter_class=HelpFormatter,
+                       description="Score a few Gaussian blurs of the input (which undo the mismatch between "
+                                   "augmented training images and sharp live crops) on the validation split "
+                                   "(PublicTest) and build the best into the model file (two fixed layers in "
+                                   "front of the network). Training does this when a run completes; use this "
+                                   "for a run that was stopped early.")
+    p.add_argument("--model", required=True, help="model .h5 or run folder")
+    p.add_argument("--data", required=True, help="fer2013.csv(.gz) or class-folder tree (its validation split is used)")
+    p.add_argument("--skip-bad-rows", action="store_true", help="leave out malformed rows/files instead of stopping")
+    p.set_defaults(func=_run_calibrate)
+
+
+def _run_calibrate(args):
+    from emorec.network.files import resolve_model_path
+    from emorec.training.calibrate import calibrate, describe
+    from emorec.training.data import load_dataset
+    record = calibrate(args.model, load_dataset(args.data, skip_bad=args.skip_bad_rows))
+    print(describe(record))
+    print(f"input blur σ = {record['sigma']:g} built into {resolve_model_path(args.model)} (recorded in its "
+          "metadata)")
+    return 0
+
+
+def _add_preview(sub):
+    p = sub.add_parser("preview", help="save a grid of sample faces per class", formatter_class=HelpFormatter,
+                       description="Save a PNG grid of random sample faces, one row per emotion (with each class's "
+                                   "count), to eyeball a dataset or a split before training.")
+    p.add_argument("--data", required=True, help="fer2013.csv(.gz) or class-folder tree")
+    p.add_argument("--split", choices=("train", "val", "test"), default="train", help="which split to sample")
+    p.add_argument("--per-class", type=number(int, 1), default=8, help="samples per class")
+    p.add_argument("--seed", type=int, default=0, help="seed for picking the samples")
+    p.add_argument("--out", default="preview.png", help="PNG file to write")
+    p.add_argument("--skip-bad-rows", action="store_true", help="leave out malformed rows/files instead of stopping")
+    p.set_defaults(func=_run_preview)
+
+
+def _run_preview(args):
+    from emorec.training.data import load_dataset
+    from emorec.training.preview import preview_grid
+    if Path(args.out).suffix.lower() not in FIGURE_TYPES:
+        raise InputError(f"--out {args.out}: the grid is saved as an image; end the name in "
+                         f"{', '.join(FIGURE_TYPES)} (e.g. preview.png)")
+    _check_not_a_file_in_the_way(Path(args.out).parent, "--out")
+    dataset = load_dataset(args.data, skip_bad=args.skip_bad_rows)
+    x, y = dataset.split(args.split)
+    preview_grid(x, y, args.out, per_class=args.per_class, seed=args.seed, title=f"{dataset.source} — {args.split}")
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _add_analyze(sub):
+    from emorec.analysis.ray_engine import SEGMENT_FRAMES
+    from emorec.cli.flags import add_recognizer_flags
+    p = sub.add_parser("analyze", help="label faces in images, folders and videos",
+                       formatter_class=HelpFormatter,
+                       description="Annotated copies, per-frame CSVs, summaries and timelines for images, "
+                                   "folders (recursive) and videos. Re-running skips finished files.")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="image, video or folder")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--every", type=number(int, 1), default=1, help="analyse every Nth video frame")
+    p.add_argument("--no-video", action="store_true", help="videos: write the CSV, summary and timeline only")
+    p.add_argument("--overwrite", action="store_true", help="redo files that are already done")
+    p.add_argument("--workers", type=number(int, 1),
+                   help="local engine: files analysed in parallel processes (default 1); ray engine: Ray workers, "
+                        "each with its own model (default: one per CPU of the cluster)")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local: this machine's processes; ray: a Ray cluster (pip install -r "
+                        "requirements-cluster.txt), videos cut into segments that all workers share")
+    p.add_argument("--address", metavar="HOST:PORT",
+                   help="ray engine: join the cluster `ray start --head` started (default: start a local Ray for "
+                        "this run); every node needs this project at the same path and the inputs on shared storage")
+    p.add_argument("--segment-frames", type=number(int, 1),
+                   help=f"ray engine: frames per video segment, the unit of work (default: {SEGMENT_FRAMES})")
+    add_recognizer_flags(p)
+    p.set_defaults(func=_run_analyze)
+
+
+def _run_analyze(args):
+    from emorec.analysis.analyze import analyze_paths, report
+    from emorec.analysis.outputs import AnalyzeOptions
+    from emorec.cli.flags import recognizer_kwargs
+    options = AnalyzeOptions(every=args.every, no_video=args.no_video, overwrite=args.overwrite,
+                             recognizer=recognizer_kwargs(args))
+    if args.engine == "local" and (args.address or args.segment_frames):
+        raise InputError("--address and --segment-frames belong to --engine ray; add --engine ray")
+    cluster = {"segment_frames": args.segment_frames} if args.segment_frames else {}
+    return report(analyze_paths(args.paths, args.out, options, workers=args.workers, engine=args.engine,
+                                address=args.address, **cluster), args.out)
+
+
+def _add_serve(sub):
+    from emorec.cli.flags import add_recognizer_flags
+    p = sub.add_parser("serve", help="the browser app and HTTP API", formatter_class=HelpFormatter,
+                       description="Serve the live camera page (/), the upload page (/upload) and the HTTP API "
+                                   "(/api/recognize, /api/stream, /api/jobs, /api/health; docs at /api/docs).")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on; anything but loopback lets other machines use it (a warning says so)")
+    p.add_argument("--port", type=number(int, 1, 65535), default=8000, help="port to listen on")
+    p.add_argument("--cert", help="HTTPS certificate (PEM); browsers allow the camera only on localhost or HTTPS")
+    p.add_argument("--key", help="private key (PEM) of --cert")
+    p.add_argument("--engines", type=number(int, 0), default=0,
+                   help="recognition engines (each its own interpreter) shared by all clients; 0 = one per core")
+    p.add_argument("--max-upload-mb", type=number(float, 0, low_open=True), default=200.0,
+                   help="largest upload (image or video) in megabytes")
+    p.add_argument("--jobs-dir", help="where video jobs keep their files (default: a temporary folder, "
+                                      "deleted when the server stops)")
+    p.add_argument("--job-ttl", type=number(float, 0, low_open=True), default=60.0,
+                   help="minutes a finished video job's files are kept")
+    add_recognizer_flags(p)
+    p.set_defaults(func=_run_serve)
+
+
+def _run_serve(args):
+    from emorec.cli.flags import recognizer_kwargs
+    from emorec.server.app import ServeOptions, serve
+    options = ServeOptions(**recognizer_kwargs(args), engines=args.engines, max_upload_mb=args.max_upload_mb,
+                           jobs_dir=args.jobs_dir or "", job_ttl_s=args.job_ttl * 60)
+    serve(options, host=args.host, port=args.port, cert=args.cert, key=args.key)
+    return 0
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="main.py", description=USAGE,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_train(sub)
+    _add_evaluate(sub)
+    _add_calibrate(sub)
+    _add_preview(sub)
+    _add_analyze(sub)
+    _add_serve(sub)
+    return parser
+
+
+def main(argv=None):
+    """Run one command; returns the exit code (see :data:`USAGE`). Every error a user can fix is caught here,
+    once, and printed as one message; none reaches the terminal as a traceback."""
+    quiet_libraries()
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        print(USAGE)
+        return 0
+    args = build_parser().parse_args(argv)
+    return run_entry_point(lambda: args.func(args))

@@ -1,0 +1,62 @@
+"""Constants defined once for the whole project: class names, colours, input size, paths."""
+
+from pathlib import Path
+
+#: FER2013 label order (the ``emotion`` column of the Kaggle CSV is an index into this).
+EMOTIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+NUM_CLASSES = len(EMOTIONS)
+
+#: Side of the square grayscale face crop every model sees, in pixels.
+INPUT_SIZE = 48
+
+#: Box and bar colour per emotion, BGR (OpenCV order), chosen to be told apart at a glance.
+COLORS_BGR = {
+    "angry": (40, 40, 220),      # red
+    "disgust": (40, 140, 40),    # dark green
+    "fear": (170, 60, 150),      # purple
+    "happy": (40, 200, 250),     # yellow
+    "sad": (200, 120, 40),       # blue
+    "surprise": (30, 140, 255),  # orange
+    "neutral": (170, 170, 170),  # grey
+}
+#: The same colours as "#rrggbb" (Tk, the web pages).
+COLORS_HEX = {name: "#%02x%02x%02x" % (b[2], b[1], b[0]) for name, b in COLORS_BGR.items()}
+
+#: Folder-name aliases accepted for PNG/JPG class folders (lower-cased).
+CLASS_ALIASES = {
+    "angry": "angry", "anger": "angry",
+    "disgust": "disgust", "disgusted": "disgust",
+    "fear": "fear", "fearful": "fear", "afraid": "fear",
+    "happy": "happy", "happiness": "happy",
+    "sad": "sad", "sadness": "sad",
+    "surprise": "surprise", "surprised": "surprise",
+    "neutral": "neutral",
+}
+
+#: File types read as images (the window, ``analyze``, class-folder datasets) and as videos, lower-case.
+IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm"})
+VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"})
+
+#: Kaggle ``Usage`` value -> split name used throughout the project.
+USAGE_TO_SPLIT = {"Training": "train", "PublicTest": "val", "PrivateTest": "test"}
+SPLIT_TO_USAGE = {split: usage for usage, split in USAGE_TO_SPLIT.items()}
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+#: An installed wheel carries the shipped model and the cascade in the package (pyproject.toml maps them
+#: there); a source checkout keeps them at its top level, as the project promises.
+_ASSETS = PACKAGE_DIR / "assets"
+PROJECT_DIR = PACKAGE_DIR.parent
+_INSTALLED = (_ASSETS / "model").is_dir()
+#: Where new training runs go by default: model/ in the checkout, or in the current folder when installed.
+MODEL_DIR = Path("model") if _INSTALLED else PROJECT_DIR / "model"
+DEFAULT_MODEL_DIR = _ASSETS / "model" if _INSTALLED else PROJECT_DIR / "model" / "default"
+MODEL_FILENAME = "emotion_cnn.h5"
+DEFAULT_MODEL = DEFAULT_MODEL_DIR / MODEL_FILENAME
+CASCADE_PATH = (_ASSETS if _INSTALLED else PROJECT_DIR) / "haarcascade_frontalface_default.xml"
+
+
+def user_cache_dir():
+    """The user's cache folder for emorec ($XDG_CACHE_HOME/emorec, else ~/.cache/emorec): parsed datasets and
+    model exports that cannot go beside their model. Never the source tree."""
+    import os
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "emorec"

@@ -1,0 +1,70 @@
+"""The face classifier: a saved Keras model run through the LiteRT (TFLite) runtime (its export, kept fresh by
+:func:`emorec.network.files.ensure_export`)."""
+
+import os
+
+import numpy as np
+
+from emorec.common.artifacts import metadata_path
+from emorec.common.errors import ModelError
+from emorec.common.labels import NUM_CLASSES
+from emorec.common.quiet import silenced_stderr
+from emorec.core.preprocess import as_crops, flip_tta, to_model_input
+from emorec.network.files import _check_shapes, ensure_export, input_blur, load_metadata, resolve_model_path
+
+# Detection and classification run one after the other, so while a frame's faces are classified a second
+# core is idle: two runtime threads nearly halve the classify step (a face and its mirror: 1.5 → 0.9 ms on
+# a 2-core VM). Batch analysis with several worker processes passes 1.
+DEFAULT_THREADS = min(2, os.cpu_count() or 1)
+
+
+class Classifier:
+    """``classifier(faces)``: N×48×48 uint8 gray crops -> N×7 float32 probabilities (rows sum to 1).
+
+    All faces of a call go through the runtime at once; the interpreter is resized only when N changes.
+    ``input_blur`` is the σ of the Gaussian blur the network applies to its input (see
+    :mod:`emorec.training.calibrate`).
+    ``export``: run this LiteRT file of the model instead of its own export (a benchmark's other quantization).
+    """
+
+    def __init__(self, model_path=None, num_threads=None, export=None):
+        from ai_edge_litert.interpreter import Interpreter
+        self.num_threads = num_threads or DEFAULT_THREADS
+        self.model_path = resolve_model_path(model_path)
+        self.metadata = load_metadata(self.model_path)
+        self.input_blur = input_blur(self.metadata, metadata_path(self.model_path))
+        tflite = export or ensure_export(self.model_path, self.metadata)
+        try:
+            with silenced_stderr():   # LiteRT announces its XNNPACK delegate on stderr
+                self._interpreter = Interpreter(model_path=str(tflite), num_threads=self.num_threads)
+        except (ValueError, RuntimeError) as e:
+            raise ModelError(f"{tflite} could not be loaded ({e}); delete it and it will be rebuilt.") from None
+        inp, out = self._interpreter.get_input_details()[0], self._interpreter.get_output_details()[0]
+        _check_shapes(tflite, inp["shape"][1:], out["shape"][1:])
+        self._in, self._out = inp["index"], out["index"]
+        self._batch = None
+
+    def __call__(self, faces):
+        return self.run(to_model_input(as_crops(faces)[0]))
+
+    def run(self, x):
+        """The network alone: an N×48×48×1 float32 tensor (gray values 0..255, already preprocessed) → N×7."""
+        if len(x) == 0:
+            return np.zeros((0, NUM_CLASSES), np.float32)
+        if self._batch != len(x):
+            with silenced_stderr():   # re-applying the XNNPACK delegate announces itself again
+                self._interpreter.resize_tensor_input(self._in, x.shape)
+                self._interpreter.allocate_tensors()
+            self._batch = len(x)
+        self._interpreter.set_tensor(self._in, x)
+        self._interpreter.invoke()
+        return self._interpreter.get_tensor(self._out).copy()
+
+    def predict(self, faces, batch_size=256, tta=False):
+        """Probabilities for many crops, in chunks; ``tta`` averages with the horizontal flip."""
+        faces, _ = as_crops(faces)
+        chunks = []
+        for i in range(0, len(faces), batch_size):
+            part = faces[i:i + batch_size]
+            chunks.append(flip_tta(self, part) if tta else self(part))
+        return np.concatenate(chunks) if chunks else np.zeros((0, NUM_CLASSES), np.float32)

@@ -1,0 +1,1 @@
+"""The Tkinter window: its widgets, its worker thread and its recordings."""

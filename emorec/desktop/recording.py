@@ -1,0 +1,77 @@
+"""Where the window saves things, and its recordings: per-face rows in the one CSV format (and optionally
+the annotated video), written under temporary names and renamed into place when the recording stops."""
+
+import time
+from datetime import datetime
+from pathlib import Path
+
+from emorec.common.errors import output_error
+from emorec.core.records import AnnotatedVideo, FaceCsv
+
+
+def default_output_dir(home=None):
+    """Where snapshots and recordings go unless ``--output-dir`` says otherwise:
+    ``~/Pictures/emorec`` if there is a ``~/Pictures`` folder, else ``~/emorec``."""
+    home = Path.home() if home is None else Path(home)
+    return (home / "Pictures" if (home / "Pictures").is_dir() else home) / "emorec"
+
+
+def ensure_folder(folder):
+    """Create ``folder`` (and its parents) if needed; returns it as an absolute path.
+    Raises :class:`errors.OutputError` naming the fix when it cannot be created."""
+    folder = Path(folder).expanduser().absolute()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise output_error(folder, e, "create the folder") from None
+    return folder
+
+
+class Recording:
+    """Per-face rows to a :class:`records.FaceCsv` (and optionally an annotated .mp4), owned by the worker.
+
+    ``frame`` is the source's frame index; ``time_s`` is seconds since the recording started for a live
+    camera, the video timestamp (frame / fps) for files. Both files appear under their names only on
+    :meth:`close`; :meth:`abort` deletes them. Write failures raise :class:`errors.OutputError`.
+    """
+
+    def __init__(self, folder, source, with_video):
+        folder = ensure_folder(folder)
+        base = stem = f"emotions-{datetime.now():%Y%m%d-%H%M%S}"
+        n = 1
+        while (folder / f"{stem}.csv").exists():   # two recordings within one second
+            n += 1
+            stem = f"{base}-{n}"
+        self.csv = FaceCsv(folder / f"{stem}.csv")
+        self._live, self._fps = source.live, source.fps
+        try:
+            self.video = AnnotatedVideo(folder / f"{stem}.mp4", self._fps or 30.0,
+                                        hint="untick “Record annotated video too” to record the CSV alone") \
+                if with_video else None
+        except Exception:
+            self.csv.abort()
+            raise
+        self._started = time.monotonic()
+
+    def add(self, frame_index, faces, annotated):
+        """One frame: its index in the source, its faces and the annotated BGR frame (for the .mp4)."""
+        if self._live:
+            t = time.monotonic() - self._started
+        else:
+            t = frame_index / self._fps if self._fps else 0.0
+        self.csv.add(frame_index, t, faces)
+        if self.video is not None:
+            self.video.write(annotated)
+
+    def close(self):
+        """Finish both files; returns the paths written."""
+        paths = [self.csv.commit()]
+        if self.video is not None:
+            self.video.commit()
+            paths.append(self.video.path)
+        return paths
+
+    def abort(self):
+        self.csv.abort()
+        if self.video is not None:
+            self.video.abort()

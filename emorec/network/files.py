@@ -1,0 +1,174 @@
+"""Model files: finding a model, its metadata, loading it with Keras, and its LiteRT (TFLite) export.
+
+The ``.h5`` is the model of record; a ``.tflite`` export is cached beside it with a stamp
+holding the ``.h5``'s SHA-256 and rebuilt whenever the ``.h5`` changes. With a fresh export
+nothing here imports TensorFlow, so the window starts in well under a second.
+
+The export uses TFLite dynamic-range quantization (int8 weights, activations quantized on the
+fly by XNNPACK): several times faster per face than float32 (bench/bench_frame.py prints both),
+probabilities within ~0.01 of the float model.
+``evaluate`` measures accuracy through this same runtime, so reported figures are what users get.
+"""
+
+import contextlib
+import io
+import warnings
+from pathlib import Path
+
+from emorec.common.artifacts import atomic_path, file_sha256, metadata_path, now_iso, read_json, write_json
+from emorec.common.errors import ModelError, output_error
+from emorec.common.labels import DEFAULT_MODEL, EMOTIONS, INPUT_SIZE, MODEL_FILENAME, NUM_CLASSES, user_cache_dir
+from emorec.common.quiet import quiet_libraries, silenced_stderr
+
+
+def resolve_model_path(path=None):
+    """``None`` -> the shipped default; a folder -> its ``emotion_cnn.h5``; checks the file exists."""
+    path = Path(path) if path else DEFAULT_MODEL
+    if path.is_dir():
+        path = path / MODEL_FILENAME
+    if not path.exists():
+        hint = ("the shipped default model is missing: restore model/default/ from git "
+                "(git checkout -- model/default)") if path == DEFAULT_MODEL else \
+               "check the path, or train one with `python main.py train --data data/fer2013.csv`"
+        raise ModelError(f"model not found: {path}; {hint}.")
+    if path.suffix.lower() not in (".h5", ".keras"):
+        raise ModelError(f"{path}: expected a Keras model file (.h5 or .keras).")
+    return path
+
+
+def load_metadata(model_path):
+    """The metadata JSON beside a model, checked against this program's classes and input size."""
+    meta_file = metadata_path(model_path)
+    if not meta_file.exists():
+        warnings.warn(f"{meta_file} not found: assuming the standard class order {', '.join(EMOTIONS)} "
+                      "and 48×48 gray input with values 0..255", stacklevel=2)
+        return {"classes": list(EMOTIONS), "input_size": INPUT_SIZE}
+    try:
+        meta = read_json(meta_file)
+    except ValueError as e:
+        raise ModelError(f"{meta_file} is not valid JSON ({e}); restore it or retrain.") from None
+    if list(meta.get("classes", [])) != list(EMOTIONS) or meta.get("input_size") != INPUT_SIZE:
+        raise ModelError(f"{meta_file}: the model predicts {meta.get('classes')} from "
+                         f"{meta.get('input_size')}px crops; this program needs {list(EMOTIONS)} from "
+                         f"{INPUT_SIZE}px crops.")
+    return meta
+
+
+#: Largest input blur a model's metadata may ask for; more would wash out a 48×48 face.
+MAX_BLUR_SIGMA = 2.0
+
+
+def input_blur(meta, meta_file="the model's metadata"):
+    """The σ of the Gaussian input blur a model has (0 when none): ``input_blur.sigma``, built into the network
+    by :mod:`emorec.training.calibrate`; or, from models calibrated before the blur moved into the network,
+    ``inference.blur_sigma``, which the LiteRT export then builds in (:func:`ensure_export`)."""
+    record = meta.get("input_blur") or meta.get("inference") or {}
+    sigma = record.get("sigma", record.get("blur_sigma", 0.0)) if isinstance(record, dict) else record
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not 0 <= sigma <= MAX_BLUR_SIGMA:
+        raise ModelError(f"{meta_file}: the input blur σ must be a number from 0 to {MAX_BLUR_SIGMA}, got "
+                         f"{sigma!r}; run `python main.py calibrate --model ... --data ...` to choose it again.")
+    return float(sigma)
+
+
+def legacy_blur(meta, meta_file="the model's metadata"):
+    """The σ an older model's metadata asks preprocessing for (``inference.blur_sigma``), which its network
+    lacks; 0 for models whose blur is in the network."""
+    return 0.0 if "input_blur" in meta else input_blur(meta, meta_file)
+
+
+def export_path(model_path):
+    return Path(model_path).with_suffix(".tflite")
+
+
+def export_cache_dir():
+    """Where exports go when the model's own folder cannot be written: the user's cache folder, ``exports/``."""
+    return user_cache_dir() / "exports"
+
+
+QUANTIZATION = "dynamic-range (int8 weights)"
+
+
+def _export_locations(model_path, digest):
+    """(tflite, stamp) pairs tried in order: beside the model, then the user's cache (named by the digest)."""
+    yield export_path(model_path), Path(model_path).with_suffix(".tflite.json")
+    cached = export_cache_dir() / f"{Path(model_path).stem}-{digest[:16]}.tflite"
+    yield cached, cached.with_suffix(".tflite.json")
+
+
+def _is_fresh(tflite, stamp, digest, blur):
+    try:
+        info = read_json(stamp)
+    except (OSError, ValueError):
+        return False   # missing or damaged stamp: export again
+    return (tflite.exists() and info.get("source_sha256") == digest and info.get("quantization") == QUANTIZATION
+            and info.get("added_input_blur", 0.0) == blur)
+
+
+def ensure_export(model_path, metadata=None):
+    """Return the path of a ``.tflite`` export that matches ``model_path``, (re)building it if needed.
+
+    The export is written beside the model; where that folder is read-only (an installed or shared model),
+    it goes to :func:`export_cache_dir` instead. An older model whose metadata asks for an input blur its
+    network lacks (:func:`legacy_blur`) is exported with that blur built in.
+    """
+    model_path = Path(model_path)
+    digest = file_sha256(model_path)
+    meta = load_metadata(model_path) if metadata is None else metadata
+    blur = legacy_blur(meta, metadata_path(model_path))
+    for tflite, stamp in _export_locations(model_path, digest):
+        if _is_fresh(tflite, stamp, digest, blur):
+            return tflite
+    keras_model = load_keras_model(model_path)
+    if blur:      # (a blur the network already has is replaced, not doubled)
+        from emorec.network.architectures import with_input_blur
+        keras_model = with_input_blur(keras_model, blur)
+    flatbuffer = to_litert(keras_model)
+    import tensorflow as tf
+    failure = None
+    for tflite, stamp in _export_locations(model_path, digest):
+        try:
+            with atomic_path(tflite) as tmp:
+                tmp.write_bytes(flatbuffer)
+            write_json(stamp, {"source": model_path.name, "source_sha256": digest, "quantization": QUANTIZATION,
+                               "added_input_blur": blur, "created": now_iso(), "tensorflow": tf.__version__})
+            return tflite
+        except OSError as e:
+            failure = failure or output_error(tflite, e, what="write the model's LiteRT export")
+    raise failure
+
+
+def to_litert(keras_model, quantize=True, representative=None):
+    """A Keras model's LiteRT flatbuffer (bytes): with ``quantize``, int8 weights and float activations (what
+    the app runs); with ``representative`` too (an iterable of N×48×48×1 float32 inputs), int8 activations
+    as well, their ranges set on those inputs."""
+    import tensorflow as tf
+    converter = tf.lite.TFLiteConverter.from_keras_model(keras_model)
+    if quantize:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if representative is not None:
+        converter.representative_dataset = lambda: ([x] for x in representative)
+    with contextlib.redirect_stdout(io.StringIO()), silenced_stderr():   # the converter prints its whole signature
+        flatbuffer = converter.convert()
+    quiet_libraries()   # the converter sets absl's logger back to WARNING, and Keras's .h5 saves would talk
+    return flatbuffer
+
+
+def load_keras_model(model_path):
+    """Load and shape-check a Keras model (N×48×48×1 in, N×7 out)."""
+    from emorec.common.quiet import import_keras
+    keras = import_keras()
+    try:
+        model = keras.models.load_model(model_path, compile=False)
+    except Exception as e:  # Keras and h5py raise many types for a damaged or foreign file
+        raise ModelError(f"{model_path} is not a readable Keras model ({type(e).__name__}: {e}). "
+                         "Re-download or retrain it.") from None
+    _check_shapes(model_path, tuple(model.input_shape[1:]), tuple(model.output_shape[1:]))
+    return model
+
+
+def _check_shapes(path, input_shape, output_shape):
+    input_shape, output_shape = tuple(int(v) for v in input_shape), tuple(int(v) for v in output_shape)
+    if input_shape != (INPUT_SIZE, INPUT_SIZE, 1) or output_shape != (NUM_CLASSES,):
+        raise ModelError(f"{path}: the model maps {input_shape} to {output_shape}; this program needs "
+                         f"({INPUT_SIZE}, {INPUT_SIZE}, 1) gray crops to {NUM_CLASSES} emotion scores.")
+

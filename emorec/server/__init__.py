@@ -1,0 +1,1 @@
+"""`main.py serve`: the FastAPI app, its video jobs and its pool of recognizers."""

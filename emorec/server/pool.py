@@ -1,0 +1,63 @@
+"""A small pool of recognition engines for serving many clients at once.
+
+The LiteRT interpreter is not thread-safe (nor, reliably, is OpenCV's cascade), so instead of one lock
+around everything each engine has its own Haar detector and its own interpreter of the one exported
+model, and a call borrows whichever engine is free. Waiting calls are served first come, first served,
+so many clients share the cores fairly. Per-client state (the tracker, so ids and smoothing work across
+frames) lives in each client's own :class:`recognizer.Recognizer`, made by :meth:`EnginePool.recognizer`.
+"""
+
+import os
+import queue
+from contextlib import contextmanager
+
+from emorec.common.labels import CASCADE_PATH
+from emorec.core.classifier import Classifier
+from emorec.core.detector import DetectorSettings, HaarDetector
+from emorec.core.recognizer import Recognizer
+
+
+class EnginePool:
+    """``size`` (detector, classifier) pairs over one model; ``detect`` and ``classify`` borrow one per call.
+
+    The pool is itself a detector (a call is a full scan, ``near`` a search around known faces): the one its
+    recognizers use.
+    """
+
+    def __init__(self, model=None, size=None, settings=None, cascade=CASCADE_PATH):
+        self.settings = settings or DetectorSettings()
+        self.size = max(1, int(size or os.cpu_count() or 1))
+        first = Classifier(model, num_threads=1)          # checks and exports the model once
+        self.model_path, self.metadata = first.model_path, first.metadata
+        self._free = queue.Queue()
+        for i in range(self.size):
+            classifier = first if i == 0 else Classifier(self.model_path, num_threads=1)
+            self._free.put((HaarDetector(cascade, self.settings), classifier))
+
+    @contextmanager
+    def engine(self):
+        engine = self._free.get()
+        try:
+            yield engine
+        finally:
+            self._free.put(engine)
+
+    def detect(self, gray):
+        """A full scan (see :class:`detector.HaarDetector`) on a free engine."""
+        with self.engine() as (detector, _):
+            return detector(gray)
+
+    __call__ = detect
+
+    def near(self, gray, boxes):
+        """A search around known faces (:meth:`detector.HaarDetector.near`) on a free engine."""
+        with self.engine() as (detector, _):
+            return detector.near(gray, boxes)
+
+    def classify(self, crops):
+        with self.engine() as (_, classifier):
+            return classifier(crops)
+
+    def recognizer(self, **kwargs):
+        """A Recognizer with its own tracker whose detection and classification run on this pool."""
+        return Recognizer(detector=self, classifier=self.classify, settings=self.settings, **kwargs)

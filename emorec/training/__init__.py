@@ -1,0 +1,1 @@
+"""Training and its tools: data, batches, checkpoints, devices, FER+, evaluate, calibrate, preview."""
