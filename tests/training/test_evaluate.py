@@ -1,11 +1,11 @@
 import json
 
 import numpy as np
-from conftest import csv_rows, write_csv
 
 from emorec.common.labels import EMOTIONS
 from emorec.training.data import load_csv
 from emorec.training.evaluate import confusion, evaluate, per_class, score
+from tests.helpers import csv_rows, write_csv
 
 
 def test_confusion_and_per_class_figures():

@@ -5,12 +5,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import moving_square_frames, write_video
 
 from emorec.common.errors import SourceError
 from emorec.core.sources import Camera, open_source, read_image
+from tests.helpers import moving_square_frames, write_video
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_video_reads_back_every_frame_then_none(synthetic_video):

@@ -13,8 +13,6 @@ import pytest
 
 tk = pytest.importorskip("tkinter")
 
-from conftest import CountingRecognizer, FakeClassifier, FakeDetector, moving_square_frames, write_video  # noqa: E402
-
 from emorec.cli import window as ui_main  # noqa: E402
 from emorec.common.errors import ModelError  # noqa: E402
 from emorec.common.labels import EMOTIONS  # noqa: E402
@@ -22,6 +20,7 @@ from emorec.core.detector import DetectorSettings  # noqa: E402
 from emorec.core.recognizer import Recognizer  # noqa: E402
 from emorec.core.records import CSV_COLUMNS  # noqa: E402
 from emorec.desktop.window import App  # noqa: E402
+from tests.helpers import CountingRecognizer, FakeClassifier, FakeDetector, moving_square_frames, write_video  # noqa: E402
 
 
 def pump(root, until, timeout=10.0):

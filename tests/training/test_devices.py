@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import csv_rows, write_csv
 
 from emorec.cli.main import main
 from emorec.common.artifacts import read_json
@@ -32,8 +31,9 @@ from emorec.training.batches import epoch_batches
 from emorec.training.checkpoint import RECORD
 from emorec.training.devices import choose, device_count, plan, usable, validation_data
 from emorec.training.train import TrainConfig, prepare
+from tests.helpers import csv_rows, write_csv
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # main(), with the parsed-CSV cache moved out of the project (argv[1]) as conftest does for this process, and
 # without TensorFlow, as on a GPU machine that has JAX only (which also saves each run TensorFlow's import)

@@ -8,7 +8,6 @@ import time
 import cv2
 import numpy as np
 import pytest
-from conftest import write_video
 from fastapi.testclient import TestClient
 from PIL import Image
 
@@ -17,6 +16,7 @@ from emorec.common.labels import VIDEO_EXTENSIONS
 from emorec.core.recognizer import Recognizer
 from emorec.core.records import CSV_COLUMNS
 from emorec.server.app import ServeOptions, create_app, serve
+from tests.helpers import write_video
 
 
 def astronaut(mirror=False):

@@ -7,7 +7,7 @@ import pytest
 from emorec.cli.main import build_parser, main
 from emorec.cli.window import build_parser as ui_parser
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_no_arguments_prints_usage_with_how_to_get_data(capsys):

@@ -6,12 +6,12 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import csv_rows, synthetic_faces, write_csv
 
 from emorec.common.errors import DataError
 from emorec.common.labels import EMOTIONS
 from emorec.core.preprocess import to_face48
 from emorec.training.data import load_csv, load_dataset, load_folders
+from tests.helpers import csv_rows, synthetic_faces, write_csv
 
 
 def load(path, **kw):

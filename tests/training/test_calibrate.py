@@ -3,11 +3,11 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import csv_rows, write_csv
 
 from emorec.core.classifier import Classifier
 from emorec.training.calibrate import SIGMAS, accuracy_by_sigma, best_sigma, calibrate, describe
 from emorec.training.data import load_csv
+from tests.helpers import csv_rows, write_csv
 
 
 class BlurSensitive:

@@ -12,7 +12,6 @@ import types
 import keras
 import numpy as np
 import pytest
-from conftest import csv_rows, write_csv
 
 import emorec.training.checkpoint as checkpoint_module
 from emorec.cli.main import main
@@ -22,6 +21,7 @@ from emorec.common.labels import DEFAULT_MODEL_DIR, EMOTIONS
 from emorec.training.checkpoint import RECORD, StopSignals, next_schedule, read_record
 from emorec.training.data import load_csv
 from emorec.training.train import TrainConfig, base_of, class_weights, prepare, train
+from tests.helpers import csv_rows, write_csv
 
 
 @pytest.fixture(scope="module")

@@ -2,13 +2,13 @@ import csv
 
 import numpy as np
 import pytest
-from conftest import csv_rows, write_csv
 
 from emorec.cli.main import main
 from emorec.common.errors import DataError
 from emorec.common.labels import EMOTIONS
 from emorec.training.data import load_csv
 from emorec.training.ferplus import FERPLUS_COLUMNS, load_votes, soft_targets
+from tests.helpers import csv_rows, write_csv
 
 HEADER = ["Usage", "Image name", "neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear",
           "contempt", "unknown", "NF"]

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
 
@@ -137,7 +137,7 @@ def test_a_denied_camera_says_what_to_do(server, tmp_path):
 
 
 def test_upload_page_runs_a_video_job_and_offers_its_files(server, browser, tmp_path):
-    from conftest import write_video
+    from tests.helpers import write_video
     frames = [np.roll(astronaut_640x480(), 6 * i, axis=1) for i in range(6)]
     clip = write_video(tmp_path / "talk.avi", frames, fps=6)
     browser.get(server + "/upload")

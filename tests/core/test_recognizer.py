@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
-from conftest import FakeClassifier, FakeDetector
 
 from emorec.common.labels import EMOTIONS
 from emorec.core.detector import DetectorSettings
 from emorec.core.recognizer import Face, Recognizer
+from tests.helpers import FakeClassifier, FakeDetector
 
 
 def make(detector, **kw):

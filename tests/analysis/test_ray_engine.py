@@ -11,7 +11,6 @@ import sys
 import cv2
 import numpy as np
 import pytest
-from conftest import write_video
 
 from emorec.analysis.analyze import analyze_paths
 from emorec.analysis.outputs import AnalyzeOptions
@@ -19,6 +18,7 @@ from emorec.analysis.ray_engine import KILL_ONCE_ENV, plan_units, resync_period,
 from emorec.cli.main import main
 from emorec.common.labels import EMOTIONS
 from emorec.core.recognizer import Recognizer
+from tests.helpers import write_video
 
 pytest.importorskip("ray")   # requirements-cluster.txt; part of requirements-dev.txt, so CI runs these
 

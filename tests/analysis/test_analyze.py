@@ -7,7 +7,6 @@ import tracemalloc
 import cv2
 import numpy as np
 import pytest
-from conftest import FakeClassifier, FakeDetector, moving_square_frames, write_video
 
 import emorec.analysis.analyze
 import emorec.analysis.outputs
@@ -21,6 +20,7 @@ from emorec.common.errors import OutputError
 from emorec.common.labels import EMOTIONS
 from emorec.core.detector import DetectorSettings
 from emorec.core.recognizer import Face, Recognizer
+from tests.helpers import FakeClassifier, FakeDetector, moving_square_frames, write_video
 
 
 @pytest.fixture
@@ -378,7 +378,7 @@ def test_kill_during_analyze_stops_with_130_and_leaves_no_partial_files(tmp_path
     frames = [cv2.resize(f, (640, 480)) for f in moving_square_frames(20)] * 25     # 500 frames each
     clips = [write_video(tmp_path / f"clip{i}.avi", frames, fps=25) for i in range(2)]
     out = tmp_path / "out"
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     proc = subprocess.Popen([sys.executable, str(root / "main.py"), "analyze", *map(str, clips), "--out", str(out),
                              "--workers", str(workers)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     end = time.monotonic() + 60

@@ -5,13 +5,13 @@ import queue
 import time
 
 import pytest
-from conftest import CountingRecognizer, moving_square_frames, write_video
 
 from emorec.common.errors import OutputError, SourceError
 from emorec.core.records import CSV_COLUMNS, FaceCsv
 from emorec.desktop import worker as worker_module
 from emorec.desktop.recording import default_output_dir, ensure_folder
 from emorec.desktop.worker import FrameWorker
+from tests.helpers import CountingRecognizer, moving_square_frames, write_video
 
 
 class Run:
