@@ -5,8 +5,9 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from emorec.cli.entry import run_entry_point
 from emorec.common.argtypes import HelpFormatter, number
-from emorec.common.errors import InputError, run_entry_point
+from emorec.common.errors import InputError
 from emorec.common.labels import DEFAULT_MODEL, MODEL_DIR
 from emorec.common.quiet import quiet_libraries
 

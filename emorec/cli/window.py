@@ -3,9 +3,9 @@
 import argparse
 import sys
 
+from emorec.cli.entry import run_entry_point
 from emorec.cli.flags import add_recognizer_flags, recognizer_kwargs
 from emorec.common.argtypes import HelpFormatter
-from emorec.common.errors import run_entry_point
 from emorec.common.quiet import quiet_libraries
 
 

@@ -77,33 +77,3 @@ def error_message(error, path=None, what="use", report="please report it (EMOREC
         traceback.print_exception(error, file=sys.stderr)
     text = " ".join(str(error).split())[:300].rstrip(".")
     return f"internal error: {type(error).__name__}{': ' + text if text else ''}. This is a bug in emorec: {report}."
-
-
-def run_entry_point(work):
-    """Run an entry point's ``work()`` (which returns its exit code) the way every entry point does.
-
-    :class:`EmorecError` → ``error: <message>`` and exit code 2; an ``OSError`` that no layer turned into one
-    → the same, naming the file; Ctrl-C or ``kill`` (SIGTERM) → ``interrupted.`` and 130; anything else is
-    a bug: one line saying so and exit code 1 (``EMOREC_DEBUG=1`` shows the traceback instead).
-    """
-    import signal
-    import threading
-
-    def terminate(signum, frame):
-        raise KeyboardInterrupt
-    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, terminate)     # `kill PID` stops as cleanly as Ctrl-C
-    try:
-        return work()
-    except (EmorecError, OSError) as e:
-        print(f"error: {error_message(e)}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted.", file=sys.stderr)
-        return 130
-    except Exception as e:
-        if os.environ.get("EMOREC_DEBUG"):
-            raise
-        print(error_message(e, report="please report it with the command you ran (EMOREC_DEBUG=1 shows the "
-                                      "details)"), file=sys.stderr)
-        return 1

@@ -16,6 +16,7 @@ Ctrl-C and SIGTERM wait until an epoch's commit is done (:class:`StopSignals`).
 """
 
 import contextlib
+import logging
 import shutil
 import signal
 import threading
@@ -25,6 +26,8 @@ from pathlib import Path
 from emorec.common.artifacts import atomic_path, read_json, remove_partials, save_figure, write_json, write_text
 from emorec.common.errors import TrainingError, output_error
 from emorec.common.labels import MODEL_FILENAME
+
+log = logging.getLogger(__name__)
 
 RECORD = "resume.json"
 CHECKPOINTS = "checkpoints"
@@ -194,7 +197,8 @@ def checkpoint_callback(out, record, config, stop_signals):
                     base_of(self.model).save(tmp)
             if new_lr is not None:
                 self.model.optimizer.learning_rate = new_lr
-                print(f"\nepoch {n}: no validation gain for {config.lr_patience} epochs; learning rate → {new_lr:.2e}")
+                log.info(f"\nepoch {n}: no validation gain for {config.lr_patience} epochs; "
+                         f"learning rate → {new_lr:.2e}")
             new["next_lr"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
             new["checkpoint"] = f"{CHECKPOINTS}/epoch-{n:04d}.keras"
             with atomic_path(out / new["checkpoint"]) as tmp:
@@ -210,10 +214,10 @@ def checkpoint_callback(out, record, config, stop_signals):
                 self.curves_at = time.monotonic()
             clean_leftovers(out, record)
             if new.get("best_epoch") == n:
-                print(f"\nepoch {n}: val accuracy {row['val_accuracy']:.4f} is the best so far; "
+                log.info(f"\nepoch {n}: val accuracy {row['val_accuracy']:.4f} is the best so far; "
                       f"saved {out / MODEL_FILENAME}")
             if stop:
-                print(f"\nepoch {n}: no validation gain for {config.patience} epochs; stopping early.")
+                log.info(f"\nepoch {n}: no validation gain for {config.patience} epochs; stopping early.")
                 self.model.stop_training = True
 
     return Checkpoint()

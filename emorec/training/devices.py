@@ -18,12 +18,15 @@ that epoch's shuffled order, so different ones each epoch). Validation uses ever
 """
 
 import argparse
+import logging
 import os
 import sys
 
 import numpy as np
 
 from emorec.common.errors import TrainingError
+
+log = logging.getLogger(__name__)
 
 ALL = "all"
 INSTALL_JAX = ('pip install -r requirements-cluster.txt (on NVIDIA GPUs then: pip install "jax[cuda12]", '
@@ -106,10 +109,10 @@ def distribute(names, keras):
         if keras.distribution.distribution() is not None:
             keras.distribution.set_distribution(None)
         if names:
-            print(f"training on 1 device ({names[0]})")
+            log.info(f"training on 1 device ({names[0]})")
         return 1
     keras.distribution.set_distribution(keras.distribution.DataParallel(devices=list(names)))
-    print(f"training on {len(names)} devices ({', '.join(names)}), data parallel: each step's batch is split "
+    log.info(f"training on {len(names)} devices ({', '.join(names)}), data parallel: each step's batch is split "
           f"into {len(names)} equal slices")
     return len(names)
 

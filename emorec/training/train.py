@@ -8,6 +8,7 @@ Ctrl-C, ``kill`` (SIGTERM) or a killed process loses at most the epoch in progre
 (:mod:`emorec.training.devices`).
 """
 
+import logging
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -32,6 +33,8 @@ from emorec.training.checkpoint import (
 )
 from emorec.training.data import describe, load_dataset
 from emorec.training.devices import device_count, distribute, plan, usable, validation_data
+
+log = logging.getLogger(__name__)
 
 
 def option(default, help, **flag):
@@ -214,7 +217,7 @@ def load_initial_weights(base, path):
                             f"than --arch builds ({base.count_params():,}); pass the --arch it was trained with "
                             f"(see its emotion_cnn.json, \"arch\").")
     base.set_weights(theirs)
-    print(f"starting from the weights of {path}")
+    log.info(f"starting from the weights of {path}")
 
 
 def check_run_folder(out, resume, replace_default=False):
@@ -297,7 +300,7 @@ def prepare(config, *, resume=False, replace_default=False, dataset=None):
                                 f"so far, {out / MODEL_FILENAME}, is still usable.") from None
         # plateau: the learning rate the run had reached; cosine: the decay re-planned over the (maybe new) budget
         trainer.optimizer.learning_rate = record["next_lr"] if config.schedule == "plateau" else _cosine(config, steps)
-        print(f"resuming {out} after epoch {epochs_done} "
+        log.info(f"resuming {out} after epoch {epochs_done} "
               f"(best val accuracy {record['best_val_accuracy']:.4f} at epoch {record['best_epoch']})")
     else:
         record = {"config": asdict(config), "history": [], "epochs_done": 0, "started": now_iso()}
@@ -305,9 +308,9 @@ def prepare(config, *, resume=False, replace_default=False, dataset=None):
         if config.init_from:
             load_initial_weights(base_of(trainer), config.init_from)
     record["config"] = asdict(config)
-    print(describe(dataset))
+    log.info(describe(dataset))
     record["params"] = int(base_of(trainer).count_params())
-    print(f"architecture {config.arch}: {record['params']:,} parameters")
+    log.info(f"architecture {config.arch}: {record['params']:,} parameters")
     return Run(config, out, record, dataset, trainer, devices)
 
 
@@ -318,13 +321,14 @@ def training_targets(config, dataset):
     targets = _one_hot(y)
     if config.ferplus:
         from emorec.training.ferplus import load_votes, soft_targets
-        print(f"training targets: {1 - config.ferplus_weight:.2f} × FER2013 label + "
+        log.info(f"training targets: {1 - config.ferplus_weight:.2f} × FER2013 label + "
               f"{config.ferplus_weight:.2f} × FER+ votes ({config.ferplus})")
         targets = soft_targets(y, load_votes(config.ferplus, dataset), config.ferplus_weight)
     if config.teacher:
         w = config.teacher_weight
-        print(f"distilling: {1 - w:.2f} × the targets above + {w:.2f} × the teacher's probabilities at "
-              f"temperature {config.teacher_temperature:g} ({config.teacher})")
+        base = "targets above" if config.ferplus else "FER2013 labels"
+        log.info(f"distilling: {1 - w:.2f} × the {base} + {w:.2f} × the teacher's probabilities at "
+                 f"temperature {config.teacher_temperature:g} ({config.teacher})")
         targets = ((1 - w) * targets + w * teacher_targets(config.teacher, x, config.teacher_temperature))
     return targets.astype(np.float32)
 
@@ -349,7 +353,7 @@ def fit(run, *, verbose=1, extra_callbacks=()):
     is committed), False when it ran to its end or stopped early."""
     config, record = run.config, run.record
     if record["epochs_done"] >= config.epochs:
-        print(f"already trained {record['epochs_done']} of {config.epochs} epochs; pass a larger --epochs to go on.")
+        log.info(f"already trained {record['epochs_done']} of {config.epochs} epochs; pass a larger --epochs to go on.")
         return False
     x_train, y_train = run.dataset.split("train")
     x_val, y_val = run.dataset.split("val")
@@ -357,7 +361,7 @@ def fit(run, *, verbose=1, extra_callbacks=()):
     mixing = [name for name, on in ((f"mixup (α {config.mixup:g})", config.mixup),
                                     (f"CutMix (factor {config.cutmix:g})", config.cutmix)) if on]
     if mixing:
-        print(f"mixing each training batch with {' or '.join(mixing)}")
+        log.info(f"mixing each training batch with {' or '.join(mixing)}")
     stop_signals = StopSignals()
     callbacks = [reseeding(config.seed), checkpoint_callback(run.out, record, config, stop_signals),
                  *extra_callbacks]
@@ -375,7 +379,7 @@ def fit(run, *, verbose=1, extra_callbacks=()):
                             callbacks=callbacks, verbose=verbose)
     except KeyboardInterrupt:
         done = record["epochs_done"]
-        print(f"\ninterrupted during epoch {done + 1}" + ("; the last finished epoch is saved." if done else "."))
+        log.info(f"\ninterrupted during epoch {done + 1}" + ("; the last finished epoch is saved." if done else "."))
         return True
     return False
 
@@ -400,14 +404,14 @@ def finish(run, interrupted, calibrate=True):
     save_curves(run.record["history"], run.out / "curves.png")
     meta = write_metadata(run.out, run.config, run.record, run.dataset)
     if interrupted:
-        print(f"continue with: python main.py train --resume {run.out} --epochs {run.config.epochs}")
+        log.info(f"continue with: python main.py train --resume {run.out} --epochs {run.config.epochs}")
     elif calibrate and meta["backend"] != "tensorflow":
-        print(_calibrate_later(run, meta["backend"]))
+        log.info(_calibrate_later(run, meta["backend"]))
     elif calibrate:
         from emorec.training.calibrate import calibrate as choose_blur
         from emorec.training.calibrate import describe as describe_blur
         meta["input_blur"] = choose_blur(run.out / MODEL_FILENAME, run.dataset)
-        print(describe_blur(meta["input_blur"]))
+        log.info(describe_blur(meta["input_blur"]))
     return meta
 
 
@@ -476,6 +480,6 @@ def write_metadata(out, config, record, dataset):
     if blur:
         meta["input_blur"] = blur
     write_json(metadata_path(out / MODEL_FILENAME), meta)
-    print(f"best model: {out / MODEL_FILENAME} (epoch {meta['best_epoch']} of {meta['epochs_run']}); "
+    log.info(f"best model: {out / MODEL_FILENAME} (epoch {meta['best_epoch']} of {meta['epochs_run']}); "
           f"validation accuracy {100 * val_accuracy:.2f} %")
     return meta

@@ -1,0 +1,141 @@
+"""The package's shape: layers that only import downwards, no import cycle, one exception hierarchy, no
+printing in library code, no process-wide state changed by an import, no sys.path patching."""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "emorec"
+
+#: Each subpackage's layer: a module may import its own subpackage and lower layers, never a higher or a
+#: sibling one (training, desktop and analysis are siblings on one layer).
+LAYERS = {"common": 0, "network": 1, "core": 2, "training": 3, "desktop": 3, "analysis": 3, "server": 4, "cli": 5}
+
+
+def module_name(path):
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def modules():
+    return {module_name(p): ast.parse(p.read_text(), str(p)) for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def imports(tree):
+    """Every emorec module ``tree`` imports, at module level or inside functions."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            raise AssertionError(f"relative import at line {node.lineno}: import from emorec.<subpackage>")
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "emorec":
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.split(".")[0] == "emorec"}
+    return found
+
+
+def layer(module):
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in LAYERS else None
+
+
+def test_every_subpackage_has_a_layer():
+    assert {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()} == set(LAYERS)
+
+
+def test_layers_only_import_downwards():
+    wrong = []
+    for name, tree in modules().items():
+        for target in imports(tree):
+            a, b = layer(name), layer(target)
+            if a and b and a != b and LAYERS[b] >= LAYERS[a]:
+                wrong.append(f"{name} -> {target}")
+    assert not wrong, "imports that go up or sideways:\n" + "\n".join(wrong)
+
+
+def test_no_import_cycle():
+    graph = {name: {t for t in imports(tree) if t != name} for name, tree in modules().items()}
+    state = {}
+
+    def visit(node, path):
+        state[node] = "open"
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == "open":
+                raise AssertionError("import cycle: " + " -> ".join(path[path.index(nxt):] + [nxt]))
+            if nxt not in state:
+                visit(nxt, path + [nxt])
+        state[node] = "done"
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+
+
+def test_every_exception_is_an_emorec_error():
+    """Everything a user can fix raises from the one hierarchy: any exception class the package defines
+    derives from EmorecError, and library code raises no bare ValueError."""
+    import emorec.common.errors as errors
+    strays, bare = [], []
+    for name, tree in modules().items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef) and any(getattr(b, "id", getattr(b, "attr", "")).endswith(("Error", "Exception"))
+                                                      for b in node.bases):
+                module = __import__(name, fromlist=["_"])
+                if not issubclass(getattr(module, node.name), errors.EmorecError):
+                    strays.append(f"{name}.{node.name}")
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and \
+                    getattr(node.exc.func, "id", "") in ("ValueError", "RuntimeError", "TypeError", "Exception"):
+                bare.append(f"{name}:{node.lineno}")
+    assert not strays and not bare, (strays, bare)
+
+
+def test_library_code_logs_instead_of_printing():
+    printing = [f"{name}:{node.lineno}" for name, tree in modules().items() if layer(name) != "cli"
+                for node in ast.walk(tree)
+                if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "print"]
+    assert not printing, "print() outside emorec/cli (use logging):\n" + "\n".join(printing)
+
+
+def test_nothing_patches_sys_path():
+    sources = [p for d in ("emorec", "tests", "bench") for p in (ROOT / d).rglob("*.py")] + \
+        [ROOT / "main.py", ROOT / "UI.py"]
+    patched = [str(p.relative_to(ROOT)) for p in sources if "sys.path." + "insert" in p.read_text()
+               or "sys.path." + "append" in p.read_text()]
+    assert not patched
+
+
+STATE = """
+import logging, os, signal, sys, warnings
+def state():
+    mask = os.umask(0o022); os.umask(mask)
+    return (mask, warnings.formatwarning, tuple(warnings.filters), signal.getsignal(signal.SIGINT),
+            signal.getsignal(signal.SIGTERM), tuple(logging.getLogger().handlers), logging.getLogger().level,
+            tuple(logging.getLogger("emorec").handlers), sorted(k for k in os.environ if k not in before_env))
+import importlib
+split = sys.argv.index("--")
+for name in sys.argv[1:split]:      # the libraries first: what they do at import is not ours to judge
+    importlib.import_module(name)
+before_env = set(os.environ)
+before = state()
+for name in sys.argv[split + 1:]:
+    importlib.import_module(name)
+after = state()
+print("same" if before == after else f"changed: {before} -> {after}")
+"""
+
+
+@pytest.mark.parametrize("group", ["common network core training analysis", "desktop server cli"])
+def test_importing_the_package_changes_no_process_wide_state(group):
+    trees = {n: t for n, t in modules().items() if layer(n) in group.split()}
+    libraries = sorted({alias.name.split(".")[0] if isinstance(node, ast.Import) else node.module.split(".")[0]
+                        for tree in trees.values() for node in tree.body
+                        if isinstance(node, (ast.Import, ast.ImportFrom)) and not getattr(node, "level", 0)
+                        for alias in node.names} - set(sys.stdlib_module_names) - {"emorec"})
+    out = subprocess.run([sys.executable, "-c", STATE, *libraries, "--", *trees], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "same"
