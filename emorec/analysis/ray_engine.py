@@ -37,7 +37,6 @@ DEPTH = 2
 #: How often Ray restarts a dead worker process, and retries the unit it was doing.
 RETRIES = 3
 #: Set to a file path (tests only): the first worker to create that file kills its own process mid-segment.
-KILL_ONCE_ENV = "EMOREC_TEST_KILL_WORKER_ONCE"
 
 WORKER_LOST = ("a Ray worker stopped abruptly (killed, out of memory, or its node left) {n} times while "
                "working on this input; run again to redo it (finished inputs are kept)")
@@ -81,8 +80,6 @@ class SegmentWorker:
                         boxes.append(np.asarray(b, np.int32))
                         probs.append(np.asarray(p, np.float32))
                     index += 1
-                    if index - start == (0 if stop is None else (stop - start) // 2):
-                        _die_once_for_tests()
             return {"start": start, "frames": index - start, "boxes": boxes, "probs": probs}
         except Exception as e:
             return {"error": _reason(e, path)}
@@ -129,17 +126,6 @@ class _Ended:
 def _reason(error, path=None):
     node = os.uname().nodename
     return error_message(error, path, "write") + (f" (on node {node})" if os.environ.get("RAY_ADDRESS") else "")
-
-
-def _die_once_for_tests():
-    marker = os.environ.get(KILL_ONCE_ENV)
-    if not marker:
-        return
-    try:
-        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-    except FileExistsError:
-        return
-    os._exit(1)   # as abruptly as a kill -9 or the out-of-memory killer
 
 
 # ---------------------------------------------------------------- the driver
@@ -428,12 +414,11 @@ def _token_available():
 
 def _connect(ray, address, workers):
     """Join the cluster at ``address``, or start a local Ray; returns whether this run started it (and so stops
-    it). Worker processes find this package through PYTHONPATH, as on the driver."""
+    it). Worker processes import this package as the driver does: it must be installed on every node."""
     if ray.is_initialized():
         return False
-    root = str(Path(__file__).resolve().parents[1])
-    env = {"PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
-    for name in (KILL_ONCE_ENV, "TF_CPP_MIN_LOG_LEVEL", "KERAS_BACKEND", "XDG_CACHE_HOME"):
+    env = {}
+    for name in ("TF_CPP_MIN_LOG_LEVEL", "KERAS_BACKEND", "XDG_CACHE_HOME"):
         if name in os.environ:
             env[name] = os.environ[name]
     kwargs = {"include_dashboard": False, "logging_level": logging.ERROR, "log_to_driver": False,

@@ -5,8 +5,10 @@ One Ray run (the expensive part: Ray's start, two workers loading the model) che
 
 import csv
 import json
+import os
 import socket
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -14,11 +16,13 @@ import pytest
 
 from emorec.analysis.analyze import analyze_paths
 from emorec.analysis.outputs import AnalyzeOptions
-from emorec.analysis.ray_engine import KILL_ONCE_ENV, plan_units, resync_period, segments
+from emorec.analysis.ray_engine import plan_units, resync_period, segments
 from emorec.cli.main import main
 from emorec.common.labels import EMOTIONS
 from emorec.core.recognizer import Recognizer
 from tests.helpers import write_video
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytest.importorskip("ray")   # requirements-cluster.txt; part of requirements-dev.txt, so CI runs these
 
@@ -68,8 +72,17 @@ def test_ray_with_two_workers_gives_the_in_process_files_even_when_a_worker_is_k
     paths = [inputs / name for name in ("faces.mp4", "two.png", "broken.mp4", "one.png")]
     local = analyze_paths(paths, tmp_path / "local", options, recognizer=Recognizer())
     marker = tmp_path / "killed"
-    monkeypatch.setenv(KILL_ONCE_ENV, str(marker))   # the first worker to get here dies halfway through a segment
-    on_ray = analyze_paths(paths, tmp_path / "ray", options, workers=2, engine="ray", segment_frames=20)
+    # The test starts the local Ray itself (analyze joins a Ray that is already up), with a hook that kills the
+    # first worker to get halfway through a segment; the workers find the tests package through PYTHONPATH.
+    import ray
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={
+        "worker_process_setup_hook": "tests.analysis.ray_hooks.die_once_halfway_through_a_segment",
+        "env_vars": {"EMOREC_TEST_KILLED": str(marker), "PYTHONPATH": str(ROOT),
+                     "XDG_CACHE_HOME": os.environ.get("XDG_CACHE_HOME", "")}})
+    try:
+        on_ray = analyze_paths(paths, tmp_path / "ray", options, workers=2, engine="ray", segment_frames=20)
+    finally:
+        ray.shutdown()
     assert marker.exists(), "no worker was killed: the retry was not exercised"
 
     status = {r["input"].rsplit("/", 1)[-1]: r["status"] for r in on_ray}
