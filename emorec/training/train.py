@@ -8,9 +8,12 @@ Ctrl-C, ``kill`` (SIGTERM) or a killed process loses at most the epoch in progre
 (:mod:`emorec.training.devices`).
 """
 
+import argparse
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +34,7 @@ from emorec.training.checkpoint import (
     read_record,
     save_curves,
 )
-from emorec.training.data import describe, load_dataset
+from emorec.training.data import Dataset, describe, load_dataset
 from emorec.training.devices import device_count, distribute, plan, usable, validation_data
 
 log = logging.getLogger(__name__)
@@ -112,12 +115,12 @@ class TrainConfig:
     PATHS = ("data", "init_from", "ferplus", "teacher")
 
     @classmethod
-    def from_dict(cls, d):
+    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
 
 
-def add_config_flags(parser):
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per :class:`TrainConfig` field (``lr_patience`` → ``--lr-patience``; a boolean that defaults to
     True becomes ``--no-...``). Flags default to None, so :func:`config_from_args` can tell what was given."""
     for f in fields(TrainConfig):
@@ -137,9 +140,9 @@ def add_config_flags(parser):
                             help=help_text)
 
 
-def config_from_args(args):
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """A :class:`TrainConfig` from parsed flags: what was given, and each field's default for the rest."""
-    values = {}
+    values: dict[str, Any] = {}
     for f in fields(TrainConfig):
         given = getattr(args, f.name, None)
         values[f.name] = f.default if given is None else given
@@ -148,7 +151,7 @@ def config_from_args(args):
     return TrainConfig(**values)
 
 
-def given_flags(args):
+def given_flags(args: argparse.Namespace) -> set[str]:
     """Names of the :class:`TrainConfig` fields set on the command line."""
     return {f.name for f in fields(TrainConfig) if getattr(args, f.name, None) is not None}
 
@@ -166,7 +169,7 @@ def augmentation(seed):
     ], name="augment")
 
 
-def class_weights(y, mode):
+def class_weights(y: np.ndarray, mode: str) -> dict[int, float] | None:
     """``"balanced"`` -> {class: n / (7 · count)} (Disgust, the rarest, gets ~9×); ``"none"`` -> None."""
     if mode == "none":
         return None
@@ -220,7 +223,7 @@ def load_initial_weights(base, path):
     log.info(f"starting from the weights of {path}")
 
 
-def check_run_folder(out, resume, replace_default=False):
+def check_run_folder(out: str | Path, resume: bool, replace_default: bool = False) -> dict[str, Any] | None:
     """Refuse a run folder that cannot be used as asked; returns its resume record (None for a new run)."""
     out = Path(out)
     if out.resolve() == DEFAULT_MODEL_DIR.resolve() and not replace_default:
@@ -242,21 +245,27 @@ def check_run_folder(out, resume, replace_default=False):
     return record
 
 
+@dataclass
 class Run:
-    """What :func:`prepare` hands to :func:`fit` and :func:`finish`; ``devices``: how many the trainer runs on."""
+    """What :func:`prepare` hands to :func:`fit` and :func:`finish`: the run's config and folder, its resume
+    record (a JSON-able dict, committed per epoch), the data, the Keras trainer, and how many devices it runs on."""
+    config: TrainConfig
+    out: Path
+    record: dict[str, Any]
+    dataset: Dataset
+    trainer: Any            # keras.Model (Keras is imported only when a run is prepared)
+    devices: int = 1
 
-    def __init__(self, config, out, record, dataset, trainer, devices=1):
-        self.config, self.out, self.record, self.dataset, self.trainer = config, out, record, dataset, trainer
-        self.devices = devices
 
-
-def prepare(config, *, resume=False, replace_default=False, dataset=None):
+def prepare(config: TrainConfig, *, resume: bool = False, replace_default: bool = False,
+            dataset: Dataset | None = None) -> Run:
     """Check the run folder, the devices and the data (before Keras is imported, so mistakes are reported at
     once), then build the trainer, or restore it from the resume record (under the devices' distribution, so
     that its weights are placed on them)."""
     out = Path(config.out)
     record = check_run_folder(out, resume, replace_default)
     if resume:
+        assert record is not None          # check_run_folder refuses a resume without one
         saved = TrainConfig.from_dict(record["config"])
         saved.out = str(out)
         saved.epochs = config.epochs or saved.epochs      # a new epoch budget may be given; the rest is the run's,
@@ -314,7 +323,7 @@ def prepare(config, *, resume=False, replace_default=False, dataset=None):
     return Run(config, out, record, dataset, trainer, devices)
 
 
-def training_targets(config, dataset):
+def training_targets(config: TrainConfig, dataset: Dataset) -> np.ndarray:
     """One-hot labels, or with ``config.ferplus`` the FER2013 label mixed with the FER+ vote shares; with
     ``config.teacher`` either of those mixed with the teacher's softened probabilities (:func:`distilled`)."""
     x, y = dataset.split("train")
@@ -333,7 +342,7 @@ def training_targets(config, dataset):
     return targets.astype(np.float32)
 
 
-def teacher_targets(teacher, x, temperature):
+def teacher_targets(teacher: str, x: np.ndarray, temperature: float) -> np.ndarray:
     """The teacher model's probabilities for the N×48×48 uint8 training images (each face averaged with its
     mirror, through the model's LiteRT export and its input blur, as the app runs it), softened: p^(1/T),
     renormalised. Computed once per run (and again on a resume: the same numbers)."""
@@ -348,7 +357,7 @@ def teacher_targets(teacher, x, temperature):
     return (soft / soft.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def fit(run, *, verbose=1, extra_callbacks=()):
+def fit(run: Run, *, verbose: int = 1, extra_callbacks: Sequence[Any] = ()) -> bool:
     """Train the remaining epochs; returns True if Ctrl-C or SIGTERM stopped the run (the last finished epoch
     is committed), False when it ran to its end or stopped early."""
     config, record = run.config, run.record
@@ -396,7 +405,7 @@ def build_training_state(trainer, x, y):
     trainer.compute_metrics(x, y, trainer(x, training=False))
 
 
-def finish(run, interrupted, calibrate=True):
+def finish(run: Run, interrupted: bool, calibrate: bool = True) -> dict[str, Any]:
     """Write the best model's metadata; for a completed run also choose its input blur and build it into the
     model. Returns the metadata."""
     if "best_epoch" not in run.record:
@@ -427,8 +436,9 @@ def _calibrate_later(run, backend):
             f"python main.py calibrate {shlex.join(flags)}")
 
 
-def train(config, *, resume=False, replace_default=False, dataset=None, verbose=1, extra_callbacks=(),
-          calibrate=True):
+def train(config: TrainConfig, *, resume: bool = False, replace_default: bool = False,
+          dataset: Dataset | None = None, verbose: int = 1, extra_callbacks: Sequence[Any] = (),
+          calibrate: bool = True) -> dict[str, Any]:
     """Train (or resume) a run; returns the metadata dict written beside the model.
 
     ``dataset``: an already loaded :class:`data.Dataset` (else ``config.data`` is loaded);

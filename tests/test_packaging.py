@@ -1,0 +1,27 @@
+"""`pip install .` gives a wheel that works from any folder, offline: the shipped model and its LiteRT export,
+the cascade and the web pages are inside it, with the two console scripts."""
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_wheel_carries_the_model_the_cascade_the_pages_and_the_commands(tmp_path):
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                            "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True, timeout=300)
+    assert build.returncode == 0, build.stderr
+    (wheel,) = tmp_path.glob("emorec-*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        names = set(z.namelist())
+        entry_points = next(z.read(n).decode() for n in names if n.endswith("entry_points.txt"))
+        stamp = z.read("emorec/assets/model/emotion_cnn.tflite.json")
+    for name in ("emotion_cnn.h5", "emotion_cnn.json", "emotion_cnn.tflite", "emotion_cnn.tflite.json"):
+        assert f"emorec/assets/model/{name}" in names
+    assert (ROOT / "model/default/emotion_cnn.tflite.json").read_bytes() == stamp   # the export stays fresh
+    assert "emorec/assets/haarcascade_frontalface_default.xml" in names
+    assert {"emorec/server/web/live.html", "emorec/server/web/upload.html"} <= names
+    assert "emorec = emorec.cli.main:main" in entry_points and "emorec-ui = emorec.cli.window:main" in entry_points
+    assert not [n for n in names if n.startswith(("tests/", "data/", "bench/")) or "__pycache__" in n]
