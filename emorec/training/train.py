@@ -53,11 +53,12 @@ class TrainConfig:
                            "--resume)", metavar="PATH")
     out: str = option("", "run folder (default: a new folder model/<arch>-<date-time>)", metavar="DIR")
     arch: str = option(DEFAULT_ARCH, "vgg: 2 convs per stage, 32-256 wide; vgg-wide: the same 48-384 wide (the "
-                                     "shipped model, 264 M multiply-adds per face); the small family for slow CPUs "
-                                     "(60-80 M): vgg-slim (vgg-wide at 0.55x width), vgg-lite (a one-conv first "
-                                     "stage, then 56-224 wide), res-lite (vgg-lite with residual stages), sep "
-                                     "(depthwise-separable, 48-512 wide); deep: the seeds' 4-conv 64/128/512/512 "
-                                     "network; shallow: the seeds' 2-conv network", choices=sorted(ARCHITECTURES))
+                                     "shipped model, 264 M multiply-adds per face); the small family for slow CPUs: "
+                                     "vgg-slim (vgg-wide at 0.55x width, 78 M), vgg-lite (a one-conv first stage, "
+                                     "then 56-224 wide, 75 M), res-lite (vgg-lite with residual stages, 78 M), "
+                                     "vgg-tiny (vgg-lite at half the cost, 39 M), sep (depthwise-separable, 48-512 "
+                                     "wide, 50 M); deep: the seeds' 4-conv 64/128/512/512 network; shallow: the "
+                                     "seeds' 2-conv network", choices=sorted(ARCHITECTURES))
     epochs: int = option(60, "maximum epochs; --resume keeps the saved run's budget unless this is given",
                          type=number(int, 1))
     batch_size: int = option(128, "images per training step, over all --devices together", type=number(int, 1))
