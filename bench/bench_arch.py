@@ -32,9 +32,11 @@ def cpu_line():
 
 
 def per_call_ms(interpreter, x, repeat):
+    from emorec.common.quiet import silenced_stderr
     index = interpreter.get_input_details()[0]["index"]
-    interpreter.resize_tensor_input(index, x.shape)
-    interpreter.allocate_tensors()
+    with silenced_stderr():    # XNNPACK announces itself when the tensors are allocated
+        interpreter.resize_tensor_input(index, x.shape)
+        interpreter.allocate_tensors()
     interpreter.set_tensor(index, x)
     for _ in range(20):
         interpreter.invoke()
