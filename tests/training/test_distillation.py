@@ -1,0 +1,50 @@
+"""`train --teacher MODEL`: the training targets mix the labels with the teacher's softened probabilities
+(its face and mirror averaged, through its LiteRT export), and a teacher that cannot be used stops the run
+before any data is read."""
+
+import numpy as np
+import pytest
+
+from emorec.cli.main import main
+from emorec.common.errors import TrainingError
+from emorec.core.classifier import Classifier
+from emorec.training.data import load_csv
+from emorec.training.train import TrainConfig, teacher_targets, training_targets
+from tests.helpers import csv_rows, write_csv
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    rows, _ = csv_rows(["Training"] * 2 + ["PublicTest", "PrivateTest"])
+    return load_csv(write_csv(tmp_path_factory.mktemp("kd") / "d.csv", rows), use_cache=False)
+
+
+def test_the_teachers_probabilities_are_softened_and_mixed_with_the_labels(tiny_model, data):
+    x, y = data.split("train")
+    teacher = Classifier(tiny_model).predict(x, tta=True).astype(np.float64)
+    soft = teacher_targets(str(tiny_model), x, temperature=2.0)
+    expected = np.sqrt(teacher) / np.sqrt(teacher).sum(1, keepdims=True)          # p^(1/2), renormalised
+    assert soft == pytest.approx(expected, abs=1e-5)
+    assert soft.max(1).mean() < teacher.max(1).mean()                                # flatter than the teacher
+    assert teacher_targets(str(tiny_model), x, temperature=1.0) == pytest.approx(teacher, abs=1e-5)
+
+    targets = training_targets(TrainConfig(teacher=str(tiny_model), teacher_weight=0.25), data)
+    assert targets.dtype == np.float32 and targets.sum(1) == pytest.approx(np.ones(len(y)), abs=1e-5)
+    assert targets == pytest.approx(0.75 * np.eye(7)[y] + 0.25 * soft, abs=1e-5)
+    assert training_targets(TrainConfig(), data) == pytest.approx(np.eye(7)[y])      # no teacher: the labels
+
+
+def test_a_missing_teacher_stops_the_run_before_the_data_is_read(tmp_path, capsys):
+    code = main(["train", "--data", str(tmp_path / "not-read.csv"), "--teacher", str(tmp_path / "none"),
+                 "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: --teacher: model not found:") and err.count("\n") == 1
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_teacher_that_is_not_a_model_is_one_clear_error(tmp_path, data):
+    bad = tmp_path / "teacher.h5"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(TrainingError, match="--teacher: .*not a readable Keras model"), \
+            pytest.warns(UserWarning, match="not found"):
+        teacher_targets(str(bad), data.split("train")[0], 2.0)
