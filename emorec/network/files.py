@@ -13,7 +13,11 @@ probabilities within ~0.01 of the float model.
 import contextlib
 import io
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from emorec.common.artifacts import atomic_path, file_sha256, metadata_path, now_iso, read_json, write_json
 from emorec.common.errors import ModelError, output_error
@@ -21,7 +25,7 @@ from emorec.common.labels import DEFAULT_MODEL, EMOTIONS, INPUT_SIZE, MODEL_FILE
 from emorec.common.quiet import quiet_libraries, silenced_stderr
 
 
-def resolve_model_path(path=None):
+def resolve_model_path(path: str | Path | None = None) -> Path:
     """``None`` -> the shipped default; a folder -> its ``emotion_cnn.h5``; checks the file exists."""
     path = Path(path) if path else DEFAULT_MODEL
     if path.is_dir():
@@ -36,7 +40,7 @@ def resolve_model_path(path=None):
     return path
 
 
-def load_metadata(model_path):
+def load_metadata(model_path: str | Path) -> dict[str, Any]:
     """The metadata JSON beside a model, checked against this program's classes and input size."""
     meta_file = metadata_path(model_path)
     if not meta_file.exists():
@@ -58,7 +62,7 @@ def load_metadata(model_path):
 MAX_BLUR_SIGMA = 2.0
 
 
-def input_blur(meta, meta_file="the model's metadata"):
+def input_blur(meta: dict[str, Any], meta_file: object = "the model's metadata") -> float:
     """The σ of the Gaussian input blur a model has (0 when none): ``input_blur.sigma``, built into the network
     by :mod:`emorec.training.calibrate`; or, from models calibrated before the blur moved into the network,
     ``inference.blur_sigma``, which the LiteRT export then builds in (:func:`ensure_export`)."""
@@ -70,17 +74,17 @@ def input_blur(meta, meta_file="the model's metadata"):
     return float(sigma)
 
 
-def legacy_blur(meta, meta_file="the model's metadata"):
+def legacy_blur(meta: dict[str, Any], meta_file: object = "the model's metadata") -> float:
     """The σ an older model's metadata asks preprocessing for (``inference.blur_sigma``), which its network
     lacks; 0 for models whose blur is in the network."""
     return 0.0 if "input_blur" in meta else input_blur(meta, meta_file)
 
 
-def export_path(model_path):
+def export_path(model_path: str | Path) -> Path:
     return Path(model_path).with_suffix(".tflite")
 
 
-def export_cache_dir():
+def export_cache_dir() -> Path:
     """Where exports go when the model's own folder cannot be written: the user's cache folder, ``exports/``."""
     return user_cache_dir() / "exports"
 
@@ -104,7 +108,7 @@ def _is_fresh(tflite, stamp, digest, blur):
             and info.get("added_input_blur", 0.0) == blur)
 
 
-def ensure_export(model_path, metadata=None):
+def ensure_export(model_path: str | Path, metadata: dict[str, Any] | None = None) -> Path:
     """Return the path of a ``.tflite`` export that matches ``model_path``, (re)building it if needed.
 
     The export is written beside the model; where that folder is read-only (an installed or shared model),
@@ -134,10 +138,11 @@ def ensure_export(model_path, metadata=None):
             return tflite
         except OSError as e:
             failure = failure or output_error(tflite, e, what="write the model's LiteRT export")
+    assert failure is not None     # every location was tried, and each failed
     raise failure
 
 
-def to_litert(keras_model, quantize=True, representative=None):
+def to_litert(keras_model: Any, quantize: bool = True, representative: Iterable[np.ndarray] | None = None) -> bytes:
     """A Keras model's LiteRT flatbuffer (bytes): with ``quantize``, int8 weights and float activations (what
     the app runs); with ``representative`` too (an iterable of N×48×48×1 float32 inputs), int8 activations
     as well, their ranges set on those inputs."""
@@ -153,7 +158,7 @@ def to_litert(keras_model, quantize=True, representative=None):
     return flatbuffer
 
 
-def load_keras_model(model_path):
+def load_keras_model(model_path: str | Path) -> Any:
     """Load and shape-check a Keras model (N×48×48×1 in, N×7 out)."""
     from emorec.common.quiet import import_keras
     keras = import_keras()
