@@ -163,7 +163,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OSError)
     async def os_error(request: Request, exc: OSError) -> JSONResponse:
         # the operator's log names the file; the client learns what happened, not where the server keeps files
-        log.error("%s %s: %s", request.method, request.url.path, output_error(exc.filename or "a file", exc))
+        log.error("%s %s failed: %s", request.method, request.url.path, output_error(exc.filename or "a file", exc))
         if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", None)):
             return JSONResponse({"error": "the server's disk is full: try again later, or ask whoever runs it to "
                                           "free some space"}, status_code=507)
@@ -202,7 +202,7 @@ class _LastResort:
         try:
             await self.app(scope, receive, watch)
         except Exception as e:
-            log.error("%s %s: %s", scope.get("method", "WS"), scope.get("path", ""),
+            log.error("%s %s failed: %s", scope.get("method", "WS"), scope.get("path", ""),
                       error_message(e, report="the server keeps running; please report it (EMOREC_DEBUG=1 shows "
                                               "the details)"))
             if scope["type"] == "http" and not started:

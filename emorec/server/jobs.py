@@ -137,8 +137,10 @@ class JobStore:
             except SourceError:
                 raise HttpError(422, f"{job.name} is not a video this server can decode (damaged, empty or an "
                                      "unsupported codec)") from None
-        except BaseException:                   # too large, undecodable, a full disk, or the client went away
+        except BaseException as e:              # too large, undecodable, a full disk, or the client went away
             shutil.rmtree(job.folder, ignore_errors=True)
+            if isinstance(e, OSError) and not e.filename:
+                e.filename = str(upload)        # for the server's log: the file it could not write
             raise
         with self._lock:
             self.jobs[job_id] = job

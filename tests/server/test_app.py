@@ -169,7 +169,7 @@ def test_a_full_disk_during_an_upload_is_a_507_and_leaves_nothing(client, monkey
 
     async def disk_full(request, path, limit_bytes):
         path.write_bytes(b"half a video")
-        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        raise OSError(errno.ENOSPC, "No space left on device")          # as a write() says it: no file name
     monkeypatch.setattr(emorec.server.jobs, "_save_body", disk_full)
     jobs_dir = client.app.state.jobs.root
     before = set(jobs_dir.iterdir())
@@ -177,7 +177,9 @@ def test_a_full_disk_during_an_upload_is_a_507_and_leaves_nothing(client, monkey
     assert response.status_code == 507 and "the server's disk is full" in response.json()["error"]
     assert str(jobs_dir) not in response.json()["error"]           # no server paths
     assert set(jobs_dir.iterdir()) == before
-    assert [r.exc_info for r in caplog.records if r.name.startswith("emorec.server")] == [None]
+    [line] = [r for r in caplog.records if r.name.startswith("emorec.server")]
+    assert line.exc_info is None and "the disk is full" in line.getMessage()
+    assert f"POST /api/jobs failed: cannot write {jobs_dir}" in line.getMessage()     # the operator's log says where
 
 
 def test_each_stream_has_its_own_tracker_and_bad_messages_keep_it_open(client):
