@@ -16,6 +16,8 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from emorec.common.errors import EmorecError
+
 WEB_DIR = Path(__file__).resolve().parent / "web"
 DOCS_URL = "/api/docs"
 DOCS_ASSETS_URL = DOCS_URL + "/assets"
@@ -24,7 +26,11 @@ DOCS_ASSETS_URL = DOCS_URL + "/assets"
 def docs_assets() -> Path:
     """The folder of Swagger UI's ``swagger-ui-bundle.js`` and ``swagger-ui.css``, from the ``fastapi-offline``
     package (a runtime dependency)."""
-    import fastapi_offline
+    try:
+        import fastapi_offline
+    except ImportError:     # an environment made before it was a dependency
+        raise EmorecError("the API docs need the fastapi-offline package, which this environment lacks: "
+                          "pip install -r requirements.txt (or pip install fastapi-offline)") from None
     return Path(fastapi_offline.__file__).resolve().parent / "static"
 
 

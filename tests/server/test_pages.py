@@ -36,3 +36,12 @@ def test_the_docs_assets_come_from_the_installed_package(name):
 
 def test_the_favicon_is_drawn_once_and_tiny():
     assert favicon() is favicon() and favicon()[:4] == b"\0\0\1\0" and len(favicon()) < 2000
+
+
+def test_an_environment_without_the_docs_package_is_told_how_to_get_it(monkeypatch):
+    import sys
+
+    from emorec.common.errors import EmorecError
+    monkeypatch.setitem(sys.modules, "fastapi_offline", None)        # as if it were not installed
+    with pytest.raises(EmorecError, match="pip install -r requirements.txt"):
+        docs_assets()
