@@ -197,21 +197,25 @@ def is_loopback(host: str) -> bool:
 
 def check_listen(host: str, port: int) -> None:
     """Refuse at once, with what to do, an address this server could not listen on."""
+    import os
     import socket
     try:
         with socket.create_server((host, port)):
             pass
     except OSError as e:
-        where = f"cannot listen on {host}:{port} ({e.strerror or e})"
+        # create_server adds "(while attempting to bind ...)" to the reason: the message says where already
+        reason = os.strerror(e.errno) if e.errno and e.errno > 0 else e.strerror or str(e)
+        where = f"cannot listen on {host}:{port} ({reason})"
         if e.errno == errno.EADDRINUSE:
             fix = "another program (another emorec serve?) uses that port: pass another --port, or stop that program"
             if not is_loopback(host):
                 fix += ", or --host 127.0.0.1 to serve this machine only"
         elif e.errno == errno.EACCES and port < 1024:
             fix = "ports below 1024 need administrator rights: pass --port 8000 (or another above 1023)"
-        elif e.errno == errno.EADDRNOTAVAIL or isinstance(e, socket.gaierror):
-            fix = f"this machine has no address {host}: pass --host 127.0.0.1 (this machine only) or 0.0.0.0 (all " \
-                  "its networks)"
+        elif e.errno == errno.EADDRNOTAVAIL or isinstance(e, socket.gaierror) or (e.errno or 0) < 0:
+            where = f"cannot listen on {host}:{port}"
+            fix = f"this machine has no address {host}: pass --host 127.0.0.1 (this machine only) or 0.0.0.0 " \
+                  "(all its networks)"
         else:
             fix = "pass another --port or --host"
         raise InputError(f"{where}: {fix}") from None

@@ -329,12 +329,14 @@ def test_serve_refuses_a_busy_port_saying_what_to_do_and_half_an_https_setup(tmp
             serve(ServeOptions(), port=port)
         # the host is already 127.0.0.1: the way out is another port, or stopping the other server
         assert "--host" not in str(e.value) and "pass another --port, or stop that program" in str(e.value)
+        assert "while attempting" not in str(e.value)
     with socket.create_server(("0.0.0.0", 0)) as busy:
         port = busy.getsockname()[1]
         with pytest.raises(InputError, match="another --port.*or --host 127.0.0.1 to serve this machine only"):
             serve(ServeOptions(), host="0.0.0.0", port=port)
-    with pytest.raises(InputError, match="this machine has no address 192.0.2.1: pass --host 127.0.0.1"):
-        serve(ServeOptions(), host="192.0.2.1", port=free_port())             # TEST-NET-1: nobody's address
+    for host in ("192.0.2.1", "nosuch.invalid"):           # TEST-NET-1, nobody's address; a name nobody has
+        with pytest.raises(InputError, match=f"this machine has no address {host}: pass --host 127.0.0.1"):
+            serve(ServeOptions(), host=host, port=free_port())
     with pytest.raises(InputError, match="both --cert and --key"):
         serve(ServeOptions(), cert=str(tmp_path / "c.pem"))
 
