@@ -129,16 +129,18 @@ def create_app(options: ServeOptions | None = None, pool: Any = None) -> FastAPI
                       csv_columns=CSV_COLUMNS, video_extensions=sorted(VIDEO_EXTENSIONS), tta=options.tta,
                       engines=pool.size, max_upload_mb=options.max_upload_mb, versions=library_versions())
 
-    @app.post("/api/recognize", response_model=Faces, tags=["images"], summary="The faces in one image", responses={
-        200: {"description": "the faces found; with `annotated=true`, the image with them drawn, as PNG",
-              "content": {"image/png": {}}},
-        **errors({400: "an empty body, a form without exactly one file, or the upload was interrupted", 408: "",
-                  413: f"the upload is over the limit ({options.max_upload_mb:.0f} MB; serve --max-upload-mb) or "
-                       "the image over 40 megapixels",
-                  415: "not an image this server reads (a video: send it to POST /api/jobs)",
-                  422: "the image is truncated or damaged, or a bad parameter"})},
-        openapi_extra=body("an image's bytes (checked by decoding them, whatever the Content-Type), or a form "
-                           "with one file", IMAGE_TYPES, one_file_form=True))
+    recognized = {200: {"description": "the faces found; with `annotated=true`, the image with them drawn, as PNG",
+                        "content": {"image/png": {}}}, **errors({
+        400: "an empty body, a form without exactly one file, or the upload was interrupted", 408: "",
+        413: f"the upload is over the limit ({options.max_upload_mb:.0f} MB; serve --max-upload-mb) or the image "
+             "over 40 megapixels",
+        415: "not an image this server reads (a video: send it to POST /api/jobs)",
+        422: "the image is truncated or damaged, or a bad parameter"})}
+    image = body("an image's bytes (checked by decoding them, whatever the Content-Type), or a form with one file",
+                 IMAGE_TYPES, one_file_form=True)
+
+    @app.post("/api/recognize", response_model=Faces, tags=["images"], summary="The faces in one image",
+              responses=recognized, openapi_extra=image)
     async def recognize(request: Request, annotated: bool = Query(
             False, description="return the annotated image (PNG) instead of JSON")) -> Faces | Response:
         """The faces in one image, each with its box [x, y, w, h], label, confidence and all 7 probabilities.

@@ -200,17 +200,20 @@ class JobStore:
         limit_mb = f"{limit_bytes / 1e6:.0f} MB"
         no_job = {404: "no such job (finished jobs are deleted after a while)"}
 
+        created = {202: {"description": "the job, queued: poll its `id`"}, **errors({
+            400: "an empty body, or the upload was interrupted", 408: "",
+            413: f"the upload is over the limit ({limit_mb}; serve --max-upload-mb)",
+            415: "`name` is not a video file name, or the body is a form (send the bytes)",
+            422: "the video does not decode (damaged, empty, or an unsupported codec), or a bad parameter",
+            507: ""})}
+        video = body("the video's bytes (its type is taken from `name`; the content is checked by decoding it)",
+                     VIDEO_TYPES)
+
         @app.post("/api/jobs", status_code=202, response_model=JobState, tags=["video jobs"],
-                  summary="Start a video job", openapi_extra=body(
-            "the video's bytes (its type is taken from `name`; the content is checked by decoding it)", VIDEO_TYPES),
-            responses=errors({400: "an empty body, or the upload was interrupted", 408: "",
-                              413: f"the upload is over the limit ({limit_mb}; serve --max-upload-mb)",
-                              415: "`name` is not a video file name, or the body is a form (send the bytes)",
-                              422: "the video does not decode (damaged, empty, or an unsupported codec), or a bad "
-                                   "parameter",
-                              507: ""}))
+                  summary="Start a video job", responses=created, openapi_extra=video)
         async def create_job(request: Request, name: str = Query(
-                "video.mp4", description="the video's file name: its type, and the downloads' names",
+                "video.mp4", description="the video's file name, ending in " +
+                ", ".join(sorted(VIDEO_EXTENSIONS)) + " (any case): the downloads are named after it",
                 json_schema_extra={"pattern": VIDEO_NAME_PATTERN})) -> JobState:
             """Start a video job: the code path of `main.py analyze`. Poll `GET /api/jobs/{id}` for its progress."""
             return (await self.create(request, name, limit_bytes)).state()
