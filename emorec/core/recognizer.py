@@ -4,8 +4,10 @@ detect (Haar, on a downscaled gray frame) → square + pad → clip → crop 48�
 one batched call → track ids and smooth probabilities. Imports neither Tk nor TensorFlow.
 
 >>> rec = Recognizer()                      # shipped model + shipped Haar cascade
->>> for face in rec(frame_bgr):             # frame_bgr: H×W×3 uint8, OpenCV's BGR order
+>>> for face in rec.image(photo_bgr):       # a still: H×W×3 uint8, OpenCV's BGR order; no state kept
 ...     print(face.id, face.box, face.label, round(face.confidence, 2), face.probs["happy"])
+>>> for frame_bgr in frames:                # a stream: tracks, smoothing and near searches carry over
+...     faces = rec(frame_bgr)
 """
 
 import logging
