@@ -13,6 +13,7 @@ one batched call → track ids and smooth probabilities. Imports neither Tk nor 
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -98,7 +99,8 @@ class Recognizer:
     differs from the previous one starts afresh, as after :meth:`reset`.
     """
 
-    def __init__(self, model: str | None = None, cascade=CASCADE_PATH, *, detector: Detector | None = None,
+    def __init__(self, model: str | Path | None = None, cascade: str | Path = CASCADE_PATH, *,
+                 detector: Detector | None = None,
                  classifier: Classify | None = None, settings: DetectorSettings | None = None,
                  smoothing: float = DEFAULT_SMOOTHING, detect_every: int = 1,
                  full_scan_every: int = FULL_SCAN_EVERY, carry: int = 1, tta: bool = True, alternate: bool = True):
