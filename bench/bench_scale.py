@@ -60,7 +60,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from common import astronaut_bgr
+from common import astronaut_bgr, host_header
 
 from emorec.common.quiet import quiet_libraries
 
@@ -366,6 +366,7 @@ def run(ray, args, tmp):
     tiny = write_faces_clip(tmp / "tiny.mp4", TINY_FRAMES, seed=99)
     n_short = sum(frame_count(c) for c in clips)
     n_long = frame_count(long_clip)
+    print(host_header())
     print(f"analyze scaling on {os.cpu_count()} cores; inputs 640×480 {FPS} fps mp4v with 1-2 moving real faces: "
           f"{args.videos} × {args.frames} frames, 1 × {args.long_frames} frames; Ray {ray.__version__}", flush=True)
 

@@ -35,8 +35,7 @@ class AnalyzeOptions:
 def recognize_image(path, recognizer):
     """The work on one image: (its faces, the annotated picture as PNG bytes, (width, height))."""
     image = read_image(path)
-    recognizer.reset()
-    faces = recognizer(image)
+    faces = recognizer.image(image)
     ok, png = cv2.imencode(".png", draw_faces(image, faces))
     if not ok:
         raise OutputError(f"OpenCV could not encode the annotated picture of {path} as PNG.")

@@ -70,17 +70,23 @@ class SegmentWorker:
         if self.error:
             return {"error": self.error}
         try:
-            video = _open_at(path, start)
-            boxes, probs, index = [], [], start
-            self.recognizer.reset(start // every)
+            # Detection alone over the resync period before the segment: its first frame's network passes
+            # then depend on the frame before it exactly as in one uninterrupted run (Recognizer.advance).
+            lead = min(start, self.recognizer.resync_period * every)
+            video = _open_at(path, start - lead)
+            boxes, probs, index = [], [], start - lead
+            self.recognizer.reset(index // every)
             with contextlib.closing(video):
                 while (stop is None or index < stop) and (frame := video.read()) is not None:
-                    if index % every == 0:
+                    if index < start:
+                        if index % every == 0:
+                            self.recognizer.advance(frame)
+                    elif index % every == 0:
                         b, p = self.recognizer.observe(frame)
                         boxes.append(np.asarray(b, np.int32))
                         probs.append(np.asarray(p, np.float32))
                     index += 1
-            return {"start": start, "frames": index - start, "boxes": boxes, "probs": probs}
+            return {"start": start, "frames": max(0, index - start), "boxes": boxes, "probs": probs}
         except Exception as e:
             return {"error": _reason(e, path)}
 

@@ -51,7 +51,7 @@ class FrameWorker(threading.Thread):
         self._redo = None          # None, "redraw" (selection changed) or "reprocess" (mirror changed)
         self._recording = None
         self._source, self._still = None, False
-        self._shown = None         # (raw frame, index, faces, annotated) of the frame on screen
+        self._shown: tuple | None = None   # (raw frame, index, faces, annotated) of the frame on screen
         self._fps, self._t_last = None, None
 
     def stop(self):
@@ -88,7 +88,7 @@ class FrameWorker(threading.Thread):
                 self.messages.put(("source", source.name))
             if self._paused or ended:
                 if self._redo is not None and self._shown is not None:
-                    self._process(*self._shown[:2], redo=self._redo)
+                    self._process(self._shown[0], self._shown[1], redo=self._redo)
                 self._redo = None
                 continue
             t0 = time.perf_counter()
@@ -123,7 +123,10 @@ class FrameWorker(threading.Thread):
         a new frame (``redo=None``) also goes into the recording."""
         t0 = time.perf_counter()
         shown = np.ascontiguousarray(frame[:, ::-1]) if self._mirror else frame
-        faces = self._shown[2] if redo == "redraw" else self.recognizer(shown)
+        if redo == "redraw" and self._shown is not None:
+            faces = self._shown[2]
+        else:   # a still is not a stream: nothing carries over from the picture before (a mirror toggle)
+            faces = self.recognizer.image(shown) if self._still else self.recognizer(shown)
         annotated = draw_faces(shown, faces, self._selected_id)
         ms = (time.perf_counter() - t0) * 1e3
         self._shown = (frame, index, faces, annotated)

@@ -105,6 +105,7 @@ def test_an_internal_failure_is_a_500_without_a_stack_trace(tmp_path):
         def recognizer(self, **kw):
             def boom(frame):
                 raise RuntimeError("detector crashed")
+            boom.image = boom     # a still (POST) and a stream frame alike
             return boom
 
     with TestClient(create_app(ServeOptions(jobs_dir=str(tmp_path)), pool=BrokenPool()),
