@@ -134,3 +134,11 @@ def live_server(tmp_path_factory):
     yield url
     server.should_exit = True
     thread.join(10)
+
+
+@pytest.fixture
+def model_copy(tiny_model, tmp_path):
+    """A copy of the tiny trained model folder that a test may change."""
+    for f in tiny_model.parent.glob("emotion_cnn.*"):
+        shutil.copy(f, tmp_path / f.name)
+    return tmp_path / "emotion_cnn.h5"
