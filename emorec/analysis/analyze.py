@@ -167,7 +167,7 @@ def analyze_paths(paths: Iterable[str | Path], out: str | Path, options: Analyze
         # the same way for any --workers, and a stale export is rebuilt once, not by every worker at once.
         from emorec.core.recognizer import Recognizer
         recognizer = Recognizer(**options.recognizer)
-    overall = progress_bar(len(todo), "files", "file", position=0, disable=not todo)   # no bar for nothing
+    overall = progress_bar(len(todo), "done", "file", position=0, disable=not todo)   # no bar for nothing
     try:
         if engine == "ray" and todo:
             results = analyze_on_ray(todo, options, workers, address, on_done=lambda record: overall.update(1),
