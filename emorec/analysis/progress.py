@@ -66,4 +66,6 @@ class PlainProgress:
         self._printed_at = self.n
         of = f"/{self.total}" if self.total else ""
         share = f" ({100 * self.n / self.total:.0f} %)" if self.total else ""
-        print(f"  {self.desc}: {self.n}{of} {self.unit}s{share}", file=self._stream or sys.stderr, flush=True)
+        stream = self._stream or sys.stderr      # where tqdm would draw its bar
+        stream.write(f"  {self.desc}: {self.n}{of} {self.unit}s{share}\n")
+        stream.flush()

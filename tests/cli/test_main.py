@@ -50,21 +50,6 @@ def test_no_message_in_the_package_says_a_bare_python_or_pip():
     assert found == []
 
 
-def test_library_code_logs_instead_of_printing():
-    """Batch analysis and the window log their messages (the command line shows them); only analyze's
-    progress lines print."""
-    import ast
-    allowed = {"emorec/analysis/progress.py"}
-    found = []
-    for folder in ("analysis", "desktop"):
-        for path in sorted((ROOT / "emorec" / folder).rglob("*.py")):
-            name = str(path.relative_to(ROOT))
-            for node in ast.walk(ast.parse(path.read_text())):
-                if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print" and name not in allowed:
-                    found.append(f"{name}:{node.lineno}")
-    assert found == []
-
-
 @pytest.mark.parametrize("command,flags", [
     ("train", ["--data", "--arch", "--epochs", "--batch-size", "--out", "--resume", "--seed", "--class-weight",
                "--skip-bad-rows", "--replace-default", "--schedule", "--label-smoothing", "--patience",
