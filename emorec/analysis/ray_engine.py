@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emorec.common.errors import EmorecError, InputError, SourceError, error_message
+from emorec.common.invocation import python
 
 #: Frames per video segment (rounded to the resync period): ~20 s of 30 frames/s video, a few seconds of work.
 SEGMENT_FRAMES = 600
@@ -40,7 +41,7 @@ RETRIES = 3
 
 WORKER_LOST = ("a Ray worker stopped abruptly (killed, out of memory, or its node left) {n} times while "
                "working on this input; run again to redo it (finished inputs are kept)")
-RAY_MISSING = ("--engine ray needs Ray, which is not installed: pip install -r requirements-cluster.txt "
+RAY_MISSING = ("--engine ray needs Ray, which is not installed: {python} -m pip install -r requirements-cluster.txt "
                "(or leave out --engine to analyse in this process)")
 
 
@@ -314,14 +315,15 @@ def _failed_work(reason):
 
 
 def analyze_on_ray(todo, options, workers=None, address=None, segment_frames=SEGMENT_FRAMES,
-                   images_per_task=IMAGES_PER_TASK, on_done=None):
+                   images_per_task=IMAGES_PER_TASK, on_done=None, settings=None):
     """{folder: record} for ``todo`` [(path, folder, source)], analysed by ``workers`` Ray actors (default: one
     per CPU of the cluster). ``address``: a running cluster's (``ray start --head`` prints it); None starts a
-    local Ray on this machine for the run. ``on_done(record)`` is called as each input is finished."""
-    from tqdm import tqdm
-
+    local Ray on this machine for the run. ``on_done(record)`` is called as each input is finished.
+    ``settings``: :func:`outputs.analysis_settings` of ``options`` (worked out here when not given)."""
+    from emorec.analysis.outputs import analysis_settings, record_input
     from emorec.analysis.outputs import clear_outputs as _clear
-    from emorec.analysis.outputs import record_input
+    from emorec.analysis.progress import progress_bar
+    settings = settings or analysis_settings(options)
     ray = _import_ray()
     started = _connect(ray, address, workers)
     results, stream, actors = {}, None, []
@@ -330,8 +332,8 @@ def analyze_on_ray(todo, options, workers=None, address=None, segment_frames=SEG
         actor = ray.remote(SegmentWorker).options(num_cpus=1, max_restarts=RETRIES, max_task_retries=RETRIES)
         actors = [actor.remote(_absolute_model(options.recognizer)) for _ in range(count)]
         units, jobs = plan_units(todo, options, segment_frames, images_per_task)
-        with tqdm(total=len(units), desc=f"segments on {count} Ray worker{'s' * (count > 1)}", unit="unit",
-                  position=1, leave=False, disable=not units) as bar:
+        with progress_bar(len(units), f"segments on {count} Ray worker{'s' * (count > 1)}", "unit",
+                          position=1, leave=False, disable=not units) as bar:
             stream = OrderedResults(ray, actors, units, bar)
             batch = (None, None)   # (unit index, its results): the image batch being written
             for job in jobs:
@@ -344,7 +346,7 @@ def analyze_on_ray(todo, options, workers=None, address=None, segment_frames=SEG
                     work = _image_work(batch[1][job["slot"]])
                 else:
                     work = _video_work(job, stream, options)
-                results[job["folder"]] = record_input(job["path"], job["folder"], job["source"], options, work)
+                results[job["folder"]] = record_input(job["path"], job["folder"], job["source"], settings, work)
                 if on_done is not None:
                     on_done(results[job["folder"]])
     except KeyboardInterrupt:
@@ -375,7 +377,7 @@ def _import_ray():
     try:
         import ray
     except ImportError:
-        raise InputError(RAY_MISSING) from None
+        raise InputError(RAY_MISSING.format(python=python())) from None
     return ray
 
 

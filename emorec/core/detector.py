@@ -22,7 +22,7 @@ class DetectorSettings:
     # farther than ~2 m from the camera; it is the knob that costs the most time.
     scale_factor: float = 1.2     # image pyramid step; larger is faster, finds fewer faces
     min_neighbors: int = 5        # detections needed to keep a face; larger is stricter
-    min_size: int = 80            # smallest face side, in full-frame pixels
+    min_size: int = 48            # smallest face side, in frame pixels (bench/bench_min_size.py: README)
     detect_width: int = 320       # frames wider than this are downscaled for detection (0 = never)
     pad: float = 0.1              # crops grow by this fraction of the box side on every edge
 

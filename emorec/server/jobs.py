@@ -54,13 +54,13 @@ class Job:
         self.done += n
 
     def state(self):
-        files = {}
-        if self.status == "done":
-            files = {name: f"/api/jobs/{self.id}/files/{name}" for name in self.record["outputs"]}
+        files, record = {}, self.record if self.status == "done" else None
+        if record is not None:
+            files = {name: f"/api/jobs/{self.id}/files/{name}" for name in record.outputs or {}}
         return {"id": self.id, "name": self.name, "status": self.status, "frames_done": self.done,
                 "frames_total": self.total,
                 "progress": 1.0 if self.status == "done" else round(self.done / self.total, 4) if self.total else 0.0,
-                "error": self.error, "summary": describe_result(self.record) if self.status == "done" else None,
+                "error": self.error, "summary": describe_result(record) if record is not None else None,
                 "files": files}
 
 
@@ -120,11 +120,11 @@ class JobStore:
         recognizer = self.pool.recognizer(**self.recognizer_kwargs)
         record = analyze_one(upload, job.folder / "result", source_identity(upload), AnalyzeOptions(),
                              recognizer, progress=job)
-        if record["status"] == "done":
-            record["outputs"]["summary"] = str(Path(record["folder"]) / "summary.json")
+        if record.status == "done" and record.outputs is not None:
+            record.outputs["summary"] = str(Path(record.folder) / "summary.json")
         job.record, job.finished_at = record, time.time()
-        job.status = "done" if record["status"] == "done" else "failed"
-        job.error = record.get("reason")
+        job.status = "done" if record.status == "done" else "failed"
+        job.error = record.reason
         upload.unlink(missing_ok=True)          # the outputs stay; the upload is not needed any more
 
     def delete(self, job_id):
@@ -175,7 +175,7 @@ class JobStore:
         async def job_file(job_id: str, name: str):
             """One output of a finished job: annotated, frames_csv, timeline or summary."""
             job = self.get(job_id)
-            outputs = (job.record or {}).get("outputs", {}) if job.status == "done" else {}
+            outputs = (job.record.outputs or {}) if job.record is not None and job.status == "done" else {}
             if name not in outputs:
                 raise HttpError(404, f"job {job_id} has no file {name!r}" +
                                 (f"; it has {', '.join(outputs)}" if outputs else " (yet)"))
