@@ -3,53 +3,71 @@
 The same pipeline as the window (:class:`recognizer.Recognizer`) behind another front door:
 
 - ``GET /`` the live page (the browser's camera, faces boxed on a canvas, bars, snapshot, record);
-  ``GET /upload`` the upload page (images annotated at once, videos as jobs); scripts and styles are served
-  from ``emorec/web/`` — no CDN, no build step.
+  ``GET /upload`` the upload page (images annotated at once, videos as jobs); ``GET /api/docs`` the API's
+  docs: all served by the app itself (:mod:`pages`) — no CDN, no build step.
 - ``POST /api/recognize`` an image's bytes → faces as JSON (``?annotated=1``: the annotated PNG instead).
 - ``WS /api/stream`` frames in, faces out; one tracker per connection; the newest frame wins.
 - ``/api/jobs`` video jobs (create, progress, files, delete): the code path of ``main.py analyze``.
 - ``GET /api/health`` model, classes, colours, CSV columns, the video file types jobs accept, versions.
 
 Recognition runs in worker threads on an :class:`pool.EnginePool` (one interpreter per engine, no global
-lock). Every error reaches the client as JSON ``{"error": "..."}`` with a 4xx status; never a stack trace.
+lock). Every error reaches the client as JSON ``{"error": "..."}`` (:func:`http.install_error_handlers`), never a
+stack trace, and the document at ``/api/openapi.json`` describes each operation's bodies and statuses
+(:mod:`schema`).
 """
 
 import asyncio
 import contextlib
+import errno
 import ipaddress
-import struct
+import logging
 import time
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import cv2
-from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
-from fastapi.staticfiles import StaticFiles
+from fastapi import FastAPI, Query, Request, WebSocket
+from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from emorec.common.artifacts import library_versions
-from emorec.common.errors import EmorecError, InputError
+from emorec.common.errors import InputError
 from emorec.common.labels import COLORS_HEX, EMOTIONS, VIDEO_EXTENSIONS
+from emorec.core.detector import DetectorSettings
 from emorec.core.drawing import draw_faces
 from emorec.core.recognizer import FULL_SCAN_EVERY
 from emorec.core.records import CSV_COLUMNS
 from emorec.core.tracking import DEFAULT_SMOOTHING
-from emorec.server.http import HttpError, decode_gray_frame, decode_image, read_body
-from emorec.server.jobs import JobStore
+from emorec.server.http import (
+    HttpError,
+    decode_image,
+    install_error_handlers,
+    read_body,
+    video_here,
+)
+from emorec.server.jobs import JobStore, prepare_root
+from emorec.server.pages import DOCS_URL, add_pages
 from emorec.server.pool import EnginePool
+from emorec.server.schema import IMAGE_TYPES, Faces, Health, body, errors, without_guessed_422
+from emorec.server.stream import faces_payload, run_stream
 
-WEB_DIR = Path(__file__).resolve().parent / "web"
-#: Stream messages: a 4-byte little-endian frame number, then the encoded image (JPEG, PNG or WebP).
-HEADER = struct.Struct("<I")
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+API_DESCRIPTION = """Images (`POST /api/recognize`) and video jobs (`/api/jobs`) below; live streams over the
+WebSocket `/api/stream` (binary messages: a 4-byte little-endian frame number, then JPEG/PNG/WebP bytes; one
+tracker per connection; the newest frame wins). Every error is `{"error": "..."}` with its status."""
+TAGS = [{"name": "images", "description": "one image in, its faces out; nothing is kept"},
+        {"name": "video jobs", "description": "a video in, the files of `main.py analyze` out"},
+        {"name": "server", "description": "what this server runs and accepts"}]
 
 
 @dataclass
 class ServeOptions:
-    model: str = None
-    settings: object = None                      # detector.DetectorSettings
+    model: str | None = None
+    settings: DetectorSettings | None = None
     smoothing: float = DEFAULT_SMOOTHING
     tta: bool = True
     detect_every: int = 1
@@ -61,15 +79,14 @@ class ServeOptions:
     jobs_max_mb: float = 2000.0
 
 
-def faces_payload(faces, frame, started):
-    h, w = frame.shape[:2]
-    return {"width": w, "height": h, "faces": [f.as_dict() for f in faces],
-            "ms": round((time.perf_counter() - started) * 1e3, 2)}
+def create_app(options: ServeOptions | None = None, pool: Any = None) -> FastAPI:
+    """The FastAPI app. ``pool``: an :class:`pool.EnginePool` (built from ``options`` when not given).
 
-
-def create_app(options=None, pool=None):
-    """The FastAPI app. ``pool``: an :class:`pool.EnginePool` (built from ``options`` when not given)."""
+    The jobs' folder is checked first (an :class:`OutputError` if it cannot be written), before the model loads.
+    """
     options = options or ServeOptions()
+    if options.jobs_dir:
+        prepare_root(options.jobs_dir)      # before the model loads: a folder that cannot be written fails at once
     pool = pool or EnginePool(options.model, options.engines, options.settings)
     limit = int(options.max_upload_mb * 1e6)
     recognizer_kwargs = {"smoothing": options.smoothing, "tta": options.tta, "detect_every": options.detect_every,
@@ -80,61 +97,54 @@ def create_app(options=None, pool=None):
     # engine while holding their decoded frames (16 streams on 16 threads cost ~100 MB for nothing).
     executor = ThreadPoolExecutor(pool.size, thread_name_prefix="recognize")
 
-    async def in_executor(fn, *args):
+    async def in_executor(fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
 
     @contextlib.asynccontextmanager
-    async def lifespan(app):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         jobs.close()     # running jobs stop, their files go
         executor.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(title="emorec", version="1", summary="Facial emotion recognition: images, video jobs, streams",
-                  docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None, lifespan=lifespan)
+                  description=API_DESCRIPTION, openapi_tags=TAGS, docs_url=None, openapi_url="/api/openapi.json",
+                  redoc_url=None, lifespan=lifespan)
     app.state.pool, app.state.jobs = pool, jobs
+    install_error_handlers(app)
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request, exc):
-        return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = without_guessed_422(FastAPI.openapi(app))
+        return app.openapi_schema
+    app.openapi = openapi  # type: ignore[method-assign]   # FastAPI's documented way to adjust the document
+    add_pages(app)
 
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(request, exc):
-        where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        return JSONResponse({"error": f"bad request: {where}"}, status_code=422)
-
-    @app.exception_handler(EmorecError)
-    async def emorec_error(request, exc):
-        return JSONResponse({"error": str(exc)}, status_code=422)
-
-    @app.exception_handler(Exception)
-    async def internal_error(request, exc):
-        return JSONResponse({"error": f"internal error ({type(exc).__name__}); the server keeps running"},
-                            status_code=500)
-
-    @app.get("/", include_in_schema=False)
-    async def live_page():
-        return FileResponse(WEB_DIR / "live.html")
-
-    @app.get("/upload", include_in_schema=False)
-    async def upload_page():
-        return FileResponse(WEB_DIR / "upload.html")
-
-    app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
-
-    @app.get("/api/health")
-    async def health():
+    @app.get("/api/health", response_model=Health, responses=errors({}), tags=["server"],
+             summary="The model, its classes and colours, and what the server accepts")
+    async def health() -> Health:
         """Model, classes and their colours, the CSV columns recordings use, the file name endings of the
-        videos ``/api/jobs`` accepts (the upload page sends those as jobs), versions."""
-        return {"status": "ok", "model": pool.model_path.parent.name + "/" + pool.model_path.name,
-                "arch": pool.metadata.get("arch"), "classes": list(EMOTIONS),
-                "colors": COLORS_HEX, "csv_columns": CSV_COLUMNS, "video_extensions": sorted(VIDEO_EXTENSIONS),
-                "tta": options.tta, "engines": pool.size,
-                "max_upload_mb": options.max_upload_mb, "versions": library_versions()}
+        videos `/api/jobs` accepts (the upload page sends those as jobs), versions."""
+        return Health(status="ok", model=pool.model_path.parent.name + "/" + pool.model_path.name,
+                      arch=pool.metadata.get("arch"), classes=list(EMOTIONS), colors=COLORS_HEX,
+                      csv_columns=CSV_COLUMNS, video_extensions=sorted(VIDEO_EXTENSIONS), tta=options.tta,
+                      engines=pool.size, max_upload_mb=options.max_upload_mb, versions=library_versions())
 
-    @app.post("/api/recognize")
-    async def recognize(request: Request, annotated: bool = False):
-        """Body: an image's bytes (or a multipart form with one file). Returns the faces found, each with its
-        box [x, y, w, h], label, confidence and all 7 probabilities; ``?annotated=1`` returns the annotated PNG."""
+    @app.post("/api/recognize", response_model=Faces, tags=["images"], summary="The faces in one image", responses={
+        200: {"description": "the faces found; with `annotated=true`, the image with them drawn, as PNG",
+              "content": {"image/png": {}}},
+        **errors({400: "an empty body, a form without exactly one file, or the upload was interrupted", 408: "",
+                  413: f"the upload is over the limit ({options.max_upload_mb:.0f} MB; serve --max-upload-mb) or "
+                       "the image over 40 megapixels",
+                  415: "not an image this server reads (a video: send it to POST /api/jobs)",
+                  422: "the image is truncated or damaged, or a bad parameter"})},
+        openapi_extra=body("an image's bytes (checked by decoding them, whatever the Content-Type), or a form "
+                           "with one file", IMAGE_TYPES, one_file_form=True))
+    async def recognize(request: Request, annotated: bool = Query(
+            False, description="return the annotated image (PNG) instead of JSON")) -> Faces | Response:
+        """The faces in one image, each with its box [x, y, w, h], label, confidence and all 7 probabilities.
+        Stateless: each image is recognized on its own."""
+        if request.headers.get("content-type", "").startswith("video/"):
+            raise video_here()
         data = await read_body(request, limit)
         if request.headers.get("content-type", "").startswith("multipart/form-data"):
             data = await _first_file(request, data)
@@ -147,22 +157,22 @@ def create_app(options=None, pool=None):
         return faces_payload(faces, frame, started)
 
     @app.websocket("/api/stream")
-    async def stream(ws: WebSocket):
+    async def stream(ws: WebSocket) -> None:
         """Binary messages: 4-byte little-endian frame number + image bytes; replies (JSON text):
         ``{"type": "faces", "seq", "width", "height", "faces", "ms", "dropped"}`` or
         ``{"type": "error", "seq", "error"}``. Text ``{"type": "reset"}`` forgets the tracks."""
         await ws.accept()
-        await _stream(ws, pool.recognizer(**recognizer_kwargs), in_executor)
+        await run_stream(ws, pool.recognizer(**recognizer_kwargs), in_executor)
 
     jobs.add_routes(app, limit)
     return app
 
 
-async def _first_file(request, body):
+async def _first_file(request: Request, body: bytes) -> bytes:
     from starlette.datastructures import UploadFile
     from starlette.requests import Request as StarletteRequest
 
-    async def replay():
+    async def replay() -> dict[str, Any]:
         return {"type": "http.request", "body": body, "more_body": False}
     bad_form = HttpError(400, "send one image, either as the request body or as the only file of a form")
     try:
@@ -172,112 +182,63 @@ async def _first_file(request, body):
     files = [v for v in form.values() if isinstance(v, UploadFile)]
     if not files:
         raise bad_form
+    if (files[0].content_type or "").startswith("video/") or Path(files[0].filename or "").suffix.lower() \
+            in VIDEO_EXTENSIONS:
+        raise video_here()
     return await files[0].read()
 
 
-async def _stream(ws, recognizer, in_executor):
-    """Newest frame wins: a reader task keeps only the latest frame; the loop recognizes it and replies."""
-    state = {"frame": None, "dropped": 0, "closed": False}
-    wake = asyncio.Event()
-
-    async def reader():
-        try:
-            while True:
-                message = await ws.receive()
-                if message["type"] == "websocket.disconnect":
-                    break
-                if message.get("bytes") is not None:
-                    state["dropped"] += state["frame"] is not None
-                    state["frame"] = message["bytes"]
-                    wake.set()
-                elif message.get("text") is not None:
-                    await _control(ws, recognizer, message["text"])
-        except (WebSocketDisconnect, RuntimeError):
-            pass
-        finally:
-            state["closed"] = True
-            wake.set()
-
-    task = asyncio.create_task(reader())
-    try:
-        while True:
-            await wake.wait()
-            wake.clear()
-            if state["closed"]:
-                break
-            data, state["frame"] = state["frame"], None
-            if data is not None:
-                reply = await in_executor(_recognize_message, recognizer, data)
-                await ws.send_json({**reply, "dropped": state["dropped"]})
-    except (WebSocketDisconnect, RuntimeError):
-        pass    # the client went away mid-frame: nothing is kept for it
-    finally:
-        task.cancel()
-
-
-def _recognize_message(recognizer, data):
-    if len(data) <= HEADER.size:
-        return {"type": "error", "seq": None,
-                "error": "a frame message is a 4-byte frame number followed by the image bytes (JPEG, PNG or WebP)"}
-    (seq,) = HEADER.unpack_from(data)
-    try:
-        frame = decode_gray_frame(data[HEADER.size:])
-        started = time.perf_counter()
-        return {"type": "faces", "seq": seq, **faces_payload(recognizer(frame), frame, started)}
-    except HttpError as e:
-        return {"type": "error", "seq": seq, "error": e.detail}
-    except InputError as e:
-        return {"type": "error", "seq": seq, "error": str(e)}
-
-
-async def _control(ws, recognizer, text):
-    import json
-    try:
-        message = json.loads(text)
-        kind = message.get("type") if isinstance(message, dict) else None
-    except ValueError:
-        kind = None
-    if kind == "reset":
-        recognizer.reset()
-        await ws.send_json({"type": "reset"})
-    elif kind == "ping":
-        await ws.send_json({"type": "pong"})
-    else:
-        await ws.send_json({"type": "error", "seq": None,
-                            "error": 'unknown message: send frames as binary messages, or the text {"type": "reset"}'})
-
-
-def is_loopback(host):
+def is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return host == "localhost"
 
 
-def serve(options, host="127.0.0.1", port=8000, cert=None, key=None):
-    """Run the server until Ctrl-C; prints the URL (and a warning when others on the network can reach it)."""
+def check_listen(host: str, port: int) -> None:
+    """Refuse at once, with what to do, an address this server could not listen on."""
     import socket
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as e:
+        where = f"cannot listen on {host}:{port} ({e.strerror or e})"
+        if e.errno == errno.EADDRINUSE:
+            fix = "another program (another emorec serve?) uses that port: pass another --port, or stop that program"
+            if not is_loopback(host):
+                fix += ", or --host 127.0.0.1 to serve this machine only"
+        elif e.errno == errno.EACCES and port < 1024:
+            fix = "ports below 1024 need administrator rights: pass --port 8000 (or another above 1023)"
+        elif e.errno == errno.EADDRNOTAVAIL or isinstance(e, socket.gaierror):
+            fix = f"this machine has no address {host}: pass --host 127.0.0.1 (this machine only) or 0.0.0.0 (all " \
+                  "its networks)"
+        else:
+            fix = "pass another --port or --host"
+        raise InputError(f"{where}: {fix}") from None
 
+
+def serve(options: ServeOptions, host: str = "127.0.0.1", port: int = 8000, cert: str | None = None,
+          key: str | None = None) -> None:
+    """Run the server until Ctrl-C; logs the URL (and a warning when others on the network can reach it).
+
+    Everything that can be checked before serving is, each an :class:`EmorecError` naming the fix: the
+    certificate pair, the address, the jobs' folder, the model."""
     import uvicorn
     if bool(cert) != bool(key):
         raise InputError("HTTPS needs both --cert and --key (a certificate and its private key, PEM files)")
     for path in (cert, key):
         if path and not Path(path).is_file():
             raise InputError(f"not found: {path}")
-    try:
-        with socket.create_server((host, port)):
-            pass
-    except OSError as e:
-        raise InputError(f"cannot listen on {host}:{port} ({e.strerror or e}): another program may use that port; "
-                         "pass --port N (or --host 127.0.0.1)") from None
+    check_listen(host, port)
     app = create_app(options)
     scheme = "https" if cert else "http"
     shown = f"[{host}]" if ":" in host else host
-    print(f"emorec is serving {app.state.pool.model_path} on {scheme}://{shown}:{port}/  (upload page: /upload, "
-          f"API docs: /api/docs; Ctrl-C stops)")
+    log.info(f"emorec is serving {app.state.pool.model_path} on {scheme}://{shown}:{port}/  (upload page: /upload, "
+             f"API docs: {DOCS_URL}; Ctrl-C stops)")
     if not is_loopback(host):
-        print(f"warning: --host {host} lets anyone who can reach this machine use the recognizer and upload files. "
-              "Browsers allow the camera only on localhost or HTTPS: pass --cert/--key for other machines.")
+        log.warning(f"warning: --host {host} lets anyone who can reach this machine use the recognizer and upload "
+                    "files. Browsers allow the camera only on localhost or HTTPS: pass --cert/--key for other "
+                    "machines.")
     # No permessage-deflate: JPEG frames do not compress (99.5 %), and it cost ~3 ms a frame both ends.
     uvicorn.run(app, host=host, port=port, ssl_certfile=cert, ssl_keyfile=key, log_level="warning",
                 ws_max_size=int(options.max_upload_mb * 1e6), ws_per_message_deflate=False)

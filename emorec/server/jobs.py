@@ -15,70 +15,102 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from fastapi import Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi import FastAPI, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, JSONResponse, Response
 
 from emorec.analysis.analyze import describe_result, source_identity
-from emorec.analysis.outputs import AnalyzeOptions, analyze_one
+from emorec.analysis.outputs import AnalyzeOptions, InputRecord, analyze_one
 from emorec.common.artifacts import read_json
-from emorec.common.errors import Cancelled, SourceError
+from emorec.common.errors import Cancelled, SourceError, error_message, output_error
 from emorec.common.labels import VIDEO_EXTENSIONS
 from emorec.core.sources import Video
 from emorec.server.http import HttpError, body_chunks
+from emorec.server.schema import VIDEO_NAME_PATTERN, VIDEO_TYPES, Deleted, JobState, JobStatus, body, errors
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{16}$")
+_VIDEO_NAME = re.compile(VIDEO_NAME_PATTERN)
 #: Seconds between the sweeps that polls trigger: a sweep walks every job's files, and a page polls its job
 #: twice a second. Creating a job always sweeps first.
 SWEEP_EVERY_S = 10.0
+#: The output files a finished job offers, and their types.
+FILE_TYPES = {"annotated": "video/mp4", "frames_csv": "text/csv", "timeline": "image/png",
+              "summary": "application/json"}
 
 
+@dataclass(eq=False)
 class Job:
-    """One video job; also the progress object :func:`analyze.analyze_one` updates (``total``, ``update``)."""
-
-    def __init__(self, job_id, name, folder):
-        self.id, self.name, self.folder = job_id, name, folder
-        self.status, self.error, self.record = "queued", None, None
-        self.total, self.done = None, 0
-        self.cancelled = False
-        self.finished_at = None
+    """One video job: written by the job's thread, read by the requests that poll it. Also the progress
+    object :func:`analyze.analyze_one` updates (``total``, ``update``)."""
+    id: str
+    name: str
+    folder: Path
+    status: JobStatus = JobStatus.queued
+    error: str | None = None
+    record: InputRecord | None = field(default=None, repr=False)   # analyze's record, once finished
+    total: int | None = None
+    done: int = 0
+    cancelled: bool = False
+    finished_at: float | None = None
 
     # the tqdm-like progress protocol analyze uses
-    def refresh(self):
+    def refresh(self) -> None:
         pass
 
-    def update(self, n=1):
+    def update(self, n: int = 1) -> None:
         if self.cancelled:
             raise Cancelled("deleted by the client")
         self.done += n
 
-    def state(self):
-        files, record = {}, self.record if self.status == "done" else None
-        if record is not None:
-            files = {name: f"/api/jobs/{self.id}/files/{name}" for name in record.outputs or {}}
-        return {"id": self.id, "name": self.name, "status": self.status, "frames_done": self.done,
-                "frames_total": self.total,
-                "progress": 1.0 if self.status == "done" else round(self.done / self.total, 4) if self.total else 0.0,
-                "error": self.error, "summary": describe_result(record) if record is not None else None,
-                "files": files}
+    def outputs(self) -> dict[str, str]:
+        """A finished job's output name → its file."""
+        return dict(self.record.outputs or {}) if self.status is JobStatus.done and self.record else {}
+
+    def state(self) -> JobState:
+        done = self.status is JobStatus.done
+        return JobState(id=self.id, name=self.name, status=self.status, frames_done=self.done,
+                        frames_total=self.total,
+                        progress=1.0 if done else min(1.0, round(self.done / self.total, 4)) if self.total else 0.0,
+                        error=self.error, summary=describe_result(self.record) if done and self.record else None,
+                        files={name: f"/api/jobs/{self.id}/files/{name}" for name in self.outputs()})
+
+
+def prepare_root(root: str | Path = "") -> tuple[Path, bool]:
+    """The jobs' folder (``root``, or a new temporary one when empty), created and checked writable once, at
+    start: a read-only folder, or a file in the way, is an :class:`OutputError` then, not a failed upload later.
+    Returns the folder and whether it is a temporary one of our own."""
+    where = str(root) if root else tempfile.gettempdir()
+    try:
+        path = Path(root) if root else Path(tempfile.mkdtemp(prefix="emorec-jobs-"))
+        path.mkdir(parents=True, exist_ok=True)
+        Path(tempfile.mkdtemp(prefix=".write-check-", dir=path)).rmdir()
+    except OSError as e:
+        raise output_error(where, e, "keep video jobs in" + (" --jobs-dir" if root else " the temporary folder")) \
+            from None
+    return path, not root
 
 
 class JobStore:
-    def __init__(self, pool, recognizer_kwargs, root="", ttl_s=3600.0, max_bytes=2e9):
+    """The server's video jobs: created from uploads, run one at a time, swept when old."""
+
+    def __init__(self, pool: Any, recognizer_kwargs: dict[str, Any], root: str | Path = "", ttl_s: float = 3600.0,
+                 max_bytes: float = 2e9) -> None:
         self.pool, self.recognizer_kwargs = pool, recognizer_kwargs
-        self._own_root = not root
-        self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="emorec-jobs-"))
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root, self._own_root = prepare_root(root)
         for folder in self.root.iterdir():   # jobs of a server that stopped without cleaning up (e.g. killed)
             if folder.is_dir() and _ID.match(folder.name) and (folder / "upload").is_dir():
                 shutil.rmtree(folder, ignore_errors=True)
         self.ttl_s, self.max_bytes = ttl_s, max_bytes
-        self.jobs, self._lock = {}, threading.Lock()
+        self.jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
         self._swept_at = time.monotonic()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="video-job")
 
-    def get(self, job_id):
+    def get(self, job_id: str) -> Job:
         if time.monotonic() - self._swept_at >= SWEEP_EVERY_S:
             self.sweep()
         job = self.jobs.get(job_id) if _ID.match(job_id or "") else None
@@ -86,14 +118,14 @@ class JobStore:
             raise HttpError(404, f"no job {job_id!r} (finished jobs are deleted after {self.ttl_s / 60:.0f} minutes)")
         return job
 
-    async def create(self, request, name, limit_bytes):
-        suffix = Path(name or "video.mp4").suffix.lower()
-        if suffix not in VIDEO_EXTENSIONS:
+    async def create(self, request: Request, name: str, limit_bytes: int) -> Job:
+        if not _VIDEO_NAME.fullmatch(name):
             raise HttpError(415, f"{name!r} is not a video file name; videos end in "
                                  f"{', '.join(sorted(VIDEO_EXTENSIONS))}")
+        suffix = "." + name.rsplit(".", 1)[1].lower()
         self.sweep()
         job_id = secrets.token_urlsafe(12)
-        job = Job(job_id, Path(name).name if name else f"video{suffix}", self.root / job_id)
+        job = Job(job_id, name.rsplit("/", 1)[-1], self.root / job_id)
         # under the user's own name (made safe), which the timeline's title and summary.json show
         upload = job.folder / "upload" / (re.sub(r"[^\w.-]+", "_", Path(job.name).stem)[:80] + suffix)
         try:
@@ -105,51 +137,56 @@ class JobStore:
             except SourceError:
                 raise HttpError(422, f"{job.name} is not a video this server can decode (damaged, empty or an "
                                      "unsupported codec)") from None
-        except BaseException:                   # too large, undecodable, or the client went away
+        except BaseException as e:              # too large, undecodable, a full disk, or the client went away
             shutil.rmtree(job.folder, ignore_errors=True)
+            if isinstance(e, OSError) and not e.filename:
+                e.filename = str(upload)        # for the server's log: the file it could not write
             raise
         with self._lock:
             self.jobs[job_id] = job
         self._executor.submit(self._run, job, upload)
         return job
 
-    def _run(self, job, upload):
+    def _run(self, job: Job, upload: Path) -> None:
         if job.cancelled:
             return
-        job.status = "running"
-        recognizer = self.pool.recognizer(**self.recognizer_kwargs)
-        record = analyze_one(upload, job.folder / "result", source_identity(upload), AnalyzeOptions(),
-                             recognizer, progress=job)
-        if record.status == "done" and record.outputs is not None:
-            record.outputs["summary"] = str(Path(record.folder) / "summary.json")
-        job.record, job.finished_at = record, time.time()
-        job.status = "done" if record.status == "done" else "failed"
-        job.error = record.reason
+        job.status = JobStatus.running
+        try:
+            recognizer = self.pool.recognizer(**self.recognizer_kwargs)
+            record = analyze_one(upload, job.folder / "result", source_identity(upload), AnalyzeOptions(),
+                                 recognizer, progress=job)
+            if record.status == "done" and record.outputs is not None:
+                record.outputs["summary"] = str(Path(record.folder) / "summary.json")
+            job.record, job.error = record, record.reason
+            job.status = JobStatus.done if record.status == "done" else JobStatus.failed
+        except Exception as e:                  # the job fails, saying why; the server and other jobs go on
+            job.error, job.status = error_message(e, upload, "analyse"), JobStatus.failed
+        job.finished_at = time.time()
         upload.unlink(missing_ok=True)          # the outputs stay; the upload is not needed any more
 
-    def delete(self, job_id):
+    def delete(self, job_id: str) -> None:
         self._remove(self.get(job_id))
 
-    def _remove(self, job):
+    def _remove(self, job: Job) -> None:
         job.cancelled = True
         with self._lock:
             self.jobs.pop(job.id, None)
         shutil.rmtree(job.folder, ignore_errors=True)
 
-    def sweep(self, now=None):
+    def sweep(self, now: float | None = None) -> None:
         """Delete finished jobs past their age, then the oldest finished ones while the folder is too big."""
         self._swept_at = time.monotonic()
         now = now or time.time()
         with self._lock:
-            finished = sorted((j for j in self.jobs.values() if j.finished_at), key=lambda j: j.finished_at)
+            finished = sorted((j for j in self.jobs.values() if j.finished_at), key=lambda j: j.finished_at or 0)
         for job in finished:
-            if now - job.finished_at > self.ttl_s:
+            if job.finished_at and now - job.finished_at > self.ttl_s:
                 self._remove(job)
         finished = [j for j in finished if j.id in self.jobs]
         while finished and _size(self.root) > self.max_bytes:
             self._remove(finished.pop(0))
 
-    def close(self):
+    def close(self) -> None:
         """Stop running jobs and delete every job's files (and the folder, if it was a temporary one)."""
         for job in list(self.jobs.values()):
             job.cancelled = True
@@ -159,23 +196,40 @@ class JobStore:
         if self._own_root:
             shutil.rmtree(self.root, ignore_errors=True)
 
-    def add_routes(self, app, limit_bytes):
-        @app.post("/api/jobs", status_code=202)
-        async def create_job(request: Request, name: str = "video.mp4"):
-            """Body: a video's bytes; ``name``: its file name (for the type and the downloads). Returns the
-            job's id; poll ``GET /api/jobs/{id}``."""
+    def add_routes(self, app: FastAPI, limit_bytes: int) -> None:
+        limit_mb = f"{limit_bytes / 1e6:.0f} MB"
+        no_job = {404: "no such job (finished jobs are deleted after a while)"}
+
+        @app.post("/api/jobs", status_code=202, response_model=JobState, tags=["video jobs"],
+                  summary="Start a video job", openapi_extra=body(
+            "the video's bytes (its type is taken from `name`; the content is checked by decoding it)", VIDEO_TYPES),
+            responses=errors({400: "an empty body, or the upload was interrupted", 408: "",
+                              413: f"the upload is over the limit ({limit_mb}; serve --max-upload-mb)",
+                              415: "`name` is not a video file name, or the body is a form (send the bytes)",
+                              422: "the video does not decode (damaged, empty, or an unsupported codec), or a bad "
+                                   "parameter",
+                              507: ""}))
+        async def create_job(request: Request, name: str = Query(
+                "video.mp4", description="the video's file name: its type, and the downloads' names",
+                json_schema_extra={"pattern": VIDEO_NAME_PATTERN})) -> JobState:
+            """Start a video job: the code path of `main.py analyze`. Poll `GET /api/jobs/{id}` for its progress."""
             return (await self.create(request, name, limit_bytes)).state()
 
-        @app.get("/api/jobs/{job_id}")
-        async def job_state(job_id: str):
+        @app.get("/api/jobs/{job_id}", response_model=JobState, responses=errors(no_job), tags=["video jobs"],
+                 summary="A job's progress, and its files once done")
+        async def job_state(job_id: str) -> JobState:
             """Status (queued, running, done, failed), frames done of total, the summary line and file URLs."""
             return self.get(job_id).state()
 
-        @app.get("/api/jobs/{job_id}/files/{name}")
-        async def job_file(job_id: str, name: str):
-            """One output of a finished job: annotated, frames_csv, timeline or summary."""
+        @app.get("/api/jobs/{job_id}/files/{name}", response_class=Response, tags=["video jobs"],
+                 summary="One output file of a finished job", responses={
+            200: {"description": "the file", "content": {t: {} for t in FILE_TYPES.values()}},
+            **errors({404: "no such job, or it has no such file (yet)"})})
+        async def job_file(job_id: str, name: str = PathParam(
+                description="which output", json_schema_extra={"enum": list(FILE_TYPES)})) -> Response:
+            """One output of a finished job: annotated (MP4), frames_csv, timeline (PNG) or summary (JSON)."""
             job = self.get(job_id)
-            outputs = (job.record.outputs or {}) if job.record is not None and job.status == "done" else {}
+            outputs = job.outputs()
             if name not in outputs:
                 raise HttpError(404, f"job {job_id} has no file {name!r}" +
                                 (f"; it has {', '.join(outputs)}" if outputs else " (yet)"))
@@ -187,14 +241,15 @@ class JobStore:
                                     headers={"content-disposition": f'attachment; filename="{stem}-summary.json"'})
             return FileResponse(path, filename=f"{stem}-{path.name}")
 
-        @app.delete("/api/jobs/{job_id}")
-        async def delete_job(job_id: str):
+        @app.delete("/api/jobs/{job_id}", response_model=Deleted, responses=errors(no_job), tags=["video jobs"],
+                    summary="Delete a job and its files")
+        async def delete_job(job_id: str) -> Deleted:
             """Delete a job and its files (a running job stops at its next frame)."""
             self.delete(job_id)
-            return {"deleted": job_id}
+            return Deleted(deleted=job_id)
 
 
-async def _save_body(request, path, limit_bytes):
+async def _save_body(request: Request, path: Path, limit_bytes: int) -> None:
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise HttpError(415, "send the video's bytes as the request body (not a form), with ?name=FILE.mp4")
     size = 0
@@ -206,5 +261,5 @@ async def _save_body(request, path, limit_bytes):
         raise HttpError(400, "empty body: send the video's bytes")
 
 
-def _size(folder):
+def _size(folder: Path) -> int:
     return sum(f.stat().st_size for f in Path(folder).rglob("*") if f.is_file())

@@ -9,7 +9,12 @@ frames) lives in each client's own :class:`recognizer.Recognizer`, made by :meth
 
 import os
 import queue
+from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from emorec.common.labels import CASCADE_PATH
 from emorec.core.classifier import Classifier
@@ -24,40 +29,41 @@ class EnginePool:
     recognizers use.
     """
 
-    def __init__(self, model=None, size=None, settings=None, cascade=CASCADE_PATH):
+    def __init__(self, model: str | Path | None = None, size: int | None = None,
+                 settings: DetectorSettings | None = None, cascade: str | Path = CASCADE_PATH) -> None:
         self.settings = settings or DetectorSettings()
         self.size = max(1, int(size or os.cpu_count() or 1))
         first = Classifier(model, num_threads=1)          # checks and exports the model once
         self.model_path, self.metadata = first.model_path, first.metadata
-        self._free = queue.Queue()
+        self._free: queue.Queue[tuple[HaarDetector, Classifier]] = queue.Queue()
         for i in range(self.size):
             classifier = first if i == 0 else Classifier(self.model_path, num_threads=1)
             self._free.put((HaarDetector(cascade, self.settings), classifier))
 
     @contextmanager
-    def engine(self):
+    def engine(self) -> Iterator[tuple[HaarDetector, Classifier]]:
         engine = self._free.get()
         try:
             yield engine
         finally:
             self._free.put(engine)
 
-    def detect(self, gray):
+    def detect(self, gray: np.ndarray) -> Any:
         """A full scan (see :class:`detector.HaarDetector`) on a free engine."""
         with self.engine() as (detector, _):
             return detector(gray)
 
     __call__ = detect
 
-    def near(self, gray, boxes):
+    def near(self, gray: np.ndarray, boxes: Any) -> Any:
         """A search around known faces (:meth:`detector.HaarDetector.near`) on a free engine."""
         with self.engine() as (detector, _):
             return detector.near(gray, boxes)
 
-    def classify(self, crops):
+    def classify(self, crops: np.ndarray) -> np.ndarray:
         with self.engine() as (_, classifier):
             return classifier(crops)
 
-    def recognizer(self, **kwargs):
+    def recognizer(self, **kwargs: Any) -> Recognizer:
         """A Recognizer with its own tracker whose detection and classification run on this pool."""
         return Recognizer(detector=self, classifier=self.classify, settings=self.settings, **kwargs)

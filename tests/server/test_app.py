@@ -36,7 +36,7 @@ def frame_message(seq, image):
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
     app = create_app(ServeOptions(jobs_dir=str(tmp_path_factory.mktemp("jobs")), max_upload_mb=5))
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with TestClient(app) as c:      # an exception that left the app would be raised in the test
         yield c
 
 
@@ -98,22 +98,89 @@ def test_bad_images_get_a_4xx_with_a_json_error(client, body, status, message):
     assert client.get("/api/health").status_code == 200          # and the server goes on
 
 
-def test_an_internal_failure_is_a_500_without_a_stack_trace(tmp_path):
-    class BrokenPool:
-        size, model_path, metadata = 1, tmp_path / "m" / "emotion_cnn.h5", {}
+@pytest.mark.parametrize("suffix", [".mp4", ".avi", ".mkv"])
+def test_a_video_sent_as_an_image_is_told_where_videos_go(client, tmp_path, suffix):
+    video = small_video(tmp_path / f"clip{suffix}", frames=2).read_bytes()
+    for response in (client.post("/api/recognize", content=video),
+                     client.post("/api/recognize", files={"file": (f"clip{suffix}", video, "application/octet-stream")}),
+                     client.post("/api/recognize", content=b"\0" * 64, headers={"content-type": "video/mp4"})):
+        assert response.status_code == 415 and "POST /api/jobs" in response.json()["error"]
+    assert "POST /api/jobs" not in client.post("/api/recognize", content=b"hello").json()["error"]
 
-        def recognizer(self, **kw):
-            def boom(frame):
-                raise RuntimeError("detector crashed")
-            boom.image = boom     # a still (POST) and a stream frame alike
-            return boom
 
-    with TestClient(create_app(ServeOptions(jobs_dir=str(tmp_path)), pool=BrokenPool()),
-                    raise_server_exceptions=False) as c:
+def test_job_names_follow_the_documented_pattern(client, tmp_path):
+    video = small_video(tmp_path / "clip.avi", frames=2).read_bytes()
+    for name in (".mp4", "a/.mp4", "clip.mp4/", "clip.mp4.txt", "", "clip"):
+        response = client.post("/api/jobs", params={"name": name}, content=video)
+        assert response.status_code == 415 and "is not a video file name" in response.json()["error"], name
+    job = client.post("/api/jobs", params={"name": "talks/Interview 2.AVI"}, content=video).json()
+    assert job["name"] == "Interview 2.AVI"
+    assert client.delete(f"/api/jobs/{job['id']}").status_code == 200
+
+
+def test_the_favicon_is_a_small_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200 and response.headers["content-type"] == "image/x-icon"
+    assert len(response.content) < 2000 and Image.open(io.BytesIO(response.content)).size == (32, 32)
+
+
+def test_a_405_names_every_method_of_its_path(client):
+    response = client.put("/api/jobs/AAAAAAAAAAAAAAAA")
+    assert response.status_code == 405 and response.headers["allow"] == "DELETE, GET" and "error" in response.json()
+    assert client.post("/api/health").headers["allow"] == "GET"
+
+
+class BrokenPool:
+    """Recognition that fails with a bug."""
+    size, metadata = 1, {}
+
+    def __init__(self, tmp_path):
+        self.model_path = tmp_path / "m" / "emotion_cnn.h5"
+
+    def recognizer(self, **kw):
+        def boom(frame):
+            raise RuntimeError("detector crashed")
+        boom.reset = lambda: None
+        boom.image = boom     # a still (POST) and a stream frame alike
+        return boom
+
+
+def test_an_internal_failure_is_a_500_and_one_log_line_never_a_traceback(tmp_path, caplog):
+    # raise_server_exceptions: an exception that left the app would be raised here, as uvicorn would print it
+    with TestClient(create_app(ServeOptions(jobs_dir=str(tmp_path)), pool=BrokenPool(tmp_path))) as c:
         response = c.post("/api/recognize", content=jpeg(astronaut()))
         assert response.status_code == 500 and response.json() == {
             "error": "internal error (RuntimeError); the server keeps running"}
         assert "Traceback" not in response.text and c.get("/api/health").status_code == 200
+        with c.websocket_connect("/api/stream") as ws:         # a stream's frame fails alone; the stream goes on
+            ws.send_bytes(frame_message(7, astronaut()))
+            assert ws.receive_json() == {"type": "error", "seq": 7, "dropped": 0,
+                                         "error": "internal error (RuntimeError); the server keeps running"}
+            ws.send_text('{"type": "ping"}')
+            assert ws.receive_json() == {"type": "pong"}
+    lines = [r for r in caplog.records if r.name.startswith("emorec.server")]
+    assert len(lines) == 2 and all(r.exc_info is None and "RuntimeError: detector crashed" in r.getMessage()
+                                   for r in lines)
+
+
+def test_a_full_disk_during_an_upload_is_a_507_and_leaves_nothing(client, monkeypatch, caplog):
+    import errno
+
+    import emorec.server.jobs
+
+    async def disk_full(request, path, limit_bytes):
+        path.write_bytes(b"half a video")
+        raise OSError(errno.ENOSPC, "No space left on device")          # as a write() says it: no file name
+    monkeypatch.setattr(emorec.server.jobs, "_save_body", disk_full)
+    jobs_dir = client.app.state.jobs.root
+    before = set(jobs_dir.iterdir())
+    response = client.post("/api/jobs?name=clip.mp4", content=b"x" * 1000)
+    assert response.status_code == 507 and "the server's disk is full" in response.json()["error"]
+    assert str(jobs_dir) not in response.json()["error"]           # no server paths
+    assert set(jobs_dir.iterdir()) == before
+    [line] = [r for r in caplog.records if r.name.startswith("emorec.server")]
+    assert line.exc_info is None and "the disk is full" in line.getMessage()
+    assert f"POST /api/jobs failed: cannot write {jobs_dir}" in line.getMessage()     # the operator's log says where
 
 
 def test_each_stream_has_its_own_tracker_and_bad_messages_keep_it_open(client):
@@ -249,14 +316,70 @@ def test_polls_sweep_the_jobs_folder_now_and_then_and_expired_jobs_still_go(clie
     assert client.get(f"/api/jobs/{job['id']}").status_code == 404 and not (store.root / job["id"]).exists()
 
 
-def test_serve_refuses_a_busy_port_and_half_an_https_setup(tmp_path):
+def free_port():
+    import socket
+    with socket.create_server(("127.0.0.1", 0)) as s:
+        return s.getsockname()[1]
+
+
+def test_serve_refuses_a_busy_port_saying_what_to_do_and_half_an_https_setup(tmp_path):
     import socket
     with socket.create_server(("127.0.0.1", 0)) as busy:
         port = busy.getsockname()[1]
-        with pytest.raises(InputError, match=f"cannot listen on 127.0.0.1:{port}"):
+        with pytest.raises(InputError, match=f"cannot listen on 127.0.0.1:{port}") as e:
             serve(ServeOptions(), port=port)
+        # the host is already 127.0.0.1: the way out is another port, or stopping the other server
+        assert "--host" not in str(e.value) and "pass another --port, or stop that program" in str(e.value)
+    with socket.create_server(("0.0.0.0", 0)) as busy:
+        port = busy.getsockname()[1]
+        with pytest.raises(InputError, match="another --port.*or --host 127.0.0.1 to serve this machine only"):
+            serve(ServeOptions(), host="0.0.0.0", port=port)
+    with pytest.raises(InputError, match="this machine has no address 192.0.2.1: pass --host 127.0.0.1"):
+        serve(ServeOptions(), host="192.0.2.1", port=free_port())             # TEST-NET-1: nobody's address
     with pytest.raises(InputError, match="both --cert and --key"):
         serve(ServeOptions(), cert=str(tmp_path / "c.pem"))
+
+
+@pytest.mark.parametrize("where", ["a file", "under a file", "read-only"])
+def test_serve_refuses_a_jobs_dir_it_cannot_write_at_start_in_one_line(tmp_path, where, monkeypatch, capsys):
+    import os
+
+    import emorec.server.app
+    import emorec.server.jobs
+    from emorec.cli.main import main
+    loads = []
+    monkeypatch.setattr(emorec.server.app, "EnginePool", lambda *a: loads.append(a))
+    jobs = {"a file": tmp_path / "jobs", "under a file": tmp_path / "jobs" / "more", "read-only": tmp_path / "ro"}[where]
+    if where == "read-only":
+        jobs.mkdir(mode=0o555)
+        if os.geteuid() == 0:      # root writes anyway: the file system says no instead, as a read-only mount does
+            def read_only(*a, **kw):
+                raise OSError(30, "Read-only file system", str(jobs))
+            monkeypatch.setattr(emorec.server.jobs.tempfile, "mkdtemp", read_only)
+    else:
+        (tmp_path / "jobs").write_text("not a folder")
+    assert main(["serve", "--jobs-dir", str(jobs), "--port", str(free_port())]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"error: cannot keep video jobs in --jobs-dir {jobs}: ")
+    assert {"a file": "in the way", "under a file": "part of that path is a file",
+            "read-only": "no permission to write there"}[where] in err
+    assert loads == []                           # refused before the model was loaded
+
+
+def test_serve_prints_its_url_and_warns_when_others_can_reach_it(monkeypatch, capsys):
+    import uvicorn
+
+    from emorec.cli.main import main
+    runs = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: runs.append(kw))
+    port = free_port()
+    assert main(["serve", "--port", str(port)]) == 0
+    out, err = capsys.readouterr()
+    assert f"http://127.0.0.1:{port}/" in out and "/api/docs" in out and err == ""
+    assert main(["serve", "--host", "0.0.0.0", "--port", str(port)]) == 0
+    assert "warning: --host 0.0.0.0 lets anyone" in capsys.readouterr().err
+    assert [r["host"] for r in runs] == ["127.0.0.1", "0.0.0.0"]
 
 
 def test_a_client_that_goes_away_mid_upload_leaves_nothing_behind(live_server):
@@ -274,22 +397,6 @@ def test_a_client_that_goes_away_mid_upload_leaves_nothing_behind(live_server):
     while set(jobs_dir.iterdir()) != before and time.monotonic() < end:
         time.sleep(0.05)
     assert set(jobs_dir.iterdir()) == before and set(live_server.app.state.jobs.jobs) == jobs_before
-
-
-def test_serve_prints_its_url_and_warns_when_others_can_reach_it(monkeypatch, capsys):
-    import socket
-
-    import uvicorn
-    runs = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: runs.append(kw))
-    with socket.create_server(("127.0.0.1", 0)) as s:
-        port = s.getsockname()[1]
-    serve(ServeOptions(), port=port)
-    out = capsys.readouterr().out
-    assert f"http://127.0.0.1:{port}/" in out and "warning" not in out
-    serve(ServeOptions(), host="0.0.0.0", port=port)
-    assert "warning: --host 0.0.0.0 lets anyone" in capsys.readouterr().out
-    assert [r["host"] for r in runs] == ["127.0.0.1", "0.0.0.0"]
 
 
 def test_stalled_and_abandoned_uploads_end_without_a_traceback(live_server, monkeypatch, capfd):

@@ -1,5 +1,6 @@
 """The pages in a real headless Chromium (Debian's chromium + chromium-driver, driven by Selenium), against
-a real server on a free port. The live page gets a fake camera that plays a video made from a test photo.
+a real server on a free port, with no network but this machine. The live page gets a fake camera that plays a
+video made from a test photo.
 
 Skipped, saying why, only where Chromium or its driver is absent — and never in CI (CI=true), where a
 missing browser fails the test. Screenshots go to a temporary folder, or to docs/ with
@@ -54,6 +55,11 @@ def server(live_server):
     return live_server
 
 
+#: No network but this machine: every host name fails to resolve, so a page that needed the internet (a CDN)
+#: would show it here, as it would for a user offline.
+OFFLINE = "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"
+
+
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     from selenium.webdriver.chrome.service import Service
@@ -62,8 +68,9 @@ def browser(tmp_path_factory):
     options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                 "--window-size=1280,800", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-video-capture={camera}"):
+                f"--use-file-for-fake-video-capture={camera}", OFFLINE):
         options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})     # the console, for console_errors()
     driver = webdriver.Chrome(service=Service(DRIVER), options=options)
     yield driver
     driver.quit()
@@ -179,3 +186,57 @@ def test_the_live_page_says_so_when_the_server_goes_away(browser, tmp_path):
         lambda d: d.find_element(By.ID, "message").text if d.find_element(By.ID, "message").is_displayed() else None)
     assert "connection to the emorec server was lost" in message
     assert browser.find_element(By.ID, "readout").text == "" and browser.execute_script("return live.faces.length") == 0
+
+
+def console_errors(driver):
+    """The console's errors since the last call (a resource that failed to load is one)."""
+    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def test_the_api_docs_list_every_operation_with_no_network(server, browser, tmp_path):
+    console_errors(browser)
+    browser.get(server + "/api/docs")
+    WebDriverWait(browser, 30).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".opblock")) >= 6)
+    operations = {(b.find_element(By.CLASS_NAME, "opblock-summary-method").text,
+                   b.find_element(By.CLASS_NAME, "opblock-summary-path").text)
+                  for b in browser.find_elements(By.CSS_SELECTOR, ".opblock")}
+    assert operations == {("GET", "/api/health"), ("POST", "/api/recognize"), ("POST", "/api/jobs"),
+                          ("GET", "/api/jobs/{job_id}"), ("DELETE", "/api/jobs/{job_id}"),
+                          ("GET", "/api/jobs/{job_id}/files/{name}")}
+    loaded = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert loaded and all(url.startswith(server + "/") for url in loaded), loaded
+    # an operation opens with its request body's content types and its error statuses
+    browser.find_element(By.CSS_SELECTOR, "#operations-images-recognize_api_recognize_post .opblock-summary").click()
+    WebDriverWait(browser, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".responses-table .response"))
+    codes = {r.get_attribute("data-code") for r in browser.find_elements(By.CSS_SELECTOR, ".responses-table .response")}
+    assert {"200", "400", "413", "415", "422"} <= codes
+    screenshot(browser, "api-docs.png", tmp_path)
+    assert console_errors(browser) == []
+
+
+def test_the_pages_log_no_error_in_the_console(server, tmp_path):
+    """Not even the favicon's 404 (a browser of its own, whose network log shows when the icon has come; the
+    docs page's console is checked by the test above)."""
+    import json
+
+    from selenium.webdriver.chrome.service import Service
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", OFFLINE):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+
+    def icon_answered(d):
+        for entry in d.get_log("performance"):
+            message = json.loads(entry["message"])["message"]
+            if message["method"] == "Network.responseReceived" and \
+                    message["params"]["response"]["url"].endswith("/favicon.ico"):
+                return message["params"]["response"]["status"]
+        return None
+    try:
+        driver.get(server + "/upload")
+        assert WebDriverWait(driver, 20).until(icon_answered) == 200
+        assert console_errors(driver) == []
+    finally:
+        driver.quit()
