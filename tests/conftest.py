@@ -130,7 +130,7 @@ def live_server(tmp_path_factory):
     class Url(str):
         pass
     url = Url(f"http://127.0.0.1:{port}")
-    url.app, url.port = app, port
+    url.app, url.port, url.server = app, port, server
     yield url
     server.should_exit = True
     thread.join(10)
