@@ -71,7 +71,15 @@ from emorec.analysis.outputs import (
     AnalyzeOptions,
     VideoOutputs,
 )
-from emorec.analysis.ray_engine import SEGMENT_FRAMES, OrderedResults, SegmentWorker, Unit, resync_period, segments
+from emorec.analysis.ray_engine import (
+    SEGMENT_FRAMES,
+    Failed,
+    OrderedResults,
+    SegmentWorker,
+    Unit,
+    resync_period,
+    segments,
+)
 from emorec.common.labels import EMOTIONS
 from emorec.core.drawing import draw_faces
 from emorec.core.recognizer import track
@@ -293,9 +301,9 @@ def worker_rate(path, kwargs):
         seconds = time.perf_counter() - t0
     finally:
         cv2.setNumThreads(threads)
-    if "error" in result:
-        raise SystemExit(f"the worker failed: {result['error']}")
-    return result["frames"] / seconds
+    if isinstance(result, Failed):
+        raise SystemExit(f"the worker failed: {result.reason}")
+    return result.frames / seconds
 
 
 # ---------------------------------------------------------------- printing

@@ -131,8 +131,9 @@ def test_units_keep_the_inputs_order_and_batch_images(inputs, monkeypatch):
     units, jobs = plan_units(todo, AnalyzeOptions(), segment_frames=50, images_per_task=16)
     assert [u.method for u in units] == ["images", "video", "video", "images"]
     assert [u.args[1:3] for u in units if u.method == "video"] == [(0, 50), (50, None)]
-    assert [list(j["units"]) for j in jobs if "error" not in j] == [[0], [0], [1, 2], [3]]
-    assert "cannot read video" in jobs[3]["error"]
+    assert [list(j.units) for j in jobs if j.error is None] == [[0], [0], [1, 2], [3]]
+    assert "cannot read video" in jobs[3].error
+    assert [u.job for u in units] == [0, 2, 2, 4]           # each unit names the input it belongs to
     monkeypatch.chdir(inputs)   # workers do not share the driver's working directory: they get absolute paths
     from pathlib import Path
     units, _ = plan_units([(Path("faces.mp4"), None, None), (Path("one.png"), None, None)], AnalyzeOptions())
