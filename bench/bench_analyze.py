@@ -15,7 +15,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from common import ROOT, frame_one_face
+from common import ROOT, frame_one_face, host_header
 
 
 def write_clip(path, n):
@@ -35,6 +35,7 @@ def main():
     clips = [tmp / "a.mp4", tmp / "b.mp4"]
     for c in clips:
         write_clip(c, args.frames)
+    print(host_header())
     print(f"analyze throughput: 2 clips × {args.frames} frames, 640×480, one face, annotated video on")
     for workers in (1, 2):
         cmd = [sys.executable, str(ROOT / "main.py"), "analyze", *map(str, clips), "--out", str(tmp / f"out{workers}"),

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from bench_analyze import write_clip
-from common import ROOT
+from common import ROOT, host_header
 
 
 def peak_rss(cmd, log):
@@ -38,6 +38,7 @@ def main():
     p.add_argument("--model", help="model .h5 (default: the shipped model)")
     p.add_argument("--frames", type=int, nargs="+", default=[300, 3000, 9000], help="clip lengths in frames")
     args = p.parse_args()
+    print(host_header())
     print("peak RSS of `main.py analyze CLIP` (--workers 1), 640×480 30 fps one-face clips")
     print(f"{'frames':>7} | {'annotated video':>22} | {'--no-video':>22}")
     with tempfile.TemporaryDirectory() as tmp:

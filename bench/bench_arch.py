@@ -10,25 +10,13 @@ Prints the CPU and its vector extensions first: figures compare only within one 
 
 import argparse
 import os
-import platform
-import re
 import statistics
 import time
 
 import numpy as np
+from common import cpu_line
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-
-def cpu_line():
-    """The CPU model and the vector extensions that decide the network's speed."""
-    try:
-        text = open("/proc/cpuinfo").read()
-    except OSError:
-        return platform.processor() or platform.machine()
-    model = re.search(r"^model name\s*:\s*(.+)$", text, re.M)
-    flags = sorted(set(re.findall(r"\b(avx2|avx512f|avx512_vnni|avx_vnni|neon|asimd)\b", text)))
-    return f"{model.group(1) if model else platform.machine()}, {os.cpu_count()} cores, {' '.join(flags) or 'no AVX2'}"
 
 
 def per_call_ms(interpreter, x, repeat):

@@ -6,7 +6,7 @@
 import tempfile
 import time
 
-from common import fer2013_csv
+from common import fer2013_csv, host_header
 
 from emorec.training.data import load_csv
 
@@ -21,6 +21,7 @@ def main():
         load_csv(path, cache_dir=cache)
         cached = time.perf_counter() - t0
     n = sum(len(y) for _, y in ds.splits.values())
+    print(host_header())
     print(f"{path.name}: {n} rows; cold parse (incl. validation, checksum and writing the cache) {cold:.1f} s; "
           f"cached {cached:.2f} s")
 

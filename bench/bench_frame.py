@@ -3,11 +3,17 @@ faces, per-face classification ms, and cold start (process start to first recogn
 
     python bench/bench_frame.py [--model PATH] [--fer-python PATH]
 
+The total is the frame as the window runs it, frame after frame on a face that moves a little (a full scan
+every 10th frame, near searches between; one network pass per face per frame, alternating plain and mirror,
+both passes on a face's first frame), beside the same loop with both passes on every frame (the loop before
+that change) and with a full scan on every frame (the loop before near searches).
+
 --fer-python: a Python that can `import fer` (bench/setup_fer_venv.sh makes one); the PyPI `fer`
 package is then timed on the same frames in the same run and the ratio printed.
 """
 
 import argparse
+import itertools
 import json
 import subprocess
 import sys
@@ -17,39 +23,63 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from common import frame_four_faces, frame_one_face, median_ms, times_ms
+from common import frame_four_faces, frame_one_face, host_header, median_ms, network_cost
 
 from emorec.core.drawing import draw_faces
 from emorec.core.recognizer import Recognizer
 
+#: The frame loop three ways: as the window runs it, with both passes on every frame (before one pass per face
+#: per frame), and with a full scan on every frame (before near searches).
+VARIANTS = {"total": {}, "total_both": {"alternate": False}, "total_full": {"full_scan_every": 1}}
+
+
+def loop_times(rec, frames, rounds=10, block=20):
+    """{variant: ms per frame (recognize + draw)} for :data:`VARIANTS`, measured in alternating blocks of ``block``
+    frames (the host's load drifts; each variant gets a share of every moment), one stream running on through
+    ``frames`` over and over."""
+    defaults = {k: getattr(rec, k) for settings in VARIANTS.values() for k in settings}
+    frames = itertools.cycle(frames)
+    rec.reset()
+    times = {name: [] for name in VARIANTS}
+    for _ in range(10):                       # warm up
+        f = next(frames)
+        draw_faces(f, rec(f))
+    for _ in range(rounds):
+        for name, settings in VARIANTS.items():
+            for k, v in {**defaults, **settings}.items():
+                setattr(rec, k, v)
+            for _ in range(block):
+                t0 = time.perf_counter()
+                f = next(frames)
+                draw_faces(f, rec(f))
+                times[name].append((time.perf_counter() - t0) * 1e3)
+    for k, v in defaults.items():
+        setattr(rec, k, v)
+    return {name: np.array(t) for name, t in times.items()}
+
 
 def stage_times(rec, frame):
-    """Per stage, median ms; ``total``: the whole frame as the window runs it, frame after frame (a full scan
-    every ``rec.full_scan_every`` detections, near searches in between): median and mean; ``total_full``: the
-    same with a full scan on every frame (the frame loop before near searches)."""
+    """Per stage, median ms; ``total``: the whole frame as the window runs it (median and mean); ``total_both``:
+    the same with both passes for every face on every frame; ``total_full``: with a full scan on every frame."""
     from emorec.core.detector import crop_faces
     gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-    rec.reset()
-    faces = rec(frame)
+    faces = rec.image(frame)
     raw = rec.detector(gray)
+    rec.reset()
     crops = crop_faces(gray, rec.boxes(gray))
-    rec.reset()
-    total = times_ms(lambda: draw_faces(frame, rec(frame)))
-    every = rec.full_scan_every
-    rec.full_scan_every = 1
-    rec.reset()
-    total_full = times_ms(lambda: draw_faces(frame, rec(frame)))
-    rec.full_scan_every = every
-    classify_ms = median_ms(lambda: rec.classify(crops))
+    frames = [np.roll(frame, (i % 7) - 3, axis=1) for i in range(14)]   # a face that moves a little
+    loops = loop_times(rec, frames)
+    both_ms = median_ms(lambda: rec.classify(crops))
+    one_ms = median_ms(lambda: rec.classifier(crops))
     return {
         "faces": len(faces),
         "detect_full_ms": median_ms(lambda: rec.detector(gray)),
         "detect_near_ms": median_ms(lambda: rec.detector.near(gray, raw)),
-        "classify_ms": classify_ms,
+        "classify_both_ms": both_ms, "classify_one_ms": one_ms,
         "draw_ms": median_ms(lambda: draw_faces(frame, faces)),
-        "total_ms": float(np.median(total)), "total_mean_ms": float(total.mean()),
-        "total_full_ms": float(np.median(total_full)),
-        "per_face_classify_ms": classify_ms / max(1, len(crops)),
+        **{f"{name}_ms": float(np.median(t)) for name, t in loops.items()},
+        "total_mean_ms": float(loops["total"].mean()),
+        "per_face_pass_ms": one_ms / max(1, len(crops)),
     }
 
 
@@ -59,7 +89,7 @@ t0 = time.perf_counter()
 import cv2
 from emorec.core.recognizer import Recognizer
 frame = cv2.imread({frame!r})
-faces = Recognizer({model!r})(frame)
+faces = Recognizer({model!r}).image(frame)
 print(len(faces), time.perf_counter() - t0)
 """
 
@@ -128,31 +158,37 @@ def main():
     paths = {k: tmp / f"{k.replace(' ', '_')}.png" for k in frames}
     for k, f in frames.items():
         cv2.imwrite(str(paths[k]), f)
+    print(host_header(args.model or ""))
     ours = {k: stage_times(rec, f) for k, f in frames.items()}
     peer = fer_times(args.fer_python, paths.values()) if args.fer_python else None
     print(f"frame loop at 640×480, ms (Haar with OpenCV's default threads, a full scan every "
           f"{rec.full_scan_every} frames and near searches in between; LiteRT with {rec.classifier.num_threads} "
-          f"thread(s) as in the window, flip TTA {'on' if rec.tta else 'off'}"
-          f"{': face + mirror per face' if rec.tta else ''}, input blur σ = {rec.classifier.input_blur:g}, in the network)")
-    print(f"{'frame':8s} {'faces':>5s} {'detect full':>11s} {'near':>6s} {'classify':>9s} {'draw':>6s} "
-          f"{'total p50':>9s} {'mean':>6s} {'full-scan':>9s} {'per face':>9s}"
+          f"thread(s) as in the window; input blur σ = {rec.classifier.input_blur:g}, in the network)")
+    print(f"{'frame':8s} {'faces':>5s} {'detect full':>11s} {'near':>6s} {'classify 2 passes':>17s} {'1 pass':>7s} "
+          f"{'draw':>6s} {'total p50':>9s} {'mean':>6s} {'2 passes':>9s} {'full-scan':>9s} {'ms/pass':>8s}"
           + ("   fer total  fer faces  ratio" if peer else ""))
     for k, r in ours.items():
         line = (f"{k:8s} {r['faces']:5d} {r['detect_full_ms']:11.2f} {r['detect_near_ms']:6.2f} "
-                f"{r['classify_ms']:9.2f} {r['draw_ms']:6.2f} {r['total_ms']:9.2f} {r['total_mean_ms']:6.2f} "
-                f"{r['total_full_ms']:9.2f} {r['per_face_classify_ms']:9.3f}")
+                f"{r['classify_both_ms']:17.2f} {r['classify_one_ms']:7.2f} {r['draw_ms']:6.2f} {r['total_ms']:9.2f} "
+                f"{r['total_mean_ms']:6.2f} {r['total_both_ms']:9.2f} {r['total_full_ms']:9.2f} "
+                f"{r['per_face_pass_ms']:8.3f}")
         if peer:
             f = peer[str(paths[k])]
             line += f"   {f['total_ms']:9.2f}  {f['faces']:9d}  {f['total_ms'] / r['total_ms']:5.1f}×"
         print(line)
-    print("total p50 / mean: the frame as the window runs it; full-scan: the same with a full scan on every frame; "
+    print(f"classify: all the frame's faces in one call, face + mirror (2 passes) or the face alone (1 pass); "
+          f"ms/pass: one face's pass in that batch ({network_cost(args.model or '')})")
+    print("total p50 / mean: the frame as the window runs it (one pass per face per frame, alternating); "
+          "2 passes: the same loop with face + mirror on every frame; full-scan: with a full scan on every frame; "
           "ratio: fer's total / our total p50")
     seconds, n = cold_start(args.model, paths["1 face"])
     print(f"cold start (new process → first recognized frame, {n} face): {seconds:.2f} s")
     gray = cv2.cvtColor(frames["1 face"], cv2.COLOR_BGR2GRAY)
     from emorec.core.detector import crop_faces
+    rec.reset()
     speeds = export_speeds(args.model, crop_faces(gray, rec.boxes(gray)))
-    print("one pass of one face through LiteRT (1 thread): " + ", ".join(f"{k} export {v:.3f} ms" for k, v in speeds.items())
+    print(f"one pass of one face through LiteRT (1 thread; {network_cost(args.model or '')}): "
+          + ", ".join(f"{k} export {v:.3f} ms" for k, v in speeds.items())
           + f" ({speeds['float32'] / speeds['int8 weights']:.1f}× faster quantized)")
 
 

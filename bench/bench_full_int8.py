@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from common import median_ms
+from common import host_header, median_ms
 
 from emorec.core.classifier import Classifier
 from emorec.core.preprocess import flip_pair, to_model_input
@@ -45,6 +45,7 @@ def main():
     x_val, y_val = dataset.split("val")
     face = x_val[:1]
     pair = to_model_input(np.concatenate([face, face[:, :, ::-1]]))
+    print(host_header(str(model_path)))
     print(f"model {model_path}; activation ranges from {args.calibration} training images")
     print("export                       per face (face + mirror, 2 threads)   PublicTest TTA   plain")
     for name, classifier in (("int8 weights (the app's)", shipped), ("full int8", full)):

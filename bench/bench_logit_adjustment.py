@@ -16,7 +16,7 @@ About a minute (two passes of PublicTest through the LiteRT export).
 import argparse
 
 import numpy as np
-from common import SHARED_DATA
+from common import SHARED_DATA, host_header
 
 from emorec.common.labels import EMOTIONS
 from emorec.core.classifier import Classifier
@@ -61,6 +61,7 @@ def main():
     prior = np.bincount(dataset.split("train")[1], minlength=len(EMOTIONS)) / len(dataset.split("train")[1])
     classifier = Classifier(args.model)
     runs = {"plain": classifier.predict(x), "flip TTA": classifier.predict(x, tta=True)}
+    print(host_header())
     print(f"PublicTest ({len(y)} faces); recall in the order {' '.join(e[:3] for e in EMOTIONS)}")
     print(f"  {'':<22} {'accuracy':>8}  {'F1':>5}  {'balanced':>8}  recall")
     for run, probs in runs.items():

@@ -60,7 +60,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from common import astronaut_bgr
+from common import astronaut_bgr, host_header
 
 from emorec.common.quiet import quiet_libraries
 
@@ -71,7 +71,15 @@ from emorec.analysis.outputs import (
     AnalyzeOptions,
     VideoOutputs,
 )
-from emorec.analysis.ray_engine import SEGMENT_FRAMES, OrderedResults, SegmentWorker, Unit, resync_period, segments
+from emorec.analysis.ray_engine import (
+    SEGMENT_FRAMES,
+    Failed,
+    OrderedResults,
+    SegmentWorker,
+    Unit,
+    resync_period,
+    segments,
+)
 from emorec.common.labels import EMOTIONS
 from emorec.core.drawing import draw_faces
 from emorec.core.recognizer import track
@@ -293,9 +301,9 @@ def worker_rate(path, kwargs):
         seconds = time.perf_counter() - t0
     finally:
         cv2.setNumThreads(threads)
-    if "error" in result:
-        raise SystemExit(f"the worker failed: {result['error']}")
-    return result["frames"] / seconds
+    if isinstance(result, Failed):
+        raise SystemExit(f"the worker failed: {result.reason}")
+    return result.frames / seconds
 
 
 # ---------------------------------------------------------------- printing
@@ -366,6 +374,7 @@ def run(ray, args, tmp):
     tiny = write_faces_clip(tmp / "tiny.mp4", TINY_FRAMES, seed=99)
     n_short = sum(frame_count(c) for c in clips)
     n_long = frame_count(long_clip)
+    print(host_header())
     print(f"analyze scaling on {os.cpu_count()} cores; inputs 640×480 {FPS} fps mp4v with 1-2 moving real faces: "
           f"{args.videos} × {args.frames} frames, 1 × {args.long_frames} frames; Ray {ray.__version__}", flush=True)
 

@@ -28,7 +28,7 @@ import zlib
 
 import cv2
 import numpy as np
-from common import ROOT, frame_one_face, median_ms
+from common import ROOT, frame_one_face, host_header, median_ms, network_cost
 
 HEADER_BYTES = 4
 REPLY_TIMEOUT_S = 10.0
@@ -337,6 +337,7 @@ def main():
     from emorec.core.recognizer import Recognizer
     jpeg = cv2.imencode(".jpg", frame_one_face(), [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
     decoded = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    print(host_header(args.model or ""))
     print(f"machine: {os.cpu_count()} cores, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
           f"(other processes share this machine); frame 640×480 JPEG q85, {len(jpeg) / 1e3:.1f} kB", flush=True)
 
@@ -346,7 +347,8 @@ def main():
           f"{'on' if rec.tta else 'off'}): {loop_fps:.1f} frames/s, {loop_ms:.2f} ms/frame, "
           f"{loop_cpu:.1f} CPU ms/frame", flush=True)
     stages, engines = breakdown(args.model, jpeg)
-    print(f"one streamed frame's server-side work, in-process (median ms, {engines} engines):")
+    print(f"one streamed frame's server-side work, in-process (median ms, {engines} engines; "
+          f"{network_cost(args.model or '')}):")
     for name, ms in stages.items():
         print(f"  {name:44s} {ms:7.2f}")
 

@@ -10,7 +10,7 @@ import argparse
 import time
 
 import numpy as np
-from common import SHARED_DATA
+from common import SHARED_DATA, host_header
 
 
 def images(n):
@@ -36,6 +36,7 @@ def main():
     x, source = images(n)
     y = _one_hot(np.arange(n) % 7)
     xf = x[..., None].astype(np.float32)
+    print(host_header())
     print(f"training throughput, batch {args.batch_size}, AdamW, augmentation on, {source}, "
           f"keras {keras.__version__} ({keras.backend.backend()})")
     for arch in ARCHITECTURES:

@@ -2,10 +2,12 @@
 (scale to the canvas, convert, draw the bars and the readout, hand the picture to Tk, and Tk drawing it),
 for 640×480 and 1280×960 frames, in a window at its natural size (a 640×480 picture) and enlarged to about 1280×960 of picture.
 
-    python bench/bench_window.py
+    python bench/bench_window.py [--seconds 10] [--app-only]
 
 Needs a display: it starts Xvfb itself when there is none (apt-get install xvfb). The recognizer is not
 involved (bench_frame.py measures it); the worker's part (drawing the boxes) is timed separately.
+Then the whole app: UI.py's own entry point in a child process, on a 30 frames/s 640×480 video with one and
+with four faces (the astronaut photo, as bench_frame.py uses it), looped: frames/s shown and CPU share.
 """
 
 import itertools
@@ -18,7 +20,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from common import frame_one_face, times_ms
+from common import frame_four_faces, frame_one_face, host_header, times_ms
 
 from emorec.core.drawing import draw_faces
 from emorec.core.recognizer import Face
@@ -57,64 +59,121 @@ def result_for(frame, faces):
 
 
 def main():
+    import argparse
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seconds", type=float, default=10.0, help="seconds of UI.py measured per video")
+    p.add_argument("--app-only", action="store_true", help="only the whole app (UI.py) on the two videos")
+    args = p.parse_args()
+    print(host_header(""))
     xvfb = start_xvfb()
     try:
-        import tkinter as tk
-
-        from emorec.desktop.window import App
-        probs = np.array([0.05, 0.01, 0.04, 0.7, 0.1, 0.05, 0.05], np.float32)
-        print("the window's cost per displayed frame (Tk thread: scale, convert, bars, readout, hand to Tk, Tk "
-              "drawing it), median of 200 frames")
-        print(f"{'frame':>10s} {'picture':>10s} {'window ms':>10s} {'worker draw ms':>15s}")
-        for size in ((640, 480), (1280, 960)):
-            frame = cv2.resize(frame_one_face(), size)
-            face = Face.from_probs(1, (size[0] // 3, size[1] // 8, size[0] // 5, size[0] // 5), probs)
-            draw = statistics.median(times_ms(lambda: draw_faces(frame, [face])))
-            for enlarged in (False, True):
-                root = tk.Tk()
-                app = App(root, NoWork(), str(Path(__file__).resolve().parent / "missing.png"))
-                app._poll = lambda: None                       # nothing else competes for the Tk thread
-                root.update()
-                if enlarged:                                   # the picture area grown to about 1280×960
-                    root.geometry(f"{root.winfo_width() + 640}x{root.winfo_height() + 480}")
-                root.update()
-                results = itertools.cycle([result_for(frame, [face]) for _ in range(4)])
-                times = times_ms(lambda: (app._show(next(results)), root.update_idletasks()))
-                canvas = f"{app.canvas.winfo_width()}×{app.canvas.winfo_height()}"
-                print(f"{size[0]}×{size[1]:<5d} {canvas:>10s} {statistics.median(times):10.2f} {draw:15.2f}")
-                app.close()
-        cpu_at_camera_rate(tk, App)
+        if not args.app_only:
+            window_cost()
+        cpu_at_camera_rate(args.seconds)
     finally:
         if xvfb is not None:
             xvfb.terminate()
 
 
-def cpu_at_camera_rate(tk, App, seconds=10.0):
-    """The whole app (shipped model, real recognizer) on a 30 frames/s 640×480 one-face video played at its
-    own speed, as a webcam would deliver it: frames shown per second and the process's CPU use."""
-    import tempfile
+def window_cost():
+    """The Tk thread's work per shown result, for two frame sizes at two window sizes."""
+    import tkinter as tk
 
-    from emorec.core.recognizer import Recognizer
-    frame = frame_one_face()
-    path = Path(tempfile.mkdtemp()) / "camera30.avi"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (640, 480))
-    for i in range(300):
+    from emorec.desktop.window import App
+    probs = np.array([0.05, 0.01, 0.04, 0.7, 0.1, 0.05, 0.05], np.float32)
+    print("the window's cost per displayed frame (Tk thread: scale, convert, bars, readout, hand to Tk, Tk "
+          "drawing it), median of 200 frames")
+    print(f"{'frame':>10s} {'picture':>10s} {'window ms':>10s} {'worker draw ms':>15s}")
+    for size in ((640, 480), (1280, 960)):
+        frame = cv2.resize(frame_one_face(), size)
+        face = Face.from_probs(1, (size[0] // 3, size[1] // 8, size[0] // 5, size[0] // 5), probs)
+        draw = statistics.median(times_ms(lambda: draw_faces(frame, [face])))
+        for enlarged in (False, True):
+            root = tk.Tk()
+            app = App(root, NoWork(), str(Path(__file__).resolve().parent / "missing.png"))
+            app._poll = lambda: None                       # nothing else competes for the Tk thread
+            root.update()
+            if enlarged:                                   # the picture area grown to about 1280×960
+                root.geometry(f"{root.winfo_width() + 640}x{root.winfo_height() + 480}")
+            root.update()
+            results = itertools.cycle([result_for(frame, [face]) for _ in range(4)])
+            times = times_ms(lambda: (app._show(next(results)), root.update_idletasks()))
+            canvas = f"{app.canvas.winfo_width()}×{app.canvas.winfo_height()}"
+            print(f"{size[0]}×{size[1]:<5d} {canvas:>10s} {statistics.median(times):10.2f} {draw:15.2f}")
+            app.close()
+
+
+#: Runs UI.py's own entry point (emorec.cli.window.main: flags, Recognizer, App, Tk's mainloop) with a hook that
+#: counts the frames the window shows between ``warm`` and ``warm + seconds`` and the process's CPU time over
+#: the same span (all its threads), prints them as JSON and closes the window.
+UI_RUN = """
+import json, sys, time
+import emorec.desktop.window as window
+warm, seconds, passes = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+App = window.App
+if passes == "both":     # the loop before one pass per face per frame: face + mirror on every frame
+    import emorec.core.recognizer as recognizer
+    init = recognizer.Recognizer.__init__
+    recognizer.Recognizer.__init__ = lambda self, *a, **kw: init(self, *a, **{**kw, "alternate": False})
+
+class Measured(App):
+    def __init__(self, root, *a, **kw):
+        super().__init__(root, *a, **kw)
+        root.after(int(warm * 1e3), self._begin)
+
+    def _begin(self):
+        self._mark = (self.frames_shown, time.process_time(), time.perf_counter())
+        self.root.after(int(seconds * 1e3), self._end)
+
+    def _end(self):
+        shown, cpu, t0 = self._mark
+        wall = time.perf_counter() - t0
+        print(json.dumps({"fps": (self.frames_shown - shown) / wall, "cpu": (time.process_time() - cpu) / wall,
+                          "readout": self.readout.get()}), flush=True)
+        self.close()
+        self.root.destroy()
+
+window.App = Measured
+from emorec.cli.window import main
+main(sys.argv[4:])
+"""
+
+
+def camera_clip(frame, path, frames=300, fps=30.0):
+    """A 640×480 MJPG clip of ``frame`` drifting a few pixels to and fro, as a webcam delivers a sitting person."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (640, 480))
+    for i in range(frames):
         writer.write(np.roll(frame, 2 * (i % 20) - 20, axis=1))
     writer.release()
-    root = tk.Tk()
-    app = App(root, Recognizer(), str(path), loop=True)
-    end = time.monotonic() + 2.0
-    while time.monotonic() < end:           # warm up: model loaded, first frames shown
-        root.update()
-        time.sleep(0.002)
-    shown, cpu0, t0 = app.frames_shown, time.process_time(), time.monotonic()
-    while time.monotonic() < t0 + seconds:
-        root.update()
-        time.sleep(0.002)
-    wall, cpu = time.monotonic() - t0, time.process_time() - cpu0
-    print(f"the app on a 30 frames/s 640×480 video, one face, {seconds:.0f} s: {(app.frames_shown - shown) / wall:.1f} "
-          f"frames/s shown, CPU {100 * cpu / wall:.0f} % of one core (readout: {app.readout.get()!r})")
-    app.close()
+    return path
+
+
+def cpu_at_camera_rate(seconds=10.0, warm=3.0):
+    """UI.py (shipped model, default flags) on a 30 frames/s 640×480 video with one and with four faces, played
+    at its own speed and looped, as a webcam would deliver it: frames shown per second and the process's CPU
+    use (100 % = one core)."""
+    import json
+    import sys
+    import tempfile
+    tmp = Path(tempfile.mkdtemp())
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    print(f"\nUI.py on a 30 frames/s 640×480 video, {seconds:.0f} s after {warm:.0f} s of warm-up "
+          "(CPU: the whole process, all threads, 100 % = one core):")
+    for name, frame in (("1 face", frame_one_face()), ("4 faces", frame_four_faces())):
+        clip = camera_clip(frame, tmp / f"{name.replace(' ', '_')}.avi")
+        for passes, how in (("both", "face + mirror every frame"), ("alternate", "one pass per face per frame")):
+            run = subprocess.run([sys.executable, "-c", UI_RUN, str(warm), str(seconds), passes,
+                                  "--source", str(clip), "--loop"],
+                                 capture_output=True, text=True, env=env, cwd=tmp, timeout=warm + seconds + 120)
+            lines = [ln for ln in run.stdout.splitlines() if ln.startswith("{")]
+            if run.returncode or not lines:
+                raise SystemExit(f"UI.py failed ({run.returncode}):\n{run.stderr[-2000:]}")
+            r = json.loads(lines[-1])
+            readout = " · ".join(r["readout"].splitlines())
+            print(f"  {name:8s} {how:28s} {r['fps']:5.1f} frames/s shown, CPU {100 * r['cpu']:4.0f} %   "
+                  f"readout: {readout}", flush=True)
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

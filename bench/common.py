@@ -1,6 +1,13 @@
-"""Shared helpers for the benchmarks: test frames with real faces, timing, the FER2013 data path."""
+"""Shared helpers for the benchmarks: the host line every benchmark prints, a network's multiply-adds, test
+frames with real faces, timing, the FER2013 data path."""
 
+import functools
+import os
+import platform
+import re
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -9,6 +16,59 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
+
+#: The vector extensions that decide how fast the network runs (neon / asimd on ARM).
+VECTOR_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "neon", "asimd")
+
+
+def cpu_line():
+    """The CPU model, its core count and vector extensions: every benchmark prints it beside its figures,
+    since they compare only within one run on one host."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    model = re.search(r"^(?:model name|Model|Hardware)\s*:\s*(.+)$", text, re.M)
+    found = set(re.findall(r"\b(" + "|".join(VECTOR_FLAGS) + r")\b", text))
+    flags = [f for f in VECTOR_FLAGS if f in found]
+    return (f"{model.group(1).strip() if model else platform.machine()}, {os.cpu_count()} cores, "
+            f"{' '.join(flags) or 'none of ' + ' '.join(VECTOR_FLAGS)}")
+
+
+MADDS = """
+import sys
+from emorec.common.quiet import import_keras
+import_keras()
+from emorec.network.architectures import multiply_adds
+from emorec.network.files import load_keras_model, resolve_model_path
+print(multiply_adds(load_keras_model(resolve_model_path(sys.argv[1] or None))))
+"""
+
+
+@functools.cache
+def multiply_adds(model=None):
+    """Multiply-adds of one pass of one face through the model (``emorec.network.architectures.multiply_adds``;
+    counted in a child process, so the benchmark itself never imports TensorFlow)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+           "TF_CPP_MIN_LOG_LEVEL": "3"}
+    run = subprocess.run([sys.executable, "-c", MADDS, str(model or "")], capture_output=True, text=True, env=env)
+    if run.returncode:
+        raise SystemExit(f"counting the model's multiply-adds failed:\n{run.stderr[-2000:]}")
+    return int(run.stdout.split()[-1])
+
+
+def network_cost(model=None):
+    """'264 M multiply-adds per pass': the figure printed beside per-face milliseconds."""
+    return f"{multiply_adds(model) / 1e6:.0f} M multiply-adds per pass"
+
+
+def host_header(model=None):
+    """The lines a benchmark prints first: the host, and with ``model`` (a path, or "" for the shipped one) the
+    network's cost per pass."""
+    lines = [f"host: {cpu_line()}"]
+    if model is not None:
+        lines.append(f"network: {model or 'the shipped model'}, {network_cost(model)}")
+    return "\n".join(lines)
 
 
 def astronaut_bgr():

@@ -6,7 +6,7 @@ compared on the validation split (PublicTest), never on PrivateTest.
 
 import argparse
 
-from common import fer2013_csv, short_run_scores
+from common import fer2013_csv, host_header, short_run_scores
 
 from emorec.training.data import load_dataset
 from emorec.training.train import TrainConfig
@@ -24,6 +24,7 @@ def main():
     results = short_run_scores(dataset, {mode: TrainConfig(data=data, out="", arch=args.arch, epochs=args.epochs,
                                                            patience=0, class_weight=mode)
                                          for mode in ("none", "balanced")})
+    print(host_header())
     print(f"class weighting, {args.arch}, {args.epochs} epochs each, same seed; validation = PublicTest "
           f"({len(y)} images)")
     print(f"{'--class-weight':15s} {'accuracy':>9s} {'macro F1':>9s} {'disgust recall':>15s} {'disgust F1':>11s} "

@@ -6,7 +6,7 @@ targets, compared on the validation split (PublicTest, FER2013 labels), never on
 
 import argparse
 
-from common import SHARED_DATA, fer2013_csv, short_run_scores
+from common import SHARED_DATA, fer2013_csv, host_header, short_run_scores
 
 from emorec.training.data import load_dataset
 from emorec.training.train import TrainConfig
@@ -26,6 +26,7 @@ def main():
                                                         patience=0, schedule="cosine",
                                                         ferplus=args.ferplus if w else "", ferplus_weight=w)
                                          for w in args.weights}, tta=True)
+    print(host_header())
     print(f"FER+ soft targets, {args.arch}, {args.epochs} epochs each (cosine), same seed; "
           f"validation = PublicTest with FER2013 labels ({len(y)} images), flip TTA as live")
     print(f"{'--ferplus-weight':17s} {'accuracy':>9s} {'macro F1':>9s}")

@@ -12,7 +12,8 @@ import json
 import os
 from pathlib import Path
 
-from bench_arch import cpu_line, measure
+from bench_arch import measure
+from common import cpu_line
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 

@@ -130,7 +130,15 @@ def live_server(tmp_path_factory):
     class Url(str):
         pass
     url = Url(f"http://127.0.0.1:{port}")
-    url.app, url.port = app, port
+    url.app, url.port, url.server = app, port, server
     yield url
     server.should_exit = True
     thread.join(10)
+
+
+@pytest.fixture
+def model_copy(tiny_model, tmp_path):
+    """A copy of the tiny trained model folder that a test may change."""
+    for f in tiny_model.parent.glob("emotion_cnn.*"):
+        shutil.copy(f, tmp_path / f.name)
+    return tmp_path / "emotion_cnn.h5"

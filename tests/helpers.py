@@ -68,15 +68,15 @@ class FakeClassifier:
 
 
 class CountingRecognizer:
-    """A Recognizer on FakeDetector (one 100-px box) and FakeClassifier that counts its calls;
-    ``error`` makes every call raise it."""
+    """A Recognizer on FakeDetector (one 100-px box) and FakeClassifier that counts its calls (``calls``: all,
+    ``stills``: those of :meth:`image`); ``error`` makes every call raise it."""
 
     def __init__(self, error=None):
         from emorec.core.detector import DetectorSettings
         from emorec.core.recognizer import Recognizer
         self.inner = Recognizer(detector=FakeDetector([[40, 60, 100, 100]]), classifier=FakeClassifier(),
                                 settings=DetectorSettings(pad=0))
-        self.calls, self.error = 0, error
+        self.calls, self.stills, self.error = 0, 0, error
 
     def reset(self):
         self.inner.reset()
@@ -86,6 +86,13 @@ class CountingRecognizer:
         if self.error is not None:
             raise self.error
         return self.inner(frame)
+
+    def image(self, frame):
+        self.calls += 1
+        self.stills += 1
+        if self.error is not None:
+            raise self.error
+        return self.inner.image(frame)
 
 
 def write_video(path, frames, fps=10.0, fourcc="MJPG"):

@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 
 from emorec.analysis.outputs import analyze_one, clear_outputs, failed_record
+from emorec.analysis.progress import progress_bar
 from emorec.common.errors import error_message
 
 _WORKER = {}
@@ -39,21 +40,20 @@ def _init_worker(options, lock, slots):
         _WORKER["error"] = error_message(e)
 
 
-def _work(path, folder, source):
-    from tqdm import tqdm
+def _work(path, folder, source, settings):
     if "error" in _WORKER:
         return failed_record(path, folder, _WORKER["error"])
-    with tqdm(total=1, desc=Path(path).name[:30], unit="frame", position=_WORKER["slot"], leave=False) as bar:
-        return analyze_one(path, folder, source, _WORKER["options"], _WORKER["recognizer"], bar)
+    with progress_bar(1, Path(path).name[:30], "frame", position=_WORKER["slot"], leave=False) as bar:
+        return analyze_one(path, folder, source, _WORKER["options"], _WORKER["recognizer"], bar, settings)
 
 
-def _analyze_in_pool(todo, options, workers, on_done):
+def _analyze_in_pool(todo, options, workers, on_done, settings):
     """{folder: record} for [(path, folder, source)], analysed by ``workers`` spawned processes."""
     ctx = mp.get_context("spawn")
     results = {}
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
                              initargs=(options, ctx.RLock(), ctx.Value("i", 0))) as pool:
-        futures = {pool.submit(_work, *item): item for item in todo}
+        futures = {pool.submit(_work, *item, settings): item for item in todo}
         try:
             for fut in as_completed(futures):
                 path, folder, _ = futures[fut]
@@ -78,15 +78,15 @@ def _analyze_in_pool(todo, options, workers, on_done):
     return results
 
 
-def analyze_locally(todo, options, workers, recognizer, on_done):
-    """{folder: record} for [(path, folder, source)]: in this process with ``recognizer`` (one worker, or one
-    input, which is not worth starting processes for), else in ``workers`` processes; ``on_done()`` per input."""
-    from tqdm import tqdm
+def analyze_locally(todo, options, workers, recognizer, on_done, settings):
+    """{folder: :class:`outputs.InputRecord`} for [(path, folder, source)]: in this process with ``recognizer``
+    (one worker, or one input, which is not worth starting processes for), else in ``workers`` processes;
+    ``on_done()`` per input. ``settings``: :func:`outputs.analysis_settings`, for each summary.json."""
     if (workers or 1) <= 1 or len(todo) <= 1:
         results = {}
         for path, folder, source in todo:
-            with tqdm(total=1, desc=path.name[:30], unit="frame", position=1, leave=False) as bar:
-                results[folder] = analyze_one(path, folder, source, options, recognizer, bar)
+            with progress_bar(1, path.name[:30], "frame", position=1, leave=False) as bar:
+                results[folder] = analyze_one(path, folder, source, options, recognizer, bar, settings)
             on_done()
         return results
-    return _analyze_in_pool(todo, options, min(workers, len(todo)), on_done)
+    return _analyze_in_pool(todo, options, min(workers, len(todo)), on_done, settings)

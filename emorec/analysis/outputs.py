@@ -1,27 +1,28 @@
 """What analysing one input writes, whoever does the recognizing (this process, worker processes, Ray):
-its options, the image and video writers, and :func:`record_input`, which turns one input's work into its
-index record and leaves nothing behind when it fails."""
+its options, the settings that made it, the image and video writers, and :func:`record_input`, which turns one
+input's work into its :class:`InputRecord` and leaves nothing behind when it fails or is interrupted."""
 
 import contextlib
 import dataclasses
+import enum
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 
 from emorec.analysis.results import Summary, Timeline, plot_timeline
-from emorec.common.artifacts import atomic_path, now_iso, remove_partials, write_json
+from emorec.common.artifacts import atomic_path, file_sha256, now_iso, remove_partials, write_json
 from emorec.common.errors import OutputError, error_message
+from emorec.core.detector import DetectorSettings
 from emorec.core.drawing import draw_faces
 from emorec.core.records import AnnotatedVideo, FaceCsv
 from emorec.core.sources import Video, kind_of, read_image
 
 #: Everything analyze writes in an input's folder; summary.json first, because it marks the folder as done.
 OUTPUT_NAMES = ("summary.json", "annotated.png", "annotated.mp4", "faces.csv", "frames.csv", "timeline.png")
-#: The fields of an input's record in the index (its summary.json holds them too).
-RECORD_KEYS = ("input", "kind", "folder", "status", "reason", "seconds", "frames", "faces", "frames_per_s",
-               "main_label", "label_share", "outputs")
 
 
 @dataclass
@@ -29,21 +30,121 @@ class AnalyzeOptions:
     every: int = 1
     no_video: bool = False
     overwrite: bool = False
-    recognizer: dict = field(default_factory=dict)   # keyword arguments for Recognizer
+    recognizer: dict[str, Any] = field(default_factory=dict)   # keyword arguments for Recognizer
 
 
-def recognize_image(path, recognizer):
+class Status(str, enum.Enum):
+    """What became of an input in a run."""
+    DONE = "done"          # analysed by this run
+    SKIPPED = "skipped"    # finished before, unchanged, with the same settings
+    FAILED = "failed"      # not analysed: the record's reason says why
+
+
+@dataclass(kw_only=True)
+class InputRecord:
+    """One input's result in a run: its line in ``index.json`` / ``index.csv`` (:meth:`as_dict`, the fields
+    of :data:`RECORD_KEYS` that are set), and the first fields of its summary.json. ``width`` (frame width in
+    pixels) is not written: it says how small a face could have been found (:mod:`emorec.core.face_size`)."""
+    input: str
+    kind: str | None = None
+    folder: str = ""
+    status: Status
+    reason: str | None = None
+    seconds: float | None = None
+    frames: int | None = None
+    faces: int | None = None
+    frames_per_s: float | None = None
+    main_label: str | None = None
+    label_share: dict[str, float] | None = None
+    outputs: dict[str, str] | None = None
+    width: int | None = field(default=None, metadata={"written": False})
+
+    def as_dict(self) -> dict[str, Any]:
+        """The record as the index and summary.json write it: the fields that are set, in field order."""
+        values = {k: getattr(self, k) for k in RECORD_KEYS}
+        values["status"] = self.status.value
+        return {k: v for k, v in values.items() if v is not None}
+
+    @classmethod
+    def from_summary(cls, summary: dict[str, Any], **changes: Any) -> "InputRecord":
+        """The record a finished input's summary.json holds, with ``changes``."""
+        values = {k: summary[k] for k in RECORD_KEYS if k in summary}
+        size = summary.get("size")
+        width = size[0] if isinstance(size, list) and size else None
+        return cls(**{**values, "status": Status(values.get("status", "done")), "width": width, **changes})
+
+
+#: The fields of an input's record in the index (its summary.json holds them too), in the order written.
+RECORD_KEYS = tuple(f.name for f in dataclasses.fields(InputRecord) if f.metadata.get("written", True))
+
+
+# ---------------------------------------------------------------- the settings that made an input's results
+
+def model_identity(model: str | Path | None) -> dict[str, str]:
+    """{"path": the model file, resolved, "sha256": of its bytes}: what tells two models apart. Raises
+    :class:`errors.ModelError` when there is no such model."""
+    from emorec.network.files import resolve_model_path
+    path = resolve_model_path(model).resolve()
+    return {"path": str(path), "sha256": file_sha256(path)}
+
+
+def analysis_settings(options: AnalyzeOptions, model: dict[str, str] | None = None) -> dict[str, Any]:
+    """Everything that shapes an input's results, as summary.json records it: the model (``model``: its
+    :func:`model_identity`, found from ``options`` when not given), the detector's settings, the recognizer's
+    smoothing, detection schedule and TTA, ``every`` and whether the annotated video is written. A re-run whose
+    settings differ redoes the input."""
+    from emorec.core.recognizer import FULL_SCAN_EVERY
+    from emorec.core.tracking import DEFAULT_SMOOTHING
+    rec = options.recognizer
+    detector = rec.get("settings") or DetectorSettings()
+    return {"model": model or model_identity(rec.get("model")),
+            "detector": dataclasses.asdict(detector) if isinstance(detector, DetectorSettings) else detector,
+            "smoothing": rec.get("smoothing", DEFAULT_SMOOTHING), "detect_every": rec.get("detect_every", 1),
+            "full_scan_every": rec.get("full_scan_every", FULL_SCAN_EVERY), "tta": rec.get("tta", True),
+            "every": options.every, "no_video": options.no_video}
+
+
+#: How a setting is named in a message: by the flag that sets it.
+_FLAGS = {"smoothing": "--smoothing", "detect_every": "--detect-every", "full_scan_every": "--full-scan-every",
+          "every": "--every", "no_video": "--no-video", "tta": "--no-tta"}
+
+
+def settings_changes(before: Any, now: dict[str, Any]) -> str | None:
+    """None if ``before`` (a summary.json's settings) equals ``now``; else what differs, in flags:
+    '--min-size 80 → 48, --every 1 → 2', 'another model (…/emotion_cnn.h5)', or that none were recorded."""
+    if before == now:
+        return None
+    if not isinstance(before, dict) or not all(k in before for k in now):
+        return "its settings were not recorded (made by an older version)"
+    changes = []
+    if before["model"] != now["model"]:
+        model = now["model"]
+        changes.append(f"another model ({model.get('path')})" if isinstance(model, dict) else "another model")
+    for name, value in (now["detector"] or {}).items():
+        old = (before["detector"] or {}).get(name)
+        if old != value:
+            changes.append(f"--{name.replace('_', '-')} {old} → {value}")
+    for name, flag in _FLAGS.items():
+        if before[name] != now[name]:
+            if isinstance(now[name], bool):   # a switch: say which way it went
+                on = now[name] if flag != "--no-tta" else not now[name]
+                changes.append(f"{flag} {'added' if on else 'left out'}")
+            else:
+                changes.append(f"{flag} {before[name]} → {now[name]}")
+    return ", ".join(changes) or "other settings"
+
+
+def recognize_image(path: str | Path, recognizer: Any) -> tuple[list, bytes, tuple[int, int]]:
     """The work on one image: (its faces, the annotated picture as PNG bytes, (width, height))."""
     image = read_image(path)
-    recognizer.reset()
-    faces = recognizer(image)
+    faces = recognizer.image(image)
     ok, png = cv2.imencode(".png", draw_faces(image, faces))
     if not ok:
         raise OutputError(f"OpenCV could not encode the annotated picture of {path} as PNG.")
     return faces, png.tobytes(), (image.shape[1], image.shape[0])
 
 
-def write_image_outputs(folder, faces, png, size):
+def write_image_outputs(folder: Path, faces: list, png: bytes, size: tuple[int, int]) -> tuple[dict, dict]:
     """annotated.png and faces.csv in ``folder``; returns (result for summary.json, {name: path})."""
     outputs = {"annotated": folder / "annotated.png", "faces_csv": folder / "faces.csv"}
     with atomic_path(outputs["annotated"]) as tmp:
@@ -55,7 +156,7 @@ def write_image_outputs(folder, faces, png, size):
     return {"frames": 1, "faces": len(faces), "size": list(size), "summary": summary.result()}, outputs
 
 
-def analyze_image(path, folder, recognizer):
+def analyze_image(path: str | Path, folder: Path, recognizer: Any) -> tuple[dict, dict]:
     """An image → annotated.png and faces.csv in ``folder``; returns (result for summary.json, {name: path})."""
     return write_image_outputs(folder, *recognize_image(path, recognizer))
 
@@ -66,8 +167,8 @@ class VideoOutputs:
     faces)`` per frame (annotated.mp4, unless ``no_video``), then ``finish(frames)``. As a context manager an
     exception deletes the CSV and the mp4."""
 
-    def __init__(self, folder, fps, options):
-        self.fps = fps
+    def __init__(self, folder: Path, fps: float, options: AnalyzeOptions):
+        self.fps, self.width = fps, None
         self.outputs = {"frames_csv": folder / "frames.csv", "timeline": folder / "timeline.png"}
         self._files = contextlib.ExitStack()
         self.table = self._files.enter_context(FaceCsv(self.outputs["frames_csv"]))
@@ -89,18 +190,21 @@ class VideoOutputs:
         self.timeline.add(faces)
 
     def show(self, frame, faces):
+        self.width = frame.shape[1]
         if self.annotated is not None:
             self.annotated.write(draw_faces(frame, faces))
 
-    def finish(self, frames, title):
-        """Commit the CSV and the mp4, plot the timeline; returns (result for summary.json, {name: path})."""
+    def finish(self, frames: int, title: str) -> tuple[dict, dict]:
+        """Commit the CSV and the mp4, plot the timeline over the video's ``frames``; returns (result for
+        summary.json, {name: path})."""
         self._files.close()
-        plot_timeline(self.timeline, self.outputs["timeline"], title)
+        plot_timeline(self.timeline, self.outputs["timeline"], title, duration_s=frames / self.fps)
         return {"frames": frames, "analysed_frames": self.timeline.frames, "fps": self.fps,
-                "faces": self.summary.faces, "summary": self.summary.result()}, self.outputs
+                "faces": self.summary.faces, "summary": self.summary.result(), "width": self.width}, self.outputs
 
 
-def analyze_video(path, folder, recognizer, options, progress=None):
+def analyze_video(path: str | Path, folder: Path, recognizer: Any, options: AnalyzeOptions,
+                  progress: Any = None) -> tuple[dict, dict]:
     """Stream a video through the recognizer: rows to frames.csv and frames to annotated.mp4 as they come,
     running totals for the summary and the timeline; memory stays flat however long the video is."""
     video = Video(path)
@@ -121,8 +225,10 @@ def analyze_video(path, folder, recognizer, options, progress=None):
         return out.finish(index, Path(path).name)
 
 
-def analyze_one(path, folder, source, options, recognizer, progress=None):
-    """Analyse one input into ``folder`` with ``recognizer``; returns its index record (see :func:`record_input`)."""
+def analyze_one(path: str | Path, folder: str | Path, source: dict, options: AnalyzeOptions, recognizer: Any,
+                progress: Any = None, settings: dict[str, Any] | None = None) -> InputRecord:
+    """Analyse one input into ``folder`` with ``recognizer``; returns its record (see :func:`record_input`).
+    ``settings``: :func:`analysis_settings` of ``options``, if the caller has them already."""
     def work(folder):
         if kind_of(path) == "video":
             return analyze_video(path, folder, recognizer, options, progress)
@@ -130,18 +236,20 @@ def analyze_one(path, folder, source, options, recognizer, progress=None):
         if progress is not None:
             progress.update(1)
         return result
-    return record_input(path, folder, source, options, work)
+    return record_input(path, folder, source, settings or analysis_settings(options), work)
 
 
-def record_input(path, folder, source, options, work):
-    """Run ``work(folder)`` → (result, {name: path}) as one input's analysis; returns its index record, status
+def record_input(path: str | Path, folder: str | Path, source: dict, settings: dict[str, Any],
+                 work: Callable[[Path], tuple[dict, dict]]) -> InputRecord:
+    """Run ``work(folder)`` → (result, {name: path}) as one input's analysis; returns its record, status
     done or failed (with the reason).
 
     Whatever goes wrong (an unreadable input, a full disk, a bug) fails this input alone and leaves nothing
-    in its folder; ``source`` (:func:`source_identity`) goes into summary.json, which is written last.
+    in its folder; an interruption (Ctrl-C, ``kill``) leaves nothing either, and goes on up. ``source``
+    (:func:`analyze.source_identity`) and ``settings`` (:func:`analysis_settings`) go into summary.json, which
+    is written last.
     """
     folder = Path(folder)
-    record = {"input": str(path), "kind": kind_of(path), "folder": str(folder)}
     t0 = time.perf_counter()
     try:
         clear_outputs(folder)
@@ -149,26 +257,33 @@ def record_input(path, folder, source, options, work):
         result, outputs = work(folder)
         seconds = time.perf_counter() - t0
         shares = result["summary"]["overall"]["label_share"]
-        record.update(status="done", seconds=round(seconds, 3), frames=result["frames"], faces=result["faces"],
-                      frames_per_s=round(result["frames"] / seconds, 2) if seconds else None,
-                      main_label=max(shares, key=shares.get) if shares else "",
-                      label_share={e: v for e, v in shares.items() if v},
-                      outputs={k: str(v) for k, v in outputs.items()})
-        write_json(folder / "summary.json", {**record, **result, "source": source, "settings": settings_of(options),
+        size = result.get("size")
+        record = InputRecord(input=str(path), kind=kind_of(path), folder=str(folder), status=Status.DONE,
+                             seconds=round(seconds, 3), frames=result["frames"], faces=result["faces"],
+                             frames_per_s=round(result["frames"] / seconds, 2) if seconds else None,
+                             main_label=max(shares, key=shares.get) if shares else "",
+                             label_share={e: v for e, v in shares.items() if v},
+                             outputs={k: str(v) for k, v in outputs.items()},
+                             width=result.pop("width", None) or (size[0] if size else None))
+        write_json(folder / "summary.json", {**record.as_dict(), **result, "source": source, "settings": settings,
                                              "created": now_iso()})
         return record
     except Exception as e:   # one input's failure, whatever its kind, is reported and the others go on
         with contextlib.suppress(OSError):   # a folder we cannot clean is named in the reason already
             clear_outputs(folder, remove_empty=True)
         return failed_record(path, folder, error_message(e, folder, "write"))
+    except BaseException:    # Ctrl-C or kill: the run stops, and this input leaves no folder behind
+        with contextlib.suppress(OSError):
+            clear_outputs(folder, remove_empty=True)
+        raise
 
 
-def failed_record(path, folder, reason):
-    return {"input": str(path), "kind": kind_of(path), "folder": str(folder) if folder else "",
-            "status": "failed", "reason": reason}
+def failed_record(path: str | Path, folder: str | Path | None, reason: str) -> InputRecord:
+    return InputRecord(input=str(path), kind=kind_of(path), folder=str(folder) if folder else "",
+                       status=Status.FAILED, reason=reason)
 
 
-def clear_outputs(folder, remove_empty=False):
+def clear_outputs(folder: Path, remove_empty: bool = False) -> None:
     """Delete what analyze wrote in ``folder`` (summary.json first, so a half-redone folder never looks
     done) and the temporary files of a killed run; with ``remove_empty``, the folder too if nothing is left."""
     if not folder.is_dir():
@@ -178,10 +293,3 @@ def clear_outputs(folder, remove_empty=False):
     remove_partials(folder)
     if remove_empty and not any(folder.iterdir()):
         folder.rmdir()
-
-
-def settings_of(options):
-    rec = dict(options.recognizer)
-    if dataclasses.is_dataclass(rec.get("settings")):
-        rec["settings"] = dataclasses.asdict(rec["settings"])
-    return {"every": options.every, "no_video": options.no_video, "recognizer": rec}

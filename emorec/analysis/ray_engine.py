@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emorec.common.errors import EmorecError, InputError, SourceError, error_message
+from emorec.common.invocation import python
 
 #: Frames per video segment (rounded to the resync period): ~20 s of 30 frames/s video, a few seconds of work.
 SEGMENT_FRAMES = 600
@@ -40,14 +41,55 @@ RETRIES = 3
 
 WORKER_LOST = ("a Ray worker stopped abruptly (killed, out of memory, or its node left) {n} times while "
                "working on this input; run again to redo it (finished inputs are kept)")
-RAY_MISSING = ("--engine ray needs Ray, which is not installed: pip install -r requirements-cluster.txt "
+RAY_MISSING = ("--engine ray needs Ray, which is not installed: {python} -m pip install -r requirements-cluster.txt "
                "(or leave out --engine to analyse in this process)")
+
+
+# ---------------------------------------------------------------- what travels between driver and workers
+
+@dataclass
+class SegmentResult:
+    """A video segment, detected and classified: frames ``start`` .. ``start + frames - 1`` were read, and
+    ``boxes`` (N×4 int32, frame pixels) and ``probs`` (N×7 float32, unsmoothed) hold one array each per
+    analysed frame (every ``--every``-th)."""
+    start: int
+    frames: int
+    boxes: list
+    probs: list
+
+
+@dataclass
+class ImageResult:
+    """One image, recognized as a still: its faces, the annotated picture as PNG bytes, (width, height)."""
+    faces: list
+    png: bytes
+    size: tuple
+
+
+@dataclass
+class Failed:
+    """A unit (or one image of it) that could not be done; its input fails with ``reason``."""
+    reason: str
+
+
+@dataclass
+class Job:
+    """One input as the driver plans it: which units carry it (``units``; an image's ``slot`` in its batch),
+    the video's frame rate, or why it cannot be analysed at all (``error``)."""
+    path: Path
+    folder: Path
+    source: dict
+    kind: str
+    units: range = range(0)
+    slot: int = 0
+    fps: float = 0.0
+    error: str | None = None
 
 
 # ---------------------------------------------------------------- the workers (run in Ray's processes)
 
 class SegmentWorker:
-    """One Ray actor: a recognizer loaded once, then units of work. Errors come back as {"error": reason}
+    """One Ray actor: a recognizer loaded once, then units of work. Errors come back as :class:`Failed`
     (the input fails with that reason) rather than as exceptions, so Ray retries only dead processes."""
 
     def __init__(self, recognizer_kwargs):
@@ -65,38 +107,44 @@ class SegmentWorker:
 
     def video(self, path, start, stop, every):
         """Frames ``start`` .. ``stop`` - 1 of a video (to its end if ``stop`` is None): {"start", "frames"
-        read, "boxes" and "probs": one array each per analysed frame}."""
+        read, "boxes" and "probs": one array each per analysed frame} as a :class:`SegmentResult`."""
         import numpy as np
         if self.error:
-            return {"error": self.error}
+            return Failed(self.error)
         try:
-            video = _open_at(path, start)
-            boxes, probs, index = [], [], start
-            self.recognizer.reset(start // every)
+            # Detection alone over the resync period before the segment: its first frame's network passes
+            # then depend on the frame before it exactly as in one uninterrupted run (Recognizer.advance).
+            lead = min(start, self.recognizer.resync_period * every)
+            video = _open_at(path, start - lead)
+            boxes, probs, index = [], [], start - lead
+            self.recognizer.reset(index // every)
             with contextlib.closing(video):
                 while (stop is None or index < stop) and (frame := video.read()) is not None:
-                    if index % every == 0:
+                    if index < start:
+                        if index % every == 0:
+                            self.recognizer.advance(frame)
+                    elif index % every == 0:
                         b, p = self.recognizer.observe(frame)
                         boxes.append(np.asarray(b, np.int32))
                         probs.append(np.asarray(p, np.float32))
                     index += 1
-            return {"start": start, "frames": index - start, "boxes": boxes, "probs": probs}
+            return SegmentResult(start, max(0, index - start), boxes, probs)
         except Exception as e:
-            return {"error": _reason(e, path)}
+            return Failed(_reason(e, path))
 
     def images(self, paths):
-        """[{"faces", "png", "size"} or {"error"}] for each image path."""
+        """An :class:`ImageResult` or :class:`Failed` for each image path."""
         from emorec.analysis.outputs import recognize_image
         results = []
         for path in paths:
             if self.error:
-                results.append({"error": self.error})
+                results.append(Failed(self.error))
                 continue
             try:
                 faces, png, size = recognize_image(path, self.recognizer)
-                results.append({"faces": faces, "png": png, "size": size})
+                results.append(ImageResult(faces, png, size))
             except Exception as e:
-                results.append({"error": _reason(e, path)})
+                results.append(Failed(_reason(e, path)))
         return results
 
 
@@ -156,7 +204,7 @@ class OrderedResults:
             self.next_submit += 1
 
     def take(self):
-        """The next unit's result (waiting for it); {"error": ...} if its worker died more than allowed."""
+        """The next unit's result (waiting for it); :class:`Failed` if its worker died more than allowed."""
         while self.next_take not in self.done:
             self._fill()
             ready, _ = self.ray.wait(list(self.pending), num_returns=1)
@@ -189,9 +237,9 @@ class OrderedResults:
         try:
             return ray.get(ref)
         except ray.exceptions.RayActorError:
-            return {"error": WORKER_LOST.format(n=RETRIES + 1)}
+            return Failed(WORKER_LOST.format(n=RETRIES + 1))
         except ray.exceptions.RayError as e:   # e.g. the object was lost with its node
-            return {"error": f"Ray could not finish this unit: {type(e).__name__}; run again to redo it"}
+            return Failed(f"Ray could not finish this unit: {type(e).__name__}; run again to redo it")
 
     def cancel(self):
         for ref in self.pending:
@@ -228,28 +276,28 @@ def plan_units(todo, options, segment_frames=SEGMENT_FRAMES, images_per_task=IMA
         for i in range(0, len(images), images_per_task):
             batch = images[i:i + images_per_task]
             for slot, (job, _) in enumerate(batch):
-                job.update(units=range(len(units), len(units) + 1), slot=slot)
-            units.append(Unit(batch[0][0], "images", ([str(Path(job["path"]).resolve()) for job, _ in batch],)))
+                job.units, job.slot = range(len(units), len(units) + 1), slot
+            units.append(Unit(batch[0][1], "images", ([str(Path(job.path).resolve()) for job, _ in batch],)))
         images.clear()
 
     for j, (path, folder, source) in enumerate(todo):
-        job = {"path": path, "folder": folder, "source": source, "kind": kind_of(path)}
-        if job["kind"] == "image":
+        job = Job(path, folder, source, kind_of(path))
+        if job.kind == "image":
             images.append((job, j))
         else:
             flush_images()
             try:
                 video = Video(path)
-                job["fps"], count = video.fps, video.frame_count
+                job.fps, count = video.fps, video.frame_count
                 video.close()
             except EmorecError as e:
-                job["error"] = str(e)
+                job.error = str(e)
                 count = None
             first = len(units)
-            if "error" not in job:
+            if job.error is None:
                 units += [Unit(j, "video", (str(Path(path).resolve()), a, b, options.every))
                           for a, b in segments(count, resync_period(options), segment_frames)]
-            job["units"] = range(first, len(units))
+            job.units = range(first, len(units))
         jobs.append(job)
     flush_images()
     return units, jobs
@@ -266,28 +314,28 @@ def _video_work(job, stream, options):
         faces, frames, ended = [], 0, False
         try:
             with contextlib.ExitStack() as stack:
-                picture = None if options.no_video else Video(job["path"])
+                picture = None if options.no_video else Video(job.path)
                 if picture is not None:
                     stack.callback(picture.close)
-                out = stack.enter_context(VideoOutputs(folder, job["fps"], options))
-                for _ in job["units"]:
+                out = stack.enter_context(VideoOutputs(folder, job.fps, options))
+                for _ in job.units:
                     result = stream.take()
-                    if "error" in result:
-                        raise SourceError(result["error"])
-                    if ended or result["start"] != frames:   # an earlier segment ended before its stop
+                    if isinstance(result, Failed):
+                        raise SourceError(result.reason)
+                    if ended or result.start != frames:   # an earlier segment ended before its stop
                         ended = True
                         continue
-                    seen = iter(zip(result["boxes"], result["probs"]))
-                    for index in range(result["start"], result["start"] + result["frames"]):
+                    seen = iter(zip(result.boxes, result.probs))
+                    for index in range(result.start, result.start + result.frames):
                         if index % options.every == 0:
                             faces = track(tracker, *next(seen))
                             out.add(index, faces)
                         if picture is not None and (frame := picture.read()) is not None:
                             out.show(frame, faces)
-                    frames += result["frames"]
-                return out.finish(frames, Path(job["path"]).name)
+                    frames += result.frames
+                return out.finish(frames, Path(job.path).name)
         finally:
-            stream.skip_to(job["units"].stop)
+            stream.skip_to(job.units.stop)
     return work
 
 
@@ -295,9 +343,9 @@ def _image_work(result):
     from emorec.analysis.outputs import write_image_outputs
 
     def work(folder):
-        if "error" in result:
-            raise SourceError(result["error"])
-        return write_image_outputs(folder, result["faces"], result["png"], result["size"])
+        if isinstance(result, Failed):
+            raise SourceError(result.reason)
+        return write_image_outputs(folder, result.faces, result.png, result.size)
     return work
 
 
@@ -308,14 +356,15 @@ def _failed_work(reason):
 
 
 def analyze_on_ray(todo, options, workers=None, address=None, segment_frames=SEGMENT_FRAMES,
-                   images_per_task=IMAGES_PER_TASK, on_done=None):
+                   images_per_task=IMAGES_PER_TASK, on_done=None, settings=None):
     """{folder: record} for ``todo`` [(path, folder, source)], analysed by ``workers`` Ray actors (default: one
     per CPU of the cluster). ``address``: a running cluster's (``ray start --head`` prints it); None starts a
-    local Ray on this machine for the run. ``on_done(record)`` is called as each input is finished."""
-    from tqdm import tqdm
-
+    local Ray on this machine for the run. ``on_done(record)`` is called as each input is finished.
+    ``settings``: :func:`outputs.analysis_settings` of ``options`` (worked out here when not given)."""
+    from emorec.analysis.outputs import analysis_settings, record_input
     from emorec.analysis.outputs import clear_outputs as _clear
-    from emorec.analysis.outputs import record_input
+    from emorec.analysis.progress import progress_bar
+    settings = settings or analysis_settings(options)
     ray = _import_ray()
     started = _connect(ray, address, workers)
     results, stream, actors = {}, None, []
@@ -324,23 +373,23 @@ def analyze_on_ray(todo, options, workers=None, address=None, segment_frames=SEG
         actor = ray.remote(SegmentWorker).options(num_cpus=1, max_restarts=RETRIES, max_task_retries=RETRIES)
         actors = [actor.remote(_absolute_model(options.recognizer)) for _ in range(count)]
         units, jobs = plan_units(todo, options, segment_frames, images_per_task)
-        with tqdm(total=len(units), desc=f"segments on {count} Ray worker{'s' * (count > 1)}", unit="unit",
-                  position=1, leave=False, disable=not units) as bar:
+        with progress_bar(len(units), f"segments on {count} Ray worker{'s' * (count > 1)}", "unit",
+                          position=1, leave=False, disable=not units) as bar:
             stream = OrderedResults(ray, actors, units, bar)
             batch = (None, None)   # (unit index, its results): the image batch being written
             for job in jobs:
-                if "error" in job:
-                    work = _failed_work(job["error"])
-                elif job["kind"] == "image":
-                    if batch[0] != job["units"].start:   # this image's batch is the next unit in order
-                        taken = stream.take()   # a list, or one {"error"} if its worker died for good
-                        batch = (job["units"].start, taken if isinstance(taken, list) else [taken] * (job["slot"] + 1))
-                    work = _image_work(batch[1][job["slot"]])
+                if job.error is not None:
+                    work = _failed_work(job.error)
+                elif job.kind == "image":
+                    if batch[0] != job.units.start:   # this image's batch is the next unit in order
+                        taken = stream.take()   # a list, or one Failed if its worker died for good
+                        batch = (job.units.start, taken if isinstance(taken, list) else [taken] * (job.slot + 1))
+                    work = _image_work(batch[1][job.slot])
                 else:
                     work = _video_work(job, stream, options)
-                results[job["folder"]] = record_input(job["path"], job["folder"], job["source"], options, work)
+                results[job.folder] = record_input(job.path, job.folder, job.source, settings, work)
                 if on_done is not None:
-                    on_done(results[job["folder"]])
+                    on_done(results[job.folder])
     except KeyboardInterrupt:
         for _, folder, _ in todo:   # what the unfinished inputs had written
             if folder not in results:
@@ -369,7 +418,7 @@ def _import_ray():
     try:
         import ray
     except ImportError:
-        raise InputError(RAY_MISSING) from None
+        raise InputError(RAY_MISSING.format(python=python())) from None
     return ray
 
 

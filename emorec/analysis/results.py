@@ -76,29 +76,39 @@ class Timeline:
             return (first + last) / 2 * self.step_s, self._sums[:used] / self._counts[:used, None]
 
 
-def timeline_figure(timeline, title):
-    """A :class:`Timeline` as a figure: one line per emotion against time, the legend right of the plot."""
+def timeline_figure(timeline, title, duration_s=None):
+    """A :class:`Timeline` as a figure: one line per emotion against time over the video's ``duration_s``
+    (default: the analysed frames' span), the legend right of the plot; "no face found" across it when no
+    frame had a face."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(11, 3.5))
     t, probs = timeline.points()
-    for k, e in enumerate(EMOTIONS):
-        b, g, r = COLORS_BGR[e]
-        ax.plot(t, probs[:, k], label=e, color=(r / 255, g / 255, b / 255), linewidth=1.5)
+    found = bool(np.isfinite(probs).any())
+    if found:
+        for k, e in enumerate(EMOTIONS):
+            b, g, r = COLORS_BGR[e]
+            ax.plot(t, probs[:, k], label=e, color=(r / 255, g / 255, b / 255), linewidth=1.5)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0, fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "no face found", transform=ax.transAxes, ha="center", va="center", fontsize=16,
+                color="0.45")
+    duration_s = duration_s or timeline.frames * timeline.step_s
+    if duration_s > 0:
+        ax.set_xlim(0, duration_s)
     ax.set_ylim(0, 1)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("probability\n(mean over faces)")
     ax.set_title(title if timeline.width == 1 else f"{title} (each point: mean of {timeline.width} analysed frames)")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0, fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
 
 
-def plot_timeline(timeline, path, title):
+def plot_timeline(timeline, path, title, duration_s=None):
     import matplotlib.pyplot as plt
-    fig = timeline_figure(timeline, title)
+    fig = timeline_figure(timeline, title, duration_s)
     try:
         save_figure(fig, path, dpi=90)
     finally:

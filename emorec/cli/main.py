@@ -8,26 +8,32 @@ from pathlib import Path
 from emorec.cli.entry import run_entry_point
 from emorec.common.argtypes import HelpFormatter, number
 from emorec.common.errors import InputError
+from emorec.common.invocation import command, python
 from emorec.common.labels import DEFAULT_MODEL, MODEL_DIR
 from emorec.common.quiet import quiet_libraries
 
 USAGE = """\
-emotion recognizer — training and analysis (the live window is `python UI.py`)
+emotion recognizer — training and analysis (the live window is `{ui}`)
 
-  python main.py train    --data data/fer2013.csv      train a model (saved under model/)
-  python main.py evaluate --model PATH --data PATH     accuracy, per-class report, confusion matrix
-  python main.py calibrate --model PATH --data PATH    choose a model's input blur on validation
-  python main.py preview  --data PATH                  a grid of sample faces per class
-  python main.py analyze  PATH [PATH ...] --out DIR    label faces in images, folders and videos
-  python main.py serve                                 the browser app and HTTP API on http://127.0.0.1:8000/
+  {main} train    --data data/fer2013.csv      train a model (saved under model/)
+  {main} evaluate --model PATH --data PATH     accuracy, per-class report, confusion matrix
+  {main} calibrate --model PATH --data PATH    choose a model's input blur on validation
+  {main} preview  --data PATH                  a grid of sample faces per class
+  {main} analyze  PATH [PATH ...] --out DIR    label faces in images, folders and videos
+  {main} serve                                 the browser app and HTTP API on http://127.0.0.1:8000/
 
 Get the data: download fer2013.csv from Kaggle ("Challenges in Representation Learning: Facial
 Expression Recognition Challenge") into data/, or use PNG class folders (ROOT/train/<class>/*.png).
-`python main.py COMMAND --help` documents every flag.
+`{main} COMMAND --help` documents every flag.
 
 Exit codes: 0 done; 1 analyze finished but some inputs failed; 2 nothing was done because of a problem
 with the command line or the input (the message says what to change); 130 interrupted (Ctrl-C / kill).
 """
+
+
+def usage() -> str:
+    """:data:`USAGE` with the commands as this interpreter runs them (e.g. ``.venv/bin/python main.py``)."""
+    return USAGE.format(main=command("main.py"), ui=command("UI.py"))
 
 
 def _add_train(sub):
@@ -60,7 +66,7 @@ def _run_train(args):
         config.devices = args.devices   # None: the saved run's device count
     else:
         if not config.data:
-            raise InputError("train needs --data PATH (fer2013.csv or a class-folder tree). Run `python main.py` "
+            raise InputError(f"train needs --data PATH (fer2013.csv or a class-folder tree). Run `{command()}` "
                              "for where to get the data.")
         config.out = config.out or str(MODEL_DIR / f"{config.arch}-{datetime.now():%Y%m%d-%H%M%S}")
     from emorec.training.train import finish, fit, prepare
@@ -192,7 +198,7 @@ def _add_analyze(sub):
                    help="local engine: files analysed in parallel processes (default 1); ray engine: Ray workers, "
                         "each with its own model (default: one per CPU of the cluster)")
     p.add_argument("--engine", choices=("local", "ray"), default="local",
-                   help="local: this machine's processes; ray: a Ray cluster (pip install -r "
+                   help="local: this machine's processes; ray: a Ray cluster (" + python() + " -m pip install -r "
                         "requirements-cluster.txt), videos cut into segments that all workers share")
     p.add_argument("--address", metavar="HOST:PORT",
                    help="ray engine: join the cluster `ray start --head` started (default: start a local Ray for "
@@ -204,16 +210,17 @@ def _add_analyze(sub):
 
 
 def _run_analyze(args):
-    from emorec.analysis.analyze import analyze_paths, report
+    from emorec.analysis.analyze import analyze_paths
     from emorec.analysis.outputs import AnalyzeOptions
     from emorec.cli.flags import recognizer_kwargs
+    from emorec.cli.terminal import report
     options = AnalyzeOptions(every=args.every, no_video=args.no_video, overwrite=args.overwrite,
                              recognizer=recognizer_kwargs(args))
     if args.engine == "local" and (args.address or args.segment_frames):
         raise InputError("--address and --segment-frames belong to --engine ray; add --engine ray")
     cluster = {"segment_frames": args.segment_frames} if args.segment_frames else {}
     return report(analyze_paths(args.paths, args.out, options, workers=args.workers, engine=args.engine,
-                                address=args.address, **cluster), args.out)
+                                address=args.address, **cluster), args.out, options.recognizer["settings"])
 
 
 def _add_serve(sub):
@@ -248,7 +255,7 @@ def _run_serve(args):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="main.py", description=USAGE,
+    parser = argparse.ArgumentParser(prog="main.py", description=usage(),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_train(sub)
@@ -266,7 +273,7 @@ def main(argv=None):
     quiet_libraries()
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
-        print(USAGE)
+        print(usage())
         return 0
     args = build_parser().parse_args(argv)
     return run_entry_point(lambda: args.func(args))

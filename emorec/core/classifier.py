@@ -2,8 +2,10 @@
 :func:`emorec.network.files.ensure_export`)."""
 
 import os
+from pathlib import Path
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from emorec.common.artifacts import metadata_path
 from emorec.common.errors import ModelError
@@ -27,7 +29,8 @@ class Classifier:
     ``export``: run this LiteRT file of the model instead of its own export (a benchmark's other quantization).
     """
 
-    def __init__(self, model_path=None, num_threads=None, export=None):
+    def __init__(self, model_path: str | Path | None = None, num_threads: int | None = None,
+                 export: str | Path | None = None):
         from ai_edge_litert.interpreter import Interpreter
         self.num_threads = num_threads or DEFAULT_THREADS
         self.model_path = resolve_model_path(model_path)
@@ -42,12 +45,12 @@ class Classifier:
         inp, out = self._interpreter.get_input_details()[0], self._interpreter.get_output_details()[0]
         _check_shapes(tflite, inp["shape"][1:], out["shape"][1:])
         self._in, self._out = inp["index"], out["index"]
-        self._batch = None
+        self._batch: int | None = None
 
-    def __call__(self, faces):
+    def __call__(self, faces: ArrayLike) -> np.ndarray:
         return self.run(to_model_input(as_crops(faces)[0]))
 
-    def run(self, x):
+    def run(self, x: np.ndarray) -> np.ndarray:
         """The network alone: an N×48×48×1 float32 tensor (gray values 0..255, already preprocessed) → N×7."""
         if len(x) == 0:
             return np.zeros((0, NUM_CLASSES), np.float32)
@@ -60,11 +63,11 @@ class Classifier:
         self._interpreter.invoke()
         return self._interpreter.get_tensor(self._out).copy()
 
-    def predict(self, faces, batch_size=256, tta=False):
+    def predict(self, faces: ArrayLike, batch_size: int = 256, tta: bool = False) -> np.ndarray:
         """Probabilities for many crops, in chunks; ``tta`` averages with the horizontal flip."""
-        faces, _ = as_crops(faces)
+        crops, _ = as_crops(faces)
         chunks = []
-        for i in range(0, len(faces), batch_size):
-            part = faces[i:i + batch_size]
+        for i in range(0, len(crops), batch_size):
+            part = crops[i:i + batch_size]
             chunks.append(flip_tta(self, part) if tta else self(part))
         return np.concatenate(chunks) if chunks else np.zeros((0, NUM_CLASSES), np.float32)

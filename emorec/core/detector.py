@@ -8,6 +8,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from numpy.typing import ArrayLike
 
 from emorec.common.errors import DetectorError
 from emorec.common.labels import CASCADE_PATH, INPUT_SIZE
@@ -21,7 +22,7 @@ class DetectorSettings:
     # farther than ~2 m from the camera; it is the knob that costs the most time.
     scale_factor: float = 1.2     # image pyramid step; larger is faster, finds fewer faces
     min_neighbors: int = 5        # detections needed to keep a face; larger is stricter
-    min_size: int = 80            # smallest face side, in full-frame pixels
+    min_size: int = 48            # smallest face side, in frame pixels (bench/bench_min_size.py: README)
     detect_width: int = 320       # frames wider than this are downscaled for detection (0 = never)
     pad: float = 0.1              # crops grow by this fraction of the box side on every edge
 
@@ -34,25 +35,26 @@ NEAR_SIZES = (0.7, 1.45)
 class HaarDetector:
     """``detector(gray)`` -> (N, 4) boxes; ``gray`` is an H×W uint8 frame."""
 
-    def __init__(self, cascade_path=CASCADE_PATH, settings=None):
+    def __init__(self, cascade_path: str | Path = CASCADE_PATH, settings: DetectorSettings | None = None):
         self.settings = settings or DetectorSettings()
         try:
             # OpenCV raises for a missing or malformed file, and returns an empty classifier for others.
-            self.cascade = cv2.CascadeClassifier(str(cascade_path)) if Path(cascade_path).is_file() else None
+            cascade = cv2.CascadeClassifier(str(cascade_path)) if Path(cascade_path).is_file() else None
         except (cv2.error, SystemError):
-            self.cascade = None
-        if self.cascade is None or self.cascade.empty():
+            cascade = None
+        if cascade is None or cascade.empty():
             raise DetectorError(f"could not load the Haar cascade {cascade_path}: restore "
                                 "haarcascade_frontalface_default.xml "
                                 "(git checkout -- haarcascade_frontalface_default.xml); "
                                 "note opencv-python 5 has no Haar cascades, install 'opencv-python<5'.")
+        self.cascade: cv2.CascadeClassifier = cascade
 
-    def _scale(self, width):
+    def _scale(self, width: int) -> float:
         """Factor from full-frame to detection pixels (frames wider than ``detect_width`` are shrunk)."""
         w = self.settings.detect_width
         return w / width if w and width > w else 1.0
 
-    def _detect(self, gray, scale, min_side, max_side=None):
+    def _detect(self, gray: np.ndarray, scale: float, min_side: float, max_side: float | None = None) -> np.ndarray:
         """Faces in ``gray`` shrunk by ``scale``, sides in [min_side, max_side] full-frame pixels; (N, 4) boxes in
         ``gray``'s pixels."""
         s = self.settings
@@ -60,29 +62,28 @@ class HaarDetector:
         small = cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA) \
             if scale != 1.0 else gray
         lo = max(12, round(min_side * scale))
-        limits = {"minSize": (lo, lo)}
-        if max_side:
-            hi = round(max_side * scale)
-            limits["maxSize"] = (hi, hi)
-        if min(small.shape[:2]) < lo or limits.get("maxSize", (lo,))[0] < lo:
+        hi = round(max_side * scale) if max_side else 0
+        if min(small.shape[:2]) < lo or (max_side and hi < lo):
             return np.zeros((0, 4), int)
         found = self.cascade.detectMultiScale(small, scaleFactor=s.scale_factor, minNeighbors=s.min_neighbors,
-                                              **limits)
+                                              minSize=(lo, lo), maxSize=(hi, hi))
         if len(found) == 0:
             return np.zeros((0, 4), int)
         return in_reading_order(np.round(np.asarray(found, float) / scale).astype(int))
 
-    def __call__(self, gray):
+    def __call__(self, gray: np.ndarray) -> np.ndarray:
         """A full scan: every position, every face size from ``min_size`` up."""
         return self._detect(gray, self._scale(gray.shape[1]), self.settings.min_size)
 
-    def near(self, gray, boxes, grow=NEAR_GROW, sizes=NEAR_SIZES):
+    def near(self, gray: np.ndarray, boxes: ArrayLike, grow: float = NEAR_GROW,
+             sizes: tuple[float, float] = NEAR_SIZES) -> np.ndarray:
         """Search only around faces found before: for each (x, y, w, h) box, a window grown by ``grow`` × its
         side on every edge, and only face sizes within ``sizes`` × its side. The frame is shrunk by the same
         factor as in a full scan, so the cascade sees faces at the same scales. Returns (N, 4) boxes in
         full-frame pixels; a face seen from two overlapping windows is returned once."""
         h, w = gray.shape[:2]
-        scale, found = self._scale(w), []
+        scale = self._scale(w)
+        found: list[np.ndarray] = []
         for x, y, bw, bh in np.asarray(boxes, int).reshape(-1, 4):
             side = max(bw, bh)
             m = int(grow * side)
@@ -95,24 +96,24 @@ class HaarDetector:
         return dedupe(np.asarray(found, int).reshape(-1, 4))
 
 
-def in_reading_order(boxes):
+def in_reading_order(boxes: ArrayLike) -> np.ndarray:
     """Boxes sorted by x, then y, w, h. OpenCV's cascade returns faces in an order that varies with its thread
     scheduling; new faces get their track ids in this order, so it must not vary between runs or engines."""
     boxes = np.asarray(boxes).reshape(-1, 4)
     return boxes[np.lexsort(boxes.T[::-1])]
 
 
-def dedupe(boxes, iou=0.5):
+def dedupe(boxes: np.ndarray, iou: float = 0.5) -> np.ndarray:
     """Boxes with any box that overlaps an earlier one by more than ``iou`` removed."""
     from emorec.core.tracking import iou_matrix
-    keep = []
+    keep: list[int] = []
     for i, box in enumerate(boxes):
         if not keep or iou_matrix(box[None], boxes[keep]).max() <= iou:
             keep.append(i)
     return boxes[keep]
 
 
-def square_boxes(boxes, pad=0.0):
+def square_boxes(boxes: ArrayLike, pad: float = 0.0) -> np.ndarray:
     """Make boxes square around their centres (side = max(w, h)) and grow each edge by ``pad``·side."""
     boxes = np.asarray(boxes, float).reshape(-1, 4)
     side = boxes[:, 2:].max(axis=1) * (1 + 2 * pad)
@@ -120,7 +121,7 @@ def square_boxes(boxes, pad=0.0):
     return np.stack([cx - side / 2, cy - side / 2, side, side], axis=1).round().astype(int)
 
 
-def clip_boxes(boxes, width, height):
+def clip_boxes(boxes: ArrayLike, width: int, height: int) -> np.ndarray:
     """Clip boxes to a width×height frame; boxes keep at least 1 px."""
     boxes = np.asarray(boxes, int).reshape(-1, 4)
     x0 = np.clip(boxes[:, 0], 0, width - 1)
@@ -130,7 +131,7 @@ def clip_boxes(boxes, width, height):
     return np.stack([x0, y0, x1 - x0, y1 - y0], axis=1)
 
 
-def crop_faces(gray, boxes):
+def crop_faces(gray: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """N clipped boxes on an H×W uint8 frame -> N×48×48 uint8 crops (via :func:`to_face48`)."""
     if len(boxes) == 0:
         return np.zeros((0, INPUT_SIZE, INPUT_SIZE), np.uint8)

@@ -6,8 +6,11 @@ folder, a webcam frame or a video, goes through :func:`to_face48`. Intensity sca
 place where inputs could be normalised differently.
 """
 
+from collections.abc import Callable, Sized
+
 import cv2
 import numpy as np
+from numpy.typing import ArrayLike
 
 from emorec.common.errors import InputError
 from emorec.common.labels import INPUT_SIZE
@@ -19,7 +22,7 @@ PREPROCESSING = {
 }
 
 
-def as_uint8(array, what, expected):
+def as_uint8(array: ArrayLike, what: str, expected: str) -> np.ndarray:
     """``array`` as a uint8 NumPy array, or :class:`errors.InputError` naming ``expected``.
 
     Accepted without loss: uint8, and any integer array (or nested list of ints) whose values are all in
@@ -53,7 +56,7 @@ FRAME_EXPECTED = "an H×W×3 uint8 BGR frame (H×W or H×W×1 gray and H×W×4 B
 CROPS_EXPECTED = f"N×{INPUT_SIZE}×{INPUT_SIZE} uint8 gray crops (one {INPUT_SIZE}×{INPUT_SIZE} crop is accepted too)"
 
 
-def as_gray_frame(frame):
+def as_gray_frame(frame: ArrayLike) -> np.ndarray:
     """A frame as the H×W uint8 gray image detection and cropping work on (see :data:`FRAME_EXPECTED`)."""
     a = as_uint8(frame, "the frame", FRAME_EXPECTED)
     if a.ndim == 2:
@@ -67,10 +70,10 @@ def as_gray_frame(frame):
     raise InputError(f"the frame has shape {a.shape}; expected {FRAME_EXPECTED}")
 
 
-def as_crops(faces):
+def as_crops(faces: ArrayLike) -> tuple[np.ndarray, bool]:
     """Crops as an N×48×48 uint8 array (see :data:`CROPS_EXPECTED`); returns (crops, was_single)."""
-    a = as_uint8(faces, "the crops", CROPS_EXPECTED) if not (hasattr(faces, "__len__") and len(faces) == 0) \
-        else np.zeros((0, INPUT_SIZE, INPUT_SIZE), np.uint8)
+    empty = isinstance(faces, Sized) and len(faces) == 0
+    a = np.zeros((0, INPUT_SIZE, INPUT_SIZE), np.uint8) if empty else as_uint8(faces, "the crops", CROPS_EXPECTED)
     if a.ndim == 4 and a.shape[3] == 1:
         a = a[..., 0]
     single = a.ndim == 2
@@ -82,7 +85,7 @@ def as_crops(faces):
     return a, single
 
 
-def to_face48(image):
+def to_face48(image: ArrayLike) -> np.ndarray:
     """Any face image -> the model's input crop.
 
     image: uint8 array, H×W (gray), H×W×1, H×W×3 (BGR) or H×W×4 (BGRA), any size > 0.
@@ -113,7 +116,7 @@ def to_face48(image):
     return np.ascontiguousarray(image)
 
 
-def to_model_input(faces):
+def to_model_input(faces: ArrayLike) -> np.ndarray:
     """N×48×48 uint8 crops -> the float32 N×48×48×1 tensor every model takes (values 0..255). Everything
     else (scaling, a model's input blur) happens inside the model."""
     faces = np.asarray(faces)
@@ -122,7 +125,15 @@ def to_model_input(faces):
     return faces.astype(np.float32)[..., None]
 
 
-def flip_pair(classify, crops):
+#: Which network passes a crop gets (:func:`classify_passes`): the crop itself, its mirror image, or both
+#: (flip test-time augmentation: the two averaged).
+PLAIN, MIRROR, BOTH = 0, 1, 2
+
+#: A classifier: N×48×48 uint8 crops → N×7 float32 probabilities.
+Classify = Callable[[np.ndarray], np.ndarray]
+
+
+def flip_pair(classify: Classify, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(probabilities of the N×48×48 crops, probabilities of their mirror images), both from one batched
     call of ``classify`` on 2N crops."""
     if len(crops) == 0:
@@ -132,8 +143,25 @@ def flip_pair(classify, crops):
     return probs[:len(crops)], probs[len(crops):]
 
 
-def flip_tta(classify, crops):
-    """Flip test-time augmentation: each crop's probabilities averaged with its mirror image's (see
-    :func:`flip_pair`). The one place this is coded."""
-    plain, mirrored = flip_pair(classify, crops)
-    return (plain + mirrored) / 2 if len(crops) else plain
+def classify_passes(classify: Classify, crops: np.ndarray, passes: ArrayLike) -> np.ndarray:
+    """N×48×48 crops → N×7 probabilities, each crop from the passes ``passes`` (N ints) names for it:
+    :data:`PLAIN` (the crop), :data:`MIRROR` (its mirror image) or :data:`BOTH` (the two averaged). One
+    batched call of ``classify`` on the crops that need a plain pass, then the mirror images that need one;
+    with every crop ``BOTH`` that is exactly :func:`flip_tta`."""
+    passes = np.asarray(passes).reshape(-1)
+    if len(crops) == 0:
+        return classify(crops)
+    plain, mirror = passes != MIRROR, passes != PLAIN
+    probs = classify(np.concatenate([crops[plain], crops[mirror][:, :, ::-1]]))
+    n = int(plain.sum())
+    out = np.zeros((len(crops), probs.shape[1]), probs.dtype)
+    out[plain] = probs[:n]
+    out[mirror] += probs[n:]
+    out[plain & mirror] /= 2
+    return out
+
+
+def flip_tta(classify: Classify, crops: np.ndarray) -> np.ndarray:
+    """Flip test-time augmentation: each crop's probabilities averaged with its mirror image's, from one
+    batched call on the crops and then their mirror images (:func:`classify_passes` with every crop ``BOTH``)."""
+    return classify_passes(classify, crops, np.full(len(crops), BOTH))

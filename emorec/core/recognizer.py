@@ -4,21 +4,31 @@ detect (Haar, on a downscaled gray frame) → square + pad → clip → crop 48�
 one batched call → track ids and smooth probabilities. Imports neither Tk nor TensorFlow.
 
 >>> rec = Recognizer()                      # shipped model + shipped Haar cascade
->>> for face in rec(frame_bgr):             # frame_bgr: H×W×3 uint8, OpenCV's BGR order
+>>> for face in rec.image(photo_bgr):       # a still: H×W×3 uint8, OpenCV's BGR order; no state kept
 ...     print(face.id, face.box, face.label, round(face.confidence, 2), face.probs["happy"])
+>>> for frame_bgr in frames:                # a stream: tracks, smoothing and near searches carry over
+...     faces = rec(frame_bgr)
 """
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from emorec.common.labels import CASCADE_PATH, EMOTIONS
 from emorec.core.detector import DetectorSettings, HaarDetector, clip_boxes, crop_faces, square_boxes
-from emorec.core.preprocess import as_crops, as_gray_frame, flip_tta
-from emorec.core.tracking import DEFAULT_SMOOTHING, Tracker, iou_matrix
+from emorec.core.preprocess import BOTH, PLAIN, Classify, as_crops, as_gray_frame, classify_passes, flip_tta
+from emorec.core.tracking import DEFAULT_SMOOTHING, Tracker, greedy_match, iou_matrix
+
+log = logging.getLogger(__name__)
 
 #: CSV columns of :meth:`Face.row`, shared by the window's recordings and `main.py analyze`.
 FACE_COLUMNS = ["id", "x", "y", "w", "h", "label", "confidence", *EMOTIONS]
+
+Box = tuple[int, int, int, int]
 
 
 @dataclass
@@ -26,34 +36,48 @@ class Face:
     """One recognized face. ``box`` is (x, y, w, h) in frame pixels; ``probs`` maps every emotion to
     its (smoothed, unrounded) probability, in :data:`labels.EMOTIONS` order, summing to 1."""
     id: int
-    box: tuple
-    probs: dict = field(repr=False)
+    box: Box
+    probs: dict[str, float] = field(repr=False)
     label: str = ""
     confidence: float = 0.0
 
-    def row(self):
+    def row(self) -> list:
         """The face as CSV values in :data:`FACE_COLUMNS` order (probabilities to 6 decimals)."""
         return [self.id, *self.box, self.label, f"{self.confidence:.6f}", *(f"{self.probs[e]:.6f}" for e in EMOTIONS)]
 
-    def as_dict(self):
+    def as_dict(self) -> dict:
         """The face as JSON-ready data: ``{"id", "box": [x, y, w, h], "label", "confidence", "probs": {...}}``."""
         return {"id": self.id, "box": list(self.box), "label": self.label, "confidence": self.confidence,
                 "probs": dict(self.probs)}
 
     @classmethod
-    def from_probs(cls, track_id, box, probs):
+    def from_probs(cls, track_id: int, box: ArrayLike, probs: np.ndarray) -> "Face":
         k = int(np.argmax(probs))
-        return cls(int(track_id), tuple(int(v) for v in box),
-                   {name: float(p) for name, p in zip(EMOTIONS, probs)}, EMOTIONS[k], float(probs[k]))
+        x, y, w, h = (int(v) for v in np.asarray(box).reshape(4))
+        return cls(int(track_id), (x, y, w, h), {name: float(p) for name, p in zip(EMOTIONS, probs)},
+                   EMOTIONS[k], float(probs[k]))
 
 
 #: Full scans every this many detections when the detector can search near known faces (10 frames ≈ 333 ms
 #: at 30 frames/s: the longest a new face waits to be found).
 FULL_SCAN_EVERY = 10
 
+#: A detector: gray H×W uint8 frame → (N, 4) int boxes (x, y, w, h).
+Detector = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass
+class Detection:
+    """What one frame's detection step hands to classification: ``boxes`` (N, 4) int (squared, padded,
+    clipped), their ``crops`` N×48×48 uint8, and per face the network ``passes`` it gets
+    (:data:`preprocess.PLAIN`, ``MIRROR`` or ``BOTH``)."""
+    boxes: np.ndarray
+    crops: np.ndarray
+    passes: np.ndarray
+
 
 class Recognizer:
-    """Callable frame → faces pipeline.
+    """Frame → faces, for stills (:meth:`image`) and streams (``rec(frame)``, frame after frame).
 
     detector: callable gray H×W uint8 → (N, 4) boxes (default: :class:`HaarDetector`).
     classifier: callable N×48×48 uint8 → N×7 probabilities (default: :class:`classifier.Classifier`).
@@ -64,47 +88,72 @@ class Recognizer:
     faces found before, at their sizes; a new face is found at the next full scan. 1 = always full scans.
     A face the near search misses is carried over for ``carry`` detections before it is dropped, and the
     next detection is a full scan.
-    tta: average each face's probabilities with those of its mirror image (the faces and their
-    mirrors go through the classifier in the same batched call; costs a second pass per face).
+    tta: average each face's probabilities with those of its mirror image (flip test-time augmentation).
+    alternate: in streams with ``tta`` and ``smoothing``, a face that continues from the previous frame gets
+    one network pass per frame, its mirror image on every other frame (odd frame numbers), and the track's
+    smoothing averages the two views; a face that is new (no box of the previous frame overlaps it) gets both
+    passes, so its first label is already the averaged one. False: both passes on every frame. Stills
+    (:meth:`image`) always get both passes when ``tta`` is on.
+
+    A stream's state (tracks, near searches, carried boxes) belongs to one source: a frame whose size
+    differs from the previous one starts afresh, as after :meth:`reset`.
     """
 
-    def __init__(self, model=None, cascade=CASCADE_PATH, *, detector=None, classifier=None,
-                 settings=None, smoothing=DEFAULT_SMOOTHING, detect_every=1, full_scan_every=FULL_SCAN_EVERY,
-                 carry=1, tta=True):
+    def __init__(self, model: str | Path | None = None, cascade: str | Path = CASCADE_PATH, *,
+                 detector: Detector | None = None,
+                 classifier: Classify | None = None, settings: DetectorSettings | None = None,
+                 smoothing: float = DEFAULT_SMOOTHING, detect_every: int = 1,
+                 full_scan_every: int = FULL_SCAN_EVERY, carry: int = 1, tta: bool = True, alternate: bool = True):
         self.settings = settings or DetectorSettings()
-        self.detector = detector or HaarDetector(cascade, self.settings)
+        self.detector: Detector = detector or HaarDetector(cascade, self.settings)
         if classifier is None:
             from emorec.core.classifier import Classifier
             classifier = Classifier(model)
-        self.classifier = classifier
+        self.classifier: Classify = classifier
         self.tracker = Tracker(smoothing=smoothing)
         self.detect_every = max(1, int(detect_every))
         self.full_scan_every = max(1, int(full_scan_every)) if hasattr(self.detector, "near") else 1
         self.carry = int(carry)
         self.tta = bool(tta)
+        self.alternate = bool(alternate)
         self.reset()
 
-    def reset(self, start=0):
+    def reset(self, start: int = 0) -> None:
         """Forget tracks (call when the source changes). ``start``: go on as if ``start`` frames had gone
         through; the detection from then on is exactly that of an uninterrupted run when ``start`` is a
         multiple of :attr:`resync_period` (those frames begin with a full scan, which looks at nothing
-        before it). Tracking starts afresh either way; :func:`track` it elsewhere to continue ids."""
+        before it). Tracking starts afresh either way; :func:`track` it elsewhere to continue ids. Which
+        faces get one network pass or both depends on the frame before as well (see :meth:`advance`)."""
         self.tracker.reset()
         self._frame_index = int(start)
         self._detections = -(-int(start) // self.detect_every)   # detections frames 0..start-1 had
         self._boxes = np.zeros((0, 4), int)     # squared, padded, clipped: what is cropped
         self._raw = np.zeros((0, 4), int)       # as the detector found them: where the next near search looks
         self._missed = np.zeros(0, int)         # per raw box: near searches in a row that did not find it
-        self.last_scan = None                   # "full", "near" or None (boxes reused): for benchmarks and tests
+        self._shape: tuple[int, ...] | None = None   # the last frame's size: another size starts afresh
+        self._previous = np.zeros((0, 4), int)  # the last frame's boxes: a face none of them overlaps is new
+        self.last_scan: str | None = None       # "full", "near" or None (boxes reused): for benchmarks and tests
 
     @property
-    def resync_period(self):
+    def resync_period(self) -> int:
         """Frames after which detection starts again from a full scan on schedule: frame indexes that are
         multiples of this do not depend on earlier frames, so a video can be cut there into segments that
         are recognized apart (:mod:`emorec.analysis.ray_engine`) and still give the boxes of one uninterrupted run."""
         return resync_period(self.detect_every, self.full_scan_every)
 
-    def classify(self, faces):
+    # ---------------------------------------------------------------- stills
+
+    def image(self, frame_bgr: ArrayLike) -> list["Face"]:
+        """A still image (H×W×3 uint8 BGR; gray and BGRA accepted) → list of :class:`Face`, ids 1..N in
+        reading order. Stateless: a full scan, both passes per face with ``tta``, no smoothing; it neither
+        uses nor changes the stream's state, so photos can be looped over with one recognizer, between
+        stream frames or not."""
+        gray = as_gray_frame(frame_bgr)
+        boxes = clip_boxes(square_boxes(self.detector(gray), self.settings.pad), gray.shape[1], gray.shape[0])
+        probs = self.classify(crop_faces(gray, boxes))
+        return [Face.from_probs(i, b, p) for i, (b, p) in enumerate(zip(boxes, probs), start=1)]
+
+    def classify(self, faces: ArrayLike) -> np.ndarray:
         """N×48×48 uint8 gray crops → N×7 float32 probabilities, in one batched call
         (2N crops with ``tta``: the faces, then their mirrors). One 48×48 crop → 7 probabilities.
         Anything else raises :class:`errors.InputError` naming the expected dtype and shape."""
@@ -112,51 +161,92 @@ class Recognizer:
         probs = flip_tta(self.classifier, crops) if self.tta else self.classifier(crops)
         return probs[0] if single else probs
 
-    def boxes(self, gray):
-        """Face boxes for a gray frame: detected, squared, padded and clipped to the frame."""
+    # ---------------------------------------------------------------- streams
+
+    def __call__(self, frame_bgr: ArrayLike) -> list["Face"]:
+        """The next frame of a stream (H×W×3 uint8 BGR; gray and BGRA accepted) → list of :class:`Face`, with
+        track ids and smoothed probabilities. Other dtypes and shapes raise :class:`errors.InputError` naming
+        what is expected. For a still, use :meth:`image`."""
+        return track(self.tracker, *self.observe(frame_bgr))
+
+    def observe(self, frame_bgr: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+        """The per-frame half of :meth:`__call__`: a frame → (boxes (N, 4) int, probabilities (N, 7) float32),
+        detected and classified but neither tracked nor smoothed."""
+        found = self.detect(frame_bgr)
+        return found.boxes, self.classify_detection(found)
+
+    def detect(self, frame_bgr: ArrayLike) -> Detection:
+        """The stream's sequential detection step for the next frame (boxes, crops, and the passes each face
+        gets); :meth:`classify_detection` then needs no state, so it may run beside the next frame's ``detect``."""
+        gray = as_gray_frame(frame_bgr)
+        boxes = self.boxes(gray)
+        passes = self._passes(self._frame_index - 1, boxes)
+        self._previous = boxes
+        return Detection(boxes, crop_faces(gray, boxes), passes)
+
+    def classify_detection(self, found: Detection) -> np.ndarray:
+        """N×7 probabilities for a :class:`Detection`'s crops, from the passes it names, in one batched call."""
+        return classify_passes(self.classifier, found.crops, found.passes)
+
+    def advance(self, frame_bgr: ArrayLike) -> None:
+        """Detection alone: bring the stream's state past this frame without classifying it. A worker that
+        recognizes a segment of a video from frame ``start`` (a multiple of :attr:`resync_period`) calls
+        ``reset(start - resync_period)`` and follows the period's frames before it, so that its first frame's
+        passes are chosen as in one uninterrupted run."""
+        gray = as_gray_frame(frame_bgr)
+        self._previous = self.boxes(gray)
+
+    def boxes(self, gray: np.ndarray) -> np.ndarray:
+        """Face boxes for the next gray frame of the stream: detected, squared, padded and clipped to the frame."""
+        if self._shape is not None and gray.shape != self._shape:
+            log.debug("frame size changed from %s to %s: tracks reset, full scan", self._shape, gray.shape)
+            self.reset()
+        self._shape = gray.shape
         index, self._frame_index = self._frame_index, self._frame_index + 1
         self.last_scan = None
         if index % self.detect_every:
             return self._boxes
         # A full scan on schedule, when no face is known, or when the last near search lost a face.
-        full = self._detections % self.full_scan_every == 0 or len(self._raw) == 0 or self._missed.any()
+        full = self._detections % self.full_scan_every == 0 or len(self._raw) == 0 or bool(self._missed.any())
         self._detections += 1
         if full:
-            self._raw = self.detector(gray)
+            self._raw = np.asarray(self.detector(gray), int).reshape(-1, 4)
             self._missed = np.zeros(len(self._raw), int)
         else:
             self._raw, self._missed = self._follow(gray)
         self.last_scan = "full" if full else "near"
+        inside = ((self._raw[:, 0] < gray.shape[1]) & (self._raw[:, 1] < gray.shape[0])
+                  & (self._raw[:, 0] + self._raw[:, 2] > 0) & (self._raw[:, 1] + self._raw[:, 3] > 0))
+        self._raw, self._missed = self._raw[inside], self._missed[inside]   # never a face from outside the frame
         self._boxes = clip_boxes(square_boxes(self._raw, self.settings.pad), gray.shape[1], gray.shape[0])
         return self._boxes
 
-    def _follow(self, gray):
+    def _follow(self, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Search near the known faces; a face not found again is kept ``carry`` times, then dropped."""
-        found = self.detector.near(gray, self._raw)
+        found = self.detector.near(gray, self._raw)   # type: ignore[attr-defined]
         matched = iou_matrix(self._raw, found).max(axis=1) > 0.3 if len(found) else np.zeros(len(self._raw), bool)
         kept = ~matched & (self._missed < self.carry)
         raw = np.concatenate([found, self._raw[kept]]).astype(int)
         return raw, np.concatenate([np.zeros(len(found), int), self._missed[kept] + 1])
 
-    def observe(self, frame_bgr):
-        """The per-frame half of :meth:`__call__`: a frame → (boxes (N, 4) int, probabilities (N, 7) float32),
-        detected and classified but neither tracked nor smoothed."""
-        gray = as_gray_frame(frame_bgr)
-        boxes = self.boxes(gray)
-        return boxes, self.classify(crop_faces(gray, boxes))
+    def _passes(self, index: int, boxes: np.ndarray) -> np.ndarray:
+        """Per face, the passes of frame number ``index`` (see the class's ``alternate``)."""
+        if not self.tta:
+            return np.full(len(boxes), PLAIN)
+        passes = np.full(len(boxes), BOTH)
+        if self.alternate and self.tracker.smoothing > 0 and len(boxes) and len(self._previous):
+            iou = iou_matrix(boxes, self._previous)
+            continuing = np.array([t is not None for t in greedy_match(iou, self.tracker.iou_threshold)])
+            passes[continuing] = index % 2      # PLAIN on even frames, MIRROR on odd ones
+        return passes
 
-    def __call__(self, frame_bgr):
-        """A frame (H×W×3 uint8 BGR; gray and BGRA accepted) → list of :class:`Face`.
-        Other dtypes and shapes raise :class:`errors.InputError` naming what is expected."""
-        return track(self.tracker, *self.observe(frame_bgr))
 
-
-def resync_period(detect_every=1, full_scan_every=FULL_SCAN_EVERY):
+def resync_period(detect_every: int = 1, full_scan_every: int = FULL_SCAN_EVERY) -> int:
     """Frames between full scans on schedule (see :attr:`Recognizer.resync_period`)."""
     return max(1, int(detect_every)) * max(1, int(full_scan_every))
 
 
-def track(tracker, boxes, probs):
+def track(tracker: Tracker, boxes: np.ndarray, probs: np.ndarray) -> list[Face]:
     """The sequential half of :meth:`Recognizer.__call__`: one frame's observations → its :class:`Face` list,
     with ids and smoothed probabilities from ``tracker`` (a :class:`tracking.Tracker`)."""
     ids, smoothed = tracker.update(boxes, probs)

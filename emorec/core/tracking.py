@@ -3,6 +3,7 @@
 import itertools
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from emorec.common.errors import InputError
 
@@ -10,7 +11,7 @@ from emorec.common.errors import InputError
 DEFAULT_SMOOTHING = 0.6
 
 
-def iou_matrix(a, b):
+def iou_matrix(a: ArrayLike, b: ArrayLike) -> np.ndarray:
     """IoU of every box in ``a`` (N, 4) with every box in ``b`` (M, 4), boxes as (x, y, w, h)."""
     a, b = np.asarray(a, float).reshape(-1, 4), np.asarray(b, float).reshape(-1, 4)
     ax1, ay1, bx1, by1 = a[:, 0] + a[:, 2], a[:, 1] + a[:, 3], b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
@@ -21,6 +22,21 @@ def iou_matrix(a, b):
     return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
+def greedy_match(iou: np.ndarray, threshold: float) -> list[int | None]:
+    """One-to-one matching of the rows of an (N, M) IoU matrix to its columns, best pairs first, pairs under
+    ``threshold`` never: for each row, its column index or None."""
+    assigned: list[int | None] = [None] * iou.shape[0]
+    used: set[int] = set()
+    for flat in np.argsort(-iou, axis=None):
+        d, t = np.unravel_index(flat, iou.shape)
+        if iou[d, t] < threshold:
+            break
+        if assigned[d] is None and t not in used:
+            assigned[d] = int(t)
+            used.add(int(t))
+    return assigned
+
+
 class Tracker:
     """Give each face a stable id and smooth its probabilities over time.
 
@@ -29,44 +45,40 @@ class Tracker:
     matching detection before its id is retired.
     """
 
-    def __init__(self, smoothing=DEFAULT_SMOOTHING, iou_threshold=0.3, max_missed=5):
+    def __init__(self, smoothing: float = DEFAULT_SMOOTHING, iou_threshold: float = 0.3, max_missed: int = 5):
         if not 0 <= smoothing < 1:
             raise InputError(f"smoothing must be in [0, 1), got {smoothing}")
         self.smoothing, self.iou_threshold, self.max_missed = smoothing, iou_threshold, max_missed
         self._ids = itertools.count(1)
-        self.tracks = {}   # id -> {"box": array(4), "probs": array(7), "missed": int}
+        self.tracks: dict[int, dict] = {}   # id -> {"box": array(4), "probs": array(7), "missed": int}
 
-    def reset(self):
+    def reset(self) -> None:
         """Forget all tracks; ids start again at 1."""
         self.tracks.clear()
         self._ids = itertools.count(1)
 
-    def update(self, boxes, probs):
+    def update(self, boxes: ArrayLike, probs: np.ndarray) -> tuple[list[int], np.ndarray]:
         """boxes (N, 4), probs (N, 7) -> (ids list of N ints, smoothed probs (N, 7) float32)."""
+        boxes = np.asarray(boxes).reshape(-1, 4)
         ids = list(self.tracks)
         if ids and len(boxes):
             iou = iou_matrix(boxes, [self.tracks[i]["box"] for i in ids])
         else:
             iou = np.zeros((len(boxes), 0))
-        assigned, used = [None] * len(boxes), set()
-        for flat in np.argsort(-iou, axis=None):
-            d, t = np.unravel_index(flat, iou.shape)
-            if iou[d, t] < self.iou_threshold:
-                break
-            if assigned[d] is None and t not in used:
-                assigned[d] = ids[t]
-                used.add(t)
+        assigned = [None if t is None else ids[t] for t in greedy_match(iou, self.iou_threshold)]
         out = np.zeros((len(boxes), probs.shape[1] if len(probs) else 0), np.float32)
+        new_ids: list[int] = []
         for d, tid in enumerate(assigned):
             if tid is None:
-                tid = assigned[d] = next(self._ids)
+                tid = next(self._ids)
                 self.tracks[tid] = {"probs": probs[d].astype(np.float32)}
+            new_ids.append(tid)
             track = self.tracks[tid]
             track["probs"] = self.smoothing * track["probs"] + (1 - self.smoothing) * probs[d]
             track["box"], track["missed"] = np.asarray(boxes[d]), 0
             out[d] = track["probs"]
-        for tid in set(self.tracks) - set(assigned):
+        for tid in set(self.tracks) - set(new_ids):
             self.tracks[tid]["missed"] += 1
             if self.tracks[tid]["missed"] > self.max_missed:
                 del self.tracks[tid]
-        return assigned, out
+        return new_ids, out

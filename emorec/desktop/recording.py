@@ -30,9 +30,10 @@ def ensure_folder(folder):
 class Recording:
     """Per-face rows to a :class:`records.FaceCsv` (and optionally an annotated .mp4), owned by the worker.
 
-    ``frame`` is the source's frame index; ``time_s`` is seconds since the recording started for a live
-    camera, the video timestamp (frame / fps) for files. Both files appear under their names only on
-    :meth:`close`; :meth:`abort` deletes them. Write failures raise :class:`errors.OutputError`.
+    ``frame`` is the source's frame index, counted on across a video's loops so that the frames of one
+    recording are unique and increasing; ``time_s`` is seconds since the recording started for a live camera,
+    the video timestamp (frame / fps) for files. Both files appear under their names only on :meth:`close`;
+    :meth:`abort` deletes them. Write failures raise :class:`errors.OutputError`.
     """
 
     def __init__(self, folder, source, with_video):
@@ -52,14 +53,21 @@ class Recording:
             self.csv.abort()
             raise
         self._started = time.monotonic()
+        self._last, self._offset = -1, 0
 
-    def add(self, frame_index, faces, annotated):
-        """One frame: its index in the source, its faces and the annotated BGR frame (for the .mp4)."""
+    def add(self, frame_index: int, faces: list, annotated) -> None:
+        """One frame: its index in the source, its faces and the annotated BGR frame (for the .mp4). An index
+        that goes back (the video looped) is counted on from the last one."""
+        frame = frame_index + self._offset
+        if frame <= self._last:
+            self._offset += self._last + 1 - frame
+            frame = self._last + 1
+        self._last = frame
         if self._live:
             t = time.monotonic() - self._started
         else:
-            t = frame_index / self._fps if self._fps else 0.0
-        self.csv.add(frame_index, t, faces)
+            t = frame / self._fps if self._fps else 0.0
+        self.csv.add(frame, t, faces)
         if self.video is not None:
             self.video.write(annotated)
 

@@ -8,6 +8,7 @@ switch stops the old worker and starts the new one only once the old one has end
 The window gets its recognizer from the caller and never imports TensorFlow.
 """
 
+import logging
 import math
 import queue
 import time
@@ -22,9 +23,25 @@ import cv2
 from emorec.common.artifacts import atomic_path
 from emorec.common.errors import EmorecError, OutputError, output_error
 from emorec.common.labels import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+from emorec.core.face_size import no_face_message
 from emorec.desktop.recording import default_output_dir, ensure_folder
 from emorec.desktop.widgets import EmotionBars, Picture
-from emorec.desktop.worker import FrameWorker
+from emorec.desktop.worker import (
+    Command,
+    FrameWorker,
+    Kind,
+    Loop,
+    Message,
+    Mirror,
+    Pause,
+    Result,
+    Select,
+    StartRecording,
+    Stop,
+    StopRecording,
+)
+
+log = logging.getLogger(__name__)
 
 POLL_MS = 10
 READOUT_EVERY_S = 0.25           # the frames/s and ms readout is refreshed this often
@@ -32,6 +49,7 @@ STOP_TIMEOUT_S = 3.0             # a worker that takes longer to stop is reporte
 PICTURE_MIN = (320, 180)         # the picture shrinks down to this; the controls never shrink
 KEYS_TAG = "EmorecKeys"          # bind tag put first on every widget: the keys win whatever has focus
 HINT = "Use “Open video…” or “Open image…” on the right, or “Camera” to retry."
+NO_FACE_S = 3.0                  # a source that shows no face this long gets a hint in the status line
 
 
 class App:
@@ -49,9 +67,13 @@ class App:
     def __init__(self, root, recognizer, source=0, *, output_dir=None, loop=False, mirror=False, record_video=False):
         self.root, self.recognizer = root, recognizer
         self.output_dir = Path(default_output_dir() if output_dir is None else output_dir).expanduser().absolute()
-        self.results, self.messages, self.commands = queue.Queue(maxsize=1), queue.Queue(), None
+        self.results: queue.Queue[Result] = queue.Queue(maxsize=1)
+        self.messages: queue.Queue[Message] = queue.Queue()
+        self.commands: queue.Queue[Command] | None = None
         self.worker, self._pending, self._stop_deadline = None, None, None
-        self.latest = None
+        self.latest: Result | None = None
+        self._face_seen_at = 0.0        # when the last face was shown (or the source opened)
+        self._status_before_hint = None  # the status line the no-face hint replaced
         self.display_ms = 0.0        # the window's own time per shown frame (moving average)
         self._readout_at = 0.0
         self.frames_shown = 0
@@ -115,9 +137,9 @@ class App:
             b.grid(row=i // 2, column=i % 2, sticky="ew", padx=2, pady=2)
             self.button[text] = b
         self.checks = [ttk.Checkbutton(side, text="Mirror", variable=self.mirror,
-                                       command=lambda: self._send("mirror", self.mirror.get())),
+                                       command=lambda: self._send(Mirror(self.mirror.get()))),
                        ttk.Checkbutton(side, text="Loop videos", variable=self.loop,
-                                       command=lambda: self._send("loop", self.loop.get())),
+                                       command=lambda: self._send(Loop(self.loop.get()))),
                        ttk.Checkbutton(side, text="Record annotated video too", variable=self.record_video)]
         for i, check in enumerate(self.checks):
             check.grid(row=4 + i, sticky="w")
@@ -145,9 +167,11 @@ class App:
             widgets.extend(w.winfo_children())
 
     def _enable_source_buttons(self):
-        """Pause only for a camera or a video that is playing; Record and Snapshot for anything shown."""
+        """Pause only for a camera or a video that is playing; Record for those (not for a still: one picture
+        is a Snapshot); Snapshot for anything shown."""
         self.button["Pause"].state(["!disabled" if self.state == "moving" else "disabled"])
-        self.button["Record"].state(["!disabled" if self.state or self.recording else "disabled"])
+        recordable = self.state in ("moving", "ended") or self.recording
+        self.button["Record"].state(["!disabled" if recordable else "disabled"])
         self.button["Snapshot"].state(["!disabled" if self.latest is not None else "disabled"])
 
     # ---------------------------------------------------------------- source control
@@ -156,7 +180,7 @@ class App:
         starts only once it has ended: two workers must never share the recognizer."""
         self._pending = source
         if self.worker is not None and self.worker.is_alive():
-            self._send("stop")
+            self._send(Stop())
             self._stop_deadline = time.monotonic() + self.stop_timeout_s
             self.status.set("closing the current source…")
         self._start_pending()
@@ -176,6 +200,7 @@ class App:
         while not self.results.empty():
             self.results.get_nowait()
         self.latest, self.selected_id = None, None
+        self._status_before_hint, self._face_seen_at = None, time.monotonic()
         self.canvas.clear()
         self.state, self.paused, self.recording = None, False, False
         self.button["Pause"].configure(text="Pause")
@@ -188,10 +213,10 @@ class App:
                                   loop=self.loop.get(), mirror=self.mirror.get())
         self.worker.start()
 
-    def _send(self, name, value=None):
+    def _send(self, command: Command) -> None:
         """The one way the window steers its worker."""
         if self.commands is not None:
-            self.commands.put((name, value))
+            self.commands.put(command)
 
     def choose_camera(self):
         self.start(0)
@@ -212,16 +237,19 @@ class App:
         if self.state != "moving":
             return   # nothing is playing: a still, the end of a video, or no source
         self.paused = not self.paused
-        self._send("pause", self.paused)
+        self._send(Pause(self.paused))
         self.button["Pause"].configure(text="Resume" if self.paused else "Pause")
         self.readout.set(self._readout_text())
 
     def toggle_record(self):
+        if self.state == "still" and not self.recording:
+            self.status.set("a still image has nothing to record: “Snapshot” saves it")
+            return
         if self.state is None and not self.recording:
-            self.status.set("nothing to record: open a camera, video or image first")
+            self.status.set("nothing to record: open a camera or a video first")
             return
         self.recording = not self.recording
-        self._send("record", (self.output_dir, self.record_video.get()) if self.recording else None)
+        self._send(StartRecording(self.output_dir, self.record_video.get()) if self.recording else StopRecording())
         self.button["Record"].configure(text="Stop recording" if self.recording else "Record")
 
     def snapshot(self):
@@ -233,7 +261,7 @@ class App:
         try:
             ensure_folder(self.output_dir)
             with atomic_path(path) as tmp:
-                if not cv2.imwrite(str(tmp), self.latest["bgr"]):
+                if not cv2.imwrite(str(tmp), self.latest.bgr):
                     raise OutputError(f"cannot write {path}: OpenCV could not write the PNG.")
         except OSError as e:
             self.status.set(str(output_error(path, e)))
@@ -248,19 +276,19 @@ class App:
         if self.latest is None:
             return
         x, y = self.canvas.to_frame(event.x, event.y)
-        hits = [f for f in self.latest["faces"]
+        hits = [f for f in self.latest.faces
                 if f.box[0] <= x <= f.box[0] + f.box[2] and f.box[1] <= y <= f.box[1] + f.box[3]]
         self.selected_id = hits[0].id if hits else None
-        self._send("select", self.selected_id)
+        self._send(Select(self.selected_id))
 
     # ---------------------------------------------------------------- main-thread polling
     def _poll(self):
         while True:
             try:
-                kind, text = self.messages.get_nowait()
+                message = self.messages.get_nowait()
             except queue.Empty:
                 break
-            self._show_message(kind, text)
+            self._show_message(message.kind, message.text)
         try:
             self._show(self.results.get_nowait())
         except queue.Empty:
@@ -268,40 +296,43 @@ class App:
         self._start_pending()
         self._poll_id = self.root.after(POLL_MS, self._poll)
 
-    def _show_message(self, kind, text):
-        if kind in ("error", "end", "record-failed") and self.recording:   # the worker has closed the recording
+    def _show_message(self, kind: Kind, text: str) -> None:
+        if kind in (Kind.ERROR, Kind.END, Kind.RECORD_FAILED) and self.recording:   # the worker closed it
             self.recording = False
             self.button["Record"].configure(text="Record")
-        if kind in ("source", "still"):
-            self.state = "moving" if kind == "source" else "still"
-            self.status.set(f"showing {text}" + (" (a still image)" if kind == "still" else ""))
-        elif kind == "end":
+        self._status_before_hint = None
+        if kind in (Kind.SOURCE, Kind.STILL):
+            self.state = "moving" if kind == Kind.SOURCE else "still"
+            self.status.set(f"showing {text}" + (" (a still image)" if kind == Kind.STILL else ""))
+        elif kind == Kind.END:
             self.state = "ended"
             self.status.set(text)
-        elif kind == "error":
+        elif kind == Kind.ERROR:
+            # Said once, where the picture was (with what to do next); the status line has nothing to add.
             self.state, self.latest = None, None
-            self.status.set(text)
+            self.status.set("")
             self.bars.show(None)
             self.canvas.show_message(text)
-        elif kind == "recording":
+        elif kind == Kind.RECORDING:
             self.status.set(f"recording to {text}")
-        else:   # "saved", "record-failed"
-            self.status.set(f"saved {text}" if kind == "saved" else text)
+        else:   # SAVED, RECORD_FAILED
+            self.status.set(f"saved {text}" if kind == Kind.SAVED else text)
         if self.paused and self.state != "moving":
             self.paused = False
-            self._send("pause", False)
+            self._send(Pause(False))
             self.button["Pause"].configure(text="Pause")
         self.readout.set(self._readout_text())
         self._enable_source_buttons()
 
-    def _show(self, result):
+    def _show(self, result: Result) -> None:
         started = time.perf_counter()
         first, self.latest = self.latest is None, result
-        faces = result["faces"]
-        self.canvas.show(result["rgba"])
+        faces = result.faces
+        self.canvas.show(result.rgba)
+        self._hint_when_no_face(result)
         self.bars.show(next((f for f in faces if f.id == self.selected_id), None) or
                        max(faces, key=lambda f: f.box[2] * f.box[3], default=None))
-        if first or started - self._readout_at > READOUT_EVERY_S or result["still"]:
+        if first or started - self._readout_at > READOUT_EVERY_S or result.still:
             self.readout.set(self._readout_text())      # a number changing 30 times a second is unreadable
             self._readout_at = started
         if first:
@@ -310,22 +341,40 @@ class App:
         ms = (time.perf_counter() - started) * 1e3
         self.display_ms = 0.9 * self.display_ms + 0.1 * ms if self.display_ms else ms
 
+    def _hint_when_no_face(self, result: Result) -> None:
+        """A source that has shown no face for :data:`NO_FACE_S` seconds (a still: at once) gets, in the status
+        line, the smallest face size looked for and the flags that find smaller ones; the first face found puts
+        the status line back."""
+        now = time.monotonic()
+        if result.faces:
+            self._face_seen_at = now
+            if self._status_before_hint is not None:
+                self.status.set(self._status_before_hint)
+                self._status_before_hint = None
+            return
+        settings = getattr(self.recognizer, "settings", None)
+        if settings is None or self._status_before_hint is not None or self.paused:
+            return
+        if result.still or now - self._face_seen_at >= NO_FACE_S:
+            self._status_before_hint = self.status.get()
+            self.status.set(no_face_message(settings, result.bgr.shape[1]))
+
     def _readout_text(self):
         """Two short lines for the side panel: '30 frames/s · 1 face' and 'recognize 4 ms · display 2 ms'
         (the worker's time for a frame, and the window's own)."""
         r = self.latest
         if r is None:
             return "\n"
-        n = len(r["faces"])
+        n = len(r.faces)
         faces = f"{n} face{'s' if n != 1 else ''}"
-        times = f"recognize {r['ms']:.1f} ms · display {self.display_ms:.1f} ms"
+        times = f"recognize {r.ms:.1f} ms · display {self.display_ms:.1f} ms"
         if self.paused:
             return f"paused · {faces}\n{times}"
-        if r["still"]:
+        if r.still:
             return f"still image · {faces}\n{times}"
         if self.state == "ended":
             return f"last frame · {faces}\n{times}"
-        rate = f"{r['fps']:.0f} frames/s · " if r["fps"] else ""
+        rate = f"{r.fps:.0f} frames/s · " if r.fps else ""
         return f"{rate}{faces}\n{times}"
 
     def close(self):
@@ -334,12 +383,14 @@ class App:
             return   # already closed
         self.root.after_cancel(self._poll_id)
         self._poll_id = None
-        self._send("stop")
+        self._send(Stop())
         if self.worker is not None:
             self.worker.join(self.stop_timeout_s)
-        # The window is going away: where a recording went (or why it failed) is said on the terminal.
+        # The window is going away: where a recording went (or why it failed) is said in the log (the terminal).
         while not self.messages.empty():
-            kind, text = self.messages.get_nowait()
-            if kind in ("saved", "record-failed"):
-                print(f"saved {text}" if kind == "saved" else text)
+            message = self.messages.get_nowait()
+            if message.kind == Kind.SAVED:
+                log.info(f"saved {message.text}")
+            elif message.kind == Kind.RECORD_FAILED:
+                log.warning(message.text)
         self.root.destroy()

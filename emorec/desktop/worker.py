@@ -1,14 +1,18 @@
 """The window's worker thread: reads a source, recognizes, annotates and records frames.
 
-The window steers it in one way only: ``(name, value)`` commands on :attr:`FrameWorker.commands`
-(see :data:`COMMANDS`). It never touches a widget: it hands the newest result to the window through a
-queue of size 1 (older results are dropped, never queued) and ``(kind, text)`` messages through a second
-queue. Every failure becomes a message; the thread never dies silently.
+The window steers it in one way only: :data:`Command` records on :attr:`FrameWorker.commands`. It never
+touches a widget: it hands the newest :class:`Result` to the window through a queue of size 1 (older results
+are dropped, never queued) and :class:`Message` records through a second queue. Every failure becomes a
+message; the thread never dies silently.
 """
 
+import enum
 import queue
 import threading
 import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -18,45 +22,116 @@ from emorec.core.drawing import draw_faces
 from emorec.core.sources import open_source
 from emorec.desktop.recording import Recording
 
-#: What the window may put on ``FrameWorker.commands``, as ``(name, value)``:
-#: ``("pause", bool)``, ``("mirror", bool)``, ``("loop", bool)``, ``("select", track id or None)``,
-#: ``("record", (folder, with_video))`` to start a recording or ``("record", None)`` to stop it,
-#: ``("reprocess", None)`` to recognize the frame on screen again, ``("stop", None)``.
-COMMANDS = ("pause", "mirror", "loop", "select", "record", "reprocess", "stop")
+# ---------------------------------------------------------------- what crosses the thread boundary
 
-#: ``(kind, text)`` messages the worker posts: "source" (a moving source opened: its name), "still" (a still
-#: image opened), "end" (a video ended), "error" (the worker has stopped: why), "recording" (started: the CSV),
-#: "saved" (a recording was written: the paths), "record-failed" (a recording was stopped by an error: why).
-MESSAGES = ("source", "still", "end", "error", "recording", "saved", "record-failed")
+
+@dataclass(frozen=True)
+class Pause:
+    on: bool
+
+
+@dataclass(frozen=True)
+class Mirror:
+    on: bool
+
+
+@dataclass(frozen=True)
+class Loop:
+    on: bool
+
+
+@dataclass(frozen=True)
+class Select:
+    """Draw this track's box thicker (None: no face selected)."""
+    track_id: int | None
+
+
+@dataclass(frozen=True)
+class StartRecording:
+    folder: Path
+    with_video: bool
+
+
+@dataclass(frozen=True)
+class StopRecording:
+    pass
+
+
+@dataclass(frozen=True)
+class Reprocess:
+    """Recognize the frame on screen again."""
+
+
+@dataclass(frozen=True)
+class Stop:
+    pass
+
+
+#: What the window may put on ``FrameWorker.commands``.
+Command = Pause | Mirror | Loop | Select | StartRecording | StopRecording | Reprocess | Stop
+
+
+class Kind(enum.Enum):
+    """What a :class:`Message` is about."""
+    SOURCE = "source"                # a moving source opened: its name
+    STILL = "still"                  # a still image opened: its name
+    END = "end"                      # a video ended
+    ERROR = "error"                  # the worker has stopped: why
+    RECORDING = "recording"          # a recording started: its CSV
+    SAVED = "saved"                  # a recording was written: the paths
+    RECORD_FAILED = "record-failed"  # a recording was stopped by an error: why
+
+
+@dataclass(frozen=True)
+class Message:
+    kind: Kind
+    text: str
+
+
+@dataclass(frozen=True)
+class Result:
+    """One frame, ready to show. ``rgba``: H×W×4 uint8, annotated (and mirrored if asked), in Pillow's layout
+    for Tk; ``bgr``: the same picture in BGR; ``frame``: its index in the source; ``fps``: frames shown per
+    second (None when not known, and for a still); ``ms``: recognize + draw time of this frame in milliseconds;
+    ``still``: a still image, recognized once and again only when a setting changes."""
+    rgba: np.ndarray
+    bgr: np.ndarray
+    faces: list
+    frame: int
+    fps: float | None
+    ms: float
+    still: bool
 
 
 class FrameWorker(threading.Thread):
-    """Reads a source, recognizes each frame and hands the newest result to the window.
+    """Reads a source, recognizes each frame and hands the newest :class:`Result` to the window, with
+    :class:`Message` records on ``messages``; obeys :data:`Command` records on ``commands``."""
 
-    Results: dicts with ``rgba`` (H×W×4 uint8 annotated, mirrored if asked, ready for Tk), ``bgr`` (the same,
-    BGR), ``faces``, ``frame`` (index in the source), ``fps`` (frames shown per second, None when not known or
-    for a still), ``ms`` (recognize + draw time of this frame, milliseconds) and ``still`` (True for a still
-    image, which is recognized once, and again only when a setting changes).
-    Messages: ``(kind, text)`` tuples, see :data:`MESSAGES`. Commands: see :data:`COMMANDS`.
-    """
-
-    def __init__(self, recognizer, source_spec, results, messages, commands=None, *, loop=False, mirror=False):
+    def __init__(self, recognizer: Any, source_spec: int | str, results: "queue.Queue[Result]",
+                 messages: "queue.Queue[Message]", commands: "queue.Queue[Command] | None" = None, *,
+                 loop: bool = False, mirror: bool = False):
         super().__init__(daemon=True, name="frame-worker")
         self.recognizer, self.spec = recognizer, source_spec
         self.results, self.messages = results, messages
-        self.commands = queue.Queue() if commands is None else commands
+        self.commands: queue.Queue[Command] = queue.Queue() if commands is None else commands
         # The worker's own state: the window changes it only through commands.
-        self._loop, self._mirror, self._paused, self._selected_id = loop, mirror, False, None
+        self._loop, self._mirror, self._paused = loop, mirror, False
+        self._selected_id: int | None = None
         self._stopped = False
-        self._redo = None          # None, "redraw" (selection changed) or "reprocess" (mirror changed)
-        self._recording = None
-        self._source, self._still = None, False
-        self._shown = None         # (raw frame, index, faces, annotated) of the frame on screen
-        self._fps, self._t_last = None, None
+        self._redo: str | None = None    # None, "redraw" (selection changed) or "reprocess" (mirror changed)
+        self._recording: Recording | None = None
+        self._source: Any = None
+        self._still = False
+        self._shown: tuple | None = None   # (raw frame, index, faces, annotated) of the frame on screen
+        self._fps: float | None = None
+        self._t_last: float | None = None
 
-    def stop(self):
+    def stop(self) -> None:
         """Ask the thread to finish (a command like the others); then ``join()`` it."""
-        self.commands.put(("stop", None))
+        self.commands.put(Stop())
+
+    def _post(self, kind: Kind, text: str) -> None:
+        self.messages.put(Message(kind, text))
 
     def run(self):
         source = None
@@ -66,7 +141,7 @@ class FrameWorker(threading.Thread):
             self._close_recording()
         except Exception as e:   # whatever it is, the window must hear of it (STYLE 15)
             self._close_recording()
-            self.messages.put(("error", error_message(e)))
+            self._post(Kind.ERROR, error_message(e))
         finally:
             if source is not None:
                 source.close()
@@ -76,7 +151,7 @@ class FrameWorker(threading.Thread):
         self._source = source
         self.recognizer.reset()
         self._still = not source.live and source.frame_count == 1
-        self.messages.put(("still" if self._still else "source", source.name))
+        self._post(Kind.STILL if self._still else Kind.SOURCE, source.name)
         index, ended = -1, False
         period = 1.0 / source.fps if not source.live and source.fps else 0.0
         while True:
@@ -85,10 +160,11 @@ class FrameWorker(threading.Thread):
                 return
             if ended and self._can_loop(index):   # "Loop" ticked after the end
                 index, ended = self._rewind(source), False
-                self.messages.put(("source", source.name))
+                self._post(Kind.SOURCE, source.name)
             if self._paused or ended:
                 if self._redo is not None and self._shown is not None:
-                    self._process(*self._shown[:2], redo=self._redo)
+                    frame, shown_index = self._shown[:2]
+                    self._process(frame, shown_index, redo=self._redo)
                 self._redo = None
                 continue
             t0 = time.perf_counter()
@@ -99,7 +175,7 @@ class FrameWorker(threading.Thread):
                     continue
                 ended = True
                 if not (self._still or index == 0):   # a still has no "end"; the picture just stays
-                    self.messages.put(("end", f"end of {source.name}"))
+                    self._post(Kind.END, f"end of {source.name}")
                 self._close_recording()
                 continue
             index += 1
@@ -123,7 +199,10 @@ class FrameWorker(threading.Thread):
         a new frame (``redo=None``) also goes into the recording."""
         t0 = time.perf_counter()
         shown = np.ascontiguousarray(frame[:, ::-1]) if self._mirror else frame
-        faces = self._shown[2] if redo == "redraw" else self.recognizer(shown)
+        if redo == "redraw" and self._shown is not None:
+            faces = self._shown[2]
+        else:   # a still is not a stream: nothing carries over from the picture before (a mirror toggle)
+            faces = self.recognizer.image(shown) if self._still else self.recognizer(shown)
         annotated = draw_faces(shown, faces, self._selected_id)
         ms = (time.perf_counter() - t0) * 1e3
         self._shown = (frame, index, faces, annotated)
@@ -141,8 +220,8 @@ class FrameWorker(threading.Thread):
             self.results.get_nowait()   # drop the stale frame the window has not shown yet
         except queue.Empty:
             pass
-        self.results.put_nowait({"bgr": annotated, "rgba": cv2.cvtColor(annotated, cv2.COLOR_BGR2RGBA),
-                                 "faces": faces, "frame": index, "fps": fps, "ms": ms, "still": self._still})
+        self.results.put_nowait(Result(rgba=cv2.cvtColor(annotated, cv2.COLOR_BGR2RGBA), bgr=annotated, faces=faces,
+                                       frame=index, fps=fps, ms=ms, still=self._still))
 
     def _wait_until(self, deadline):
         """Sleep until ``deadline`` (perf_counter seconds), obeying commands as they come."""
@@ -151,7 +230,7 @@ class FrameWorker(threading.Thread):
             if remaining <= 0:
                 return
             try:
-                self._obey(*self.commands.get(timeout=remaining))
+                self._obey(self.commands.get(timeout=remaining))
             except queue.Empty:
                 return
 
@@ -161,41 +240,43 @@ class FrameWorker(threading.Thread):
         try:
             command = self.commands.get() if block else self.commands.get_nowait()
             while True:
-                self._obey(*command)
+                self._obey(command)
                 command = self.commands.get_nowait()
         except queue.Empty:
             pass
 
-    def _obey(self, name, value):
-        if name == "stop":
+    def _obey(self, command: Command) -> None:
+        if isinstance(command, Stop):
             self._stopped = True
-        elif name == "pause":
-            self._paused = bool(value)
+        elif isinstance(command, Pause):
+            self._paused = command.on
             self._t_last = self._fps = None   # the pause is not a slow frame
-        elif name == "mirror":
-            if bool(value) != self._mirror:
-                self._mirror, self._redo = bool(value), "reprocess"
-        elif name == "loop":
-            self._loop = bool(value)
-        elif name == "select":
-            self._selected_id, self._redo = value, self._redo or "redraw"
-        elif name == "reprocess":
+        elif isinstance(command, Mirror):
+            if command.on != self._mirror:
+                self._mirror, self._redo = command.on, "reprocess"
+        elif isinstance(command, Loop):
+            self._loop = command.on
+        elif isinstance(command, Select):
+            self._selected_id, self._redo = command.track_id, self._redo or "redraw"
+        elif isinstance(command, Reprocess):
             self._redo = "reprocess"
-        elif name == "record":
+        elif isinstance(command, StartRecording):
             self._close_recording()
-            if value is not None:
-                self._start_recording(*value)
+            self._start_recording(command.folder, command.with_video)
+        elif isinstance(command, StopRecording):
+            self._close_recording()
         else:
-            raise InputError(f"unknown command {name!r}; expected one of {', '.join(COMMANDS)}")
+            raise InputError(f"unknown command {command!r}; expected one of Pause, Mirror, Loop, Select, "
+                             "StartRecording, StopRecording, Reprocess, Stop")
 
     # ---------------------------------------------------------------- recording
     def _start_recording(self, folder, with_video):
         try:
             self._recording = Recording(folder, self._source, with_video)
         except Exception as e:
-            self.messages.put(("record-failed", f"recording not started: {error_message(e)}"))
+            self._post(Kind.RECORD_FAILED, f"recording not started: {error_message(e)}")
             return
-        self.messages.put(("recording", str(self._recording.csv.path)))
+        self._post(Kind.RECORDING, str(self._recording.csv.path))
         self._record()   # the frame on screen is the recording's first
 
     def _record(self):
@@ -207,7 +288,7 @@ class FrameWorker(threading.Thread):
         except Exception as e:
             self._recording.abort()
             self._recording = None
-            self.messages.put(("record-failed", f"recording stopped: {error_message(e)}"))
+            self._post(Kind.RECORD_FAILED, f"recording stopped: {error_message(e)}")
 
     def _close_recording(self):
         if self._recording is None:
@@ -217,6 +298,6 @@ class FrameWorker(threading.Thread):
             paths = recording.close()
         except Exception as e:
             recording.abort()
-            self.messages.put(("record-failed", f"recording lost: {error_message(e)}"))
+            self._post(Kind.RECORD_FAILED, f"recording lost: {error_message(e)}")
             return
-        self.messages.put(("saved", ", ".join(str(p) for p in paths)))
+        self._post(Kind.SAVED, ", ".join(str(p) for p in paths))

@@ -21,6 +21,7 @@ import numpy as np
 
 from emorec.common.artifacts import atomic_path, file_sha256, metadata_path, now_iso, read_json, write_json
 from emorec.common.errors import ModelError, output_error
+from emorec.common.invocation import command
 from emorec.common.labels import DEFAULT_MODEL, EMOTIONS, INPUT_SIZE, MODEL_FILENAME, NUM_CLASSES, user_cache_dir
 from emorec.common.quiet import quiet_libraries, silenced_stderr
 
@@ -33,7 +34,7 @@ def resolve_model_path(path: str | Path | None = None) -> Path:
     if not path.exists():
         hint = ("the shipped default model is missing: restore model/default/ from git "
                 "(git checkout -- model/default)") if path == DEFAULT_MODEL else \
-               "check the path, or train one with `python main.py train --data data/fer2013.csv`"
+               f"check the path, or train one with `{command()} train --data data/fer2013.csv`"
         raise ModelError(f"model not found: {path}; {hint}.")
     if path.suffix.lower() not in (".h5", ".keras"):
         raise ModelError(f"{path}: expected a Keras model file (.h5 or .keras).")
@@ -70,7 +71,7 @@ def input_blur(meta: dict[str, Any], meta_file: object = "the model's metadata")
     sigma = record.get("sigma", record.get("blur_sigma", 0.0)) if isinstance(record, dict) else record
     if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not 0 <= sigma <= MAX_BLUR_SIGMA:
         raise ModelError(f"{meta_file}: the input blur σ must be a number from 0 to {MAX_BLUR_SIGMA}, got "
-                         f"{sigma!r}; run `python main.py calibrate --model ... --data ...` to choose it again.")
+                         f"{sigma!r}; run `{command()} calibrate --model ... --data ...` to choose it again.")
     return float(sigma)
 
 

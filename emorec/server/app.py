@@ -152,7 +152,7 @@ def create_app(options: ServeOptions | None = None, pool: Any = None) -> FastAPI
             data = await _first_file(request, data)
         frame = await in_executor(decode_image, data)
         started = time.perf_counter()
-        faces = await in_executor(pool.recognizer(smoothing=0, tta=options.tta), frame)
+        faces = await in_executor(pool.recognizer(tta=options.tta).image, frame)
         if annotated:
             png = cv2.imencode(".png", draw_faces(frame, faces))[1].tobytes()
             return Response(png, media_type="image/png")

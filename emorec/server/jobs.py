@@ -24,7 +24,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from emorec.analysis.analyze import describe_result, source_identity
-from emorec.analysis.outputs import AnalyzeOptions, analyze_one
+from emorec.analysis.outputs import AnalyzeOptions, InputRecord, analyze_one
 from emorec.common.artifacts import read_json
 from emorec.common.errors import Cancelled, SourceError, error_message, output_error
 from emorec.common.labels import VIDEO_EXTENSIONS
@@ -51,7 +51,7 @@ class Job:
     folder: Path
     status: JobStatus = JobStatus.queued
     error: str | None = None
-    record: dict[str, Any] | None = field(default=None, repr=False)   # analyze's record, once finished
+    record: InputRecord | None = field(default=None, repr=False)   # analyze's record, once finished
     total: int | None = None
     done: int = 0
     cancelled: bool = False
@@ -68,7 +68,7 @@ class Job:
 
     def outputs(self) -> dict[str, str]:
         """A finished job's output name → its file."""
-        return dict(self.record["outputs"]) if self.status is JobStatus.done and self.record else {}
+        return dict(self.record.outputs or {}) if self.status is JobStatus.done and self.record else {}
 
     def state(self) -> JobState:
         done = self.status is JobStatus.done
@@ -155,10 +155,10 @@ class JobStore:
             recognizer = self.pool.recognizer(**self.recognizer_kwargs)
             record = analyze_one(upload, job.folder / "result", source_identity(upload), AnalyzeOptions(),
                                  recognizer, progress=job)
-            if record["status"] == "done":
-                record["outputs"]["summary"] = str(Path(record["folder"]) / "summary.json")
-            job.record, job.error = record, record.get("reason")
-            job.status = JobStatus.done if record["status"] == "done" else JobStatus.failed
+            if record.status == "done" and record.outputs is not None:
+                record.outputs["summary"] = str(Path(record.folder) / "summary.json")
+            job.record, job.error = record, record.reason
+            job.status = JobStatus.done if record.status == "done" else JobStatus.failed
         except Exception as e:                  # the job fails, saying why; the server and other jobs go on
             job.error, job.status = error_message(e, upload, "analyse"), JobStatus.failed
         job.finished_at = time.time()

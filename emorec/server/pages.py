@@ -17,6 +17,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from emorec.common.errors import EmorecError
+from emorec.common.invocation import python
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
 DOCS_URL = "/api/docs"
@@ -30,7 +31,7 @@ def docs_assets() -> Path:
         import fastapi_offline
     except ImportError:     # an environment made before it was a dependency
         raise EmorecError("the API docs need the fastapi-offline package, which this environment lacks: "
-                          "pip install -r requirements.txt (or pip install fastapi-offline)") from None
+                          f"{python()} -m pip install fastapi-offline") from None
     return Path(fastapi_offline.__file__).resolve().parent / "static"
 
 

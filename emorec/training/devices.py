@@ -25,12 +25,16 @@ import sys
 import numpy as np
 
 from emorec.common.errors import TrainingError
+from emorec.common.invocation import command, python
 
 log = logging.getLogger(__name__)
 
 ALL = "all"
-INSTALL_JAX = ('pip install -r requirements-cluster.txt (on NVIDIA GPUs then: pip install "jax[cuda12]", '
-               "JAX's CUDA build)")
+
+
+def install_jax():
+    return (f'{python()} -m pip install -r requirements-cluster.txt (on NVIDIA GPUs then: {python()} -m pip install '
+            '"jax[cuda12]", JAX\'s CUDA build)')
 
 
 def device_count(text):
@@ -56,7 +60,7 @@ def _jax(devices):
         backend = keras.backend.backend()
         if backend != "jax":
             raise TrainingError(f"--devices {devices} trains with Keras's JAX backend, but Keras is already loaded "
-                                f"with the {backend} backend in this process. Run `python main.py train` in a new "
+                                f"with the {backend} backend in this process. Run `{command()} train` in a new "
                                 "process (it chooses JAX itself), or set KERAS_BACKEND=jax before Keras is imported.")
     elif os.environ.get("KERAS_BACKEND", "jax") != "jax":
         raise TrainingError(f"--devices {devices} trains with Keras's JAX backend, but KERAS_BACKEND="
@@ -65,7 +69,7 @@ def _jax(devices):
         import jax
     except ImportError:
         raise TrainingError(f"--devices {devices} trains with Keras's JAX backend, and JAX is not installed: "
-                            f"{INSTALL_JAX}.") from None
+                            f"{install_jax()}.") from None
     return jax
 
 
@@ -75,7 +79,7 @@ def choose(devices, available, batch_size):
     n = len(available) if devices == ALL else int(devices)
     if n > len(available):
         hint = "" if any(not name.startswith("cpu") for name in available) else \
-            '. JAX sees no GPU here; for NVIDIA GPUs install its CUDA build: pip install "jax[cuda12]"'
+            f'. JAX sees no GPU here; for NVIDIA GPUs install its CUDA build: {python()} -m pip install "jax[cuda12]"'
         raise TrainingError(f"--devices {devices}: this machine has {len(available)} JAX device"
                             f"{'s' if len(available) != 1 else ''} ({', '.join(available)}); pass --devices "
                             f"{len(available)} or --devices all{hint}.")
@@ -96,7 +100,7 @@ def plan(devices, batch_size):
         available = jax.devices()
     except RuntimeError as e:      # e.g. a CUDA build of JAX that finds no usable driver
         raise TrainingError(f"--devices {devices}: JAX could not start its devices ({' '.join(str(e).split())[:300]}); "
-                            "check the GPU driver, or the JAX install: " + INSTALL_JAX) from None
+                            "check the GPU driver, or the JAX install: " + install_jax()) from None
     names = choose(devices, [f"{d.platform}:{d.id}" for d in available], batch_size)
     os.environ["KERAS_BACKEND"] = "jax"
     return names

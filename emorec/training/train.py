@@ -20,6 +20,7 @@ import numpy as np
 from emorec.common.argtypes import number
 from emorec.common.artifacts import file_sha256, library_versions, metadata_path, now_iso, write_json
 from emorec.common.errors import TrainingError, output_error
+from emorec.common.invocation import command
 from emorec.common.labels import DEFAULT_MODEL_DIR, EMOTIONS, INPUT_SIZE, MODEL_FILENAME, NUM_CLASSES
 from emorec.core.preprocess import PREPROCESSING, to_model_input
 from emorec.network.architectures import ARCHITECTURES, DEFAULT_ARCH
@@ -63,7 +64,7 @@ class TrainConfig:
                          type=number(int, 1))
     batch_size: int = option(128, "images per training step, over all --devices together", type=number(int, 1))
     devices: str = option("1", "devices (GPUs) to train on at once: N or all. Above 1, training is data parallel on "
-                               "Keras's JAX backend (pip install -r requirements-cluster.txt); each step's "
+                               "Keras's JAX backend (requirements-cluster.txt); each step's "
                                "--batch-size is split evenly over them, so N devices make the same updates as one. "
                                "To use their throughput, raise --batch-size ×N and --lr ×N (linear scaling). "
                                "A property of the machine: --resume keeps the run's count unless this is given",
@@ -414,7 +415,7 @@ def finish(run: Run, interrupted: bool, calibrate: bool = True) -> dict[str, Any
     save_curves(run.record["history"], run.out / "curves.png")
     meta = write_metadata(run.out, run.config, run.record, run.dataset)
     if interrupted:
-        log.info(f"continue with: python main.py train --resume {run.out} --epochs {run.config.epochs}")
+        log.info(f"continue with: {command()} train --resume {run.out} --epochs {run.config.epochs}")
     elif calibrate and meta["backend"] != "tensorflow":
         log.info(_calibrate_later(run, meta["backend"]))
     elif calibrate:
@@ -434,7 +435,7 @@ def _calibrate_later(run, backend):
         flags.append("--skip-bad-rows")
     return (f"the input blur is chosen through a TensorFlow (LiteRT) export, and this run trained on {backend}; "
             f"to choose it and build it into the model, run where TensorFlow is installed: "
-            f"python main.py calibrate {shlex.join(flags)}")
+            f"{command()} calibrate {shlex.join(flags)}")
 
 
 def train(config: TrainConfig, *, resume: bool = False, replace_default: bool = False,

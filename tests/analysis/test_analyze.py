@@ -1,8 +1,10 @@
 import csv
 import errno
+import io
 import json
 import os
 import tracemalloc
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -55,10 +57,10 @@ def test_folder_is_expanded_recursively(inputs):
 def test_images_and_video_produce_every_output(inputs, tmp_path):
     out = tmp_path / "out"
     records = analyze_paths([inputs], out, AnalyzeOptions(), recognizer=fake_recognizer())
-    assert [r["status"] for r in records] == ["done"] * 3
-    video = next(r for r in records if r["kind"] == "video")
+    assert [r.status for r in records] == ["done"] * 3
+    video = next(r for r in records if r.kind == "video")
     folder = out / "in__sub__clip_avi"
-    assert video["folder"] == str(folder) and video["frames"] == 12
+    assert video.folder == str(folder) and video.frames == 12
     rows = read_csv(folder / "frames.csv")
     assert len(rows) == 12 and list(rows[0]) == ["frame", "time_s", "id", "x", "y", "w", "h", "label",
                                                  "confidence", *EMOTIONS]
@@ -81,10 +83,10 @@ def test_images_and_video_produce_every_output(inputs, tmp_path):
     index = json.loads((out / "index.json").read_text())
     assert len(index["files"]) == 3 and len(read_csv(out / "index.csv")) == 3
     shares = summary["summary"]["overall"]["label_share"]
-    assert video["main_label"] == max(shares, key=shares.get)
-    assert video["label_share"] == {e: v for e, v in shares.items() if v}
+    assert video.main_label == max(shares, key=shares.get)
+    assert video.label_share == {e: v for e, v in shares.items() if v}
     assert {r["input"]: r["main_label"] for r in read_csv(out / "index.csv")} == \
-        {r["input"]: r["main_label"] for r in records}
+        {r.input: r.main_label for r in records}
 
 
 def test_every_n_and_no_video(inputs, tmp_path):
@@ -100,10 +102,10 @@ def test_rerun_skips_finished_files_unless_overwrite(inputs, tmp_path):
     out = tmp_path / "out"
     analyze_paths([inputs], out, AnalyzeOptions(), recognizer=fake_recognizer())
     again = analyze_paths([inputs], out, AnalyzeOptions(), recognizer=fake_recognizer())
-    assert [r["status"] for r in again] == ["skipped"] * 3
-    assert [r["frames"] for r in again] == [1, 1, 12]
+    assert [r.status for r in again] == ["skipped"] * 3
+    assert [r.frames for r in again] == [1, 1, 12]
     redo = analyze_paths([inputs], out, AnalyzeOptions(overwrite=True), recognizer=fake_recognizer())
-    assert [r["status"] for r in redo] == ["done"] * 3
+    assert [r.status for r in redo] == ["done"] * 3
 
 
 def test_corrupt_files_are_reported_and_the_rest_goes_on(inputs, tmp_path, tiny_model, capsys):
@@ -120,20 +122,22 @@ def test_corrupt_files_are_reported_and_the_rest_goes_on(inputs, tmp_path, tiny_
     assert "broken.mp4" in captured.err and "cannot read video" in captured.err and "not found" in captured.err
     # each finished input gets a one-line result in the terminal
     # (the real Haar cascade finds no face in the synthetic squares)
-    assert "  a.png: no face found" in captured.out and "  clip.avi: 12 frames, no face found" in captured.out
+    # with the smallest face size looked for and how to find smaller ones (the frames are 320 px wide)
+    assert "  a.png: no face of 48 px or more found; for smaller faces: --min-size 24\n" in captured.out
+    assert "  clip.avi: 12 frames, no face of 48 px or more found; for smaller faces: --min-size 24\n" in captured.out
 
 
 def test_terminal_result_line_cannot_be_read_as_a_probability(inputs, tmp_path):
     # the pictures say "happy 92%" (a face's probability): the terminal counts faces, or shares of face-frames
     records = analyze_paths([inputs], tmp_path / "out", AnalyzeOptions(), recognizer=fake_recognizer())
-    video = next(r for r in records if r["kind"] == "video")
-    top = max(video["label_share"], key=video["label_share"].get)
+    video = next(r for r in records if r.kind == "video")
+    top = max(video.label_share, key=video.label_share.get)
     assert _describe_result(video).startswith(f"12 frames, 12 face-frames: labelled {top} in ")
-    video = {**video, "frames": 300, "faces": 290, "label_share": {"neutral": 0.13, "happy": 0.87}}
+    video = replace(video, frames=300, faces=290, label_share={"neutral": 0.13, "happy": 0.87})
     assert _describe_result(video) == "300 frames, 290 face-frames: labelled happy in 87 %, neutral in 13 %"
-    image = {**video, "kind": "image", "faces": 4, "label_share": {"happy": 0.5, "sad": 0.25, "fear": 0.25}}
+    image = replace(video, kind="image", faces=4, label_share={"happy": 0.5, "sad": 0.25, "fear": 0.25})
     assert _describe_result(image) == "4 faces: happy ×2, sad ×1, fear ×1"
-    assert _describe_result({**image, "faces": 1, "label_share": {"sad": 1.0}}) == "1 face: sad"
+    assert _describe_result(replace(image, faces=1, label_share={"sad": 1.0})) == "1 face: sad"
 
 
 def face(probs, track=1):
@@ -191,7 +195,7 @@ def test_video_memory_does_not_grow_with_its_length(tmp_path, monkeypatch):
             peak = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
-        assert record["frames"] == n
+        assert record.frames == n
         return peak
 
     peak_bytes(20)   # first-use allocations (matplotlib's fonts, caches)
@@ -204,7 +208,7 @@ def test_index_lists_everything_in_the_output_folder(inputs, tmp_path):
     analyze_paths([inputs / "sub"], out, AnalyzeOptions(), recognizer=fake_recognizer())
     analyze_paths([inputs / "a.png", tmp_path / "missing.png"], out, AnalyzeOptions(), recognizer=fake_recognizer())
     again = analyze_paths([inputs / "sub"], out, AnalyzeOptions(), recognizer=fake_recognizer())
-    assert [r["status"] for r in again] == ["skipped", "skipped"]
+    assert [r.status for r in again] == ["skipped", "skipped"]
     index = {r["input"].rsplit("/", 1)[-1]: r for r in json.loads((out / "index.json").read_text())["files"]}
     assert sorted(index) == ["a.png", "b.jpg", "clip.avi"]
     assert all(r["status"] == "done" and r["main_label"] and r["frames"] for r in index.values())
@@ -235,7 +239,7 @@ def test_same_name_from_another_folder_gets_its_own_folder(tmp_path):
 
     def run(path):
         [record] = analyze_paths([path], out, AnalyzeOptions(), recognizer=fake_recognizer())
-        return record["status"], record["folder"].rsplit("/", 1)[-1]
+        return record.status, record.folder.rsplit("/", 1)[-1]
 
     assert run(a) == ("done", "photo_png")
     assert run(b) == ("done", "photo_png-2")
@@ -256,7 +260,7 @@ def test_killed_runs_temporary_files_are_cleaned_up(inputs, tmp_path):
     for p in leftovers:
         p.write_bytes(b"half")
     [record] = analyze_paths([inputs / "sub" / "clip.avi"], out, AnalyzeOptions(), recognizer=fake_recognizer())
-    assert record["status"] == "done" and not any(p.exists() for p in leftovers)
+    assert record.status == "done" and not any(p.exists() for p in leftovers)
 
 
 def test_a_truncated_annotated_video_fails_that_input_and_leaves_nothing(inputs, tmp_path, monkeypatch):
@@ -281,9 +285,9 @@ def test_a_truncated_annotated_video_fails_that_input_and_leaves_nothing(inputs,
     monkeypatch.setattr(cv2, "VideoWriter", FullDisk)
     out = tmp_path / "out"
     records = analyze_paths([inputs], out, AnalyzeOptions(), recognizer=fake_recognizer())
-    by_name = {r["input"].rsplit("/", 1)[-1]: r for r in records}
-    assert [by_name[n]["status"] for n in ("a.png", "b.jpg", "clip.avi")] == ["done", "done", "failed"]
-    reason = by_name["clip.avi"]["reason"]
+    by_name = {r.input.rsplit("/", 1)[-1]: r for r in records}
+    assert [by_name[n].status for n in ("a.png", "b.jpg", "clip.avi")] == ["done", "done", "failed"]
+    reason = by_name["clip.avi"].reason
     assert "5 of its 12 frames" in reason and "disk is probably full" in reason
     assert not (out / "in__sub__clip_avi").exists()
 
@@ -305,10 +309,10 @@ def test_one_input_failing_to_write_or_crashing_fails_alone(inputs, tmp_path, mo
     monkeypatch.setattr(emorec.analysis.outputs, "read_image", crash_on_b)
     out = tmp_path / "out"
     records = analyze_paths([inputs], out, AnalyzeOptions(), recognizer=fake_recognizer())
-    by_name = {r["input"].rsplit("/", 1)[-1]: r for r in records}
-    assert [by_name[n]["status"] for n in ("a.png", "b.jpg", "clip.avi")] == ["failed", "failed", "done"]
-    assert "the disk is full; free some space" in by_name["a.png"]["reason"]
-    assert by_name["b.jpg"]["reason"] == "internal error: ZeroDivisionError: division by zero. This is a bug in emorec: please report it (EMOREC_DEBUG=1 shows the details)."
+    by_name = {r.input.rsplit("/", 1)[-1]: r for r in records}
+    assert [by_name[n].status for n in ("a.png", "b.jpg", "clip.avi")] == ["failed", "failed", "done"]
+    assert "the disk is full; free some space" in by_name["a.png"].reason
+    assert by_name["b.jpg"].reason == "internal error: ZeroDivisionError: division by zero. This is a bug in emorec: please report it (EMOREC_DEBUG=1 shows the details)."
     assert not (out / "in__a_png").exists()
     index = json.loads((out / "index.json").read_text())["files"]
     assert sorted(r["status"] for r in index) == ["done", "failed", "failed"]
@@ -356,8 +360,8 @@ class DyingDetector:
 def test_a_worker_that_dies_fails_its_inputs_with_a_message(inputs, tmp_path):
     options = AnalyzeOptions(no_video=True, recognizer={"detector": DyingDetector()})
     records = analyze_paths([inputs], tmp_path / "out", options, workers=2)
-    assert [r["status"] for r in records] == ["failed"] * 3
-    assert all("stopped abruptly" in r["reason"] and "run again" in r["reason"] for r in records)
+    assert [r.status for r in records] == ["failed"] * 3
+    assert all("stopped abruptly" in r.reason and "run again" in r.reason for r in records)
 
 
 def test_two_workers_give_the_same_results_as_one(inputs, tmp_path, tiny_model):
@@ -388,3 +392,122 @@ def test_kill_during_analyze_stops_with_130_and_leaves_no_partial_files(tmp_path
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "interrupted." in err and "Traceback" not in err
     assert not list(out.rglob(".*partial*")) and not list(out.rglob("summary.json"))
+    assert [p for p in out.iterdir() if p.is_dir()] == []          # no empty <name>_avi/ folder either
+
+
+def test_summary_records_the_settings_and_a_rerun_with_other_settings_redoes_it(inputs, tmp_path, caplog, capsys):
+    from emorec.analysis.outputs import model_identity
+    from emorec.cli.terminal import report
+    clip, out = inputs / "sub" / "clip.avi", tmp_path / "out"
+    analyze_paths([clip], out, AnalyzeOptions(), recognizer=fake_recognizer())
+    settings = json.loads((out / "clip_avi" / "summary.json").read_text())["settings"]
+    assert settings["model"] == model_identity(None) and len(settings["model"]["sha256"]) == 64
+    assert settings["detector"] == {"scale_factor": 1.2, "min_neighbors": 5, "min_size": 48, "detect_width": 320,
+                                    "pad": 0.1}
+    assert (settings["every"], settings["tta"], settings["no_video"]) == (1, True, False)
+
+    smaller = AnalyzeOptions(recognizer={"settings": DetectorSettings(min_size=40)})
+    with caplog.at_level("INFO", logger="emorec"):
+        [record] = analyze_paths([clip], out, smaller, recognizer=fake_recognizer())
+    assert record.status == "done"
+    assert "clip.avi: analysed again: --min-size 48 → 40" in caplog.messages
+    assert json.loads((out / "clip_avi" / "summary.json").read_text())["settings"]["detector"]["min_size"] == 40
+    caplog.clear()
+    with caplog.at_level("INFO", logger="emorec"):
+        records = analyze_paths([clip], out, smaller, recognizer=fake_recognizer())
+    assert [r.status for r in records] == ["skipped"] and not caplog.messages
+    assert report(records, out) == 0
+    assert f"0 done, 1 skipped (already done with these settings; --overwrite redoes them), 0 failed; index: {out / 'index.json'}" \
+        in capsys.readouterr().out
+    with caplog.at_level("INFO", logger="emorec"):
+        [record] = analyze_paths([clip], out, AnalyzeOptions(every=2, no_video=True), recognizer=fake_recognizer())
+    assert record.status == "done"
+    assert "clip.avi: analysed again: --min-size 40 → 48, --every 1 → 2, --no-video added" in caplog.messages
+    summary = json.loads((out / "clip_avi" / "summary.json").read_text())
+    del summary["settings"]["model"]                         # as an older version wrote it
+    (out / "clip_avi" / "summary.json").write_text(json.dumps(summary))
+    caplog.clear()
+    with caplog.at_level("INFO", logger="emorec"):
+        [record] = analyze_paths([clip], out, AnalyzeOptions(every=2, no_video=True), recognizer=fake_recognizer())
+    assert record.status == "done"
+    assert caplog.messages == ["clip.avi: analysed again: its settings were not recorded (made by an older version)"]
+
+
+def test_index_and_summary_keep_their_fields_and_order(inputs, tmp_path):
+    out = tmp_path / "out"
+    [record] = analyze_paths([inputs / "a.png"], out, AnalyzeOptions(), recognizer=fake_recognizer())
+    summary = json.loads((out / "a_png" / "summary.json").read_text())
+    assert list(summary) == ["input", "kind", "folder", "status", "seconds", "frames", "faces", "frames_per_s",
+                             "main_label", "label_share", "outputs", "size", "summary", "source", "settings", "created"]
+    [row] = json.loads((out / "index.json").read_text())["files"]
+    assert list(row) == ["input", "kind", "folder", "status", "seconds", "frames", "faces", "frames_per_s",
+                         "main_label", "label_share", "outputs"]
+    assert row == record.as_dict() and record.width == 320
+    missing = analyze_paths([inputs / "a.png", tmp_path / "gone.png"], out, AnalyzeOptions(),
+                            recognizer=fake_recognizer())[0]
+    assert missing.as_dict() == {"input": str(tmp_path / "gone.png"), "kind": "image", "folder": "",
+                                 "status": "failed", "reason": "not found"}
+
+
+@pytest.mark.parametrize("paths", [["missing.jpg"], ["notes.txt"], ["empty"]])
+def test_nothing_to_analyse_exits_2_and_creates_no_output_folder(tmp_path, monkeypatch, capsys, paths):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("not media")
+    (tmp_path / "empty").mkdir()
+    assert main(["analyze", *paths, "--out", "r"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: nothing to analyse: {paths[0]}: ") and err.count("\n") == 1
+    assert not (tmp_path / "r").exists()
+
+
+class Interrupting:
+    """A recognizer that is interrupted (Ctrl-C) at its ``n``th frame."""
+    def __init__(self, n):
+        self.inner, self.n, self.calls = fake_recognizer(), n, 0
+
+    def reset(self):
+        self.inner.reset()
+
+    def __call__(self, frame):
+        self.calls += 1
+        if self.calls == self.n:
+            raise KeyboardInterrupt
+        return self.inner(frame)
+
+
+def test_ctrl_c_during_a_video_leaves_no_folder(inputs, tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        analyze_paths([inputs / "sub" / "clip.avi"], out, AnalyzeOptions(), recognizer=Interrupting(5))
+    assert list(out.iterdir()) == []
+
+
+def test_progress_on_a_log_file_is_plain_rate_limited_lines(inputs, tmp_path, tiny_model, capsys):
+    from emorec.analysis.progress import PlainProgress, progress_bar
+    assert isinstance(progress_bar(10, "x", "frame"), PlainProgress)   # stderr is not a terminal here
+    assert main(["analyze", str(inputs), "--out", str(tmp_path / "out"), "--model", str(tiny_model)]) == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err and "\x1b" not in err
+    now = [0.0]
+    lines = io.StringIO()
+    bar = PlainProgress(300, "clip.mp4", "frame", every_s=10, stream=lines, clock=lambda: now[0])
+    for _ in range(300):
+        now[0] += 0.125        # 37.5 s for the whole video
+        bar.update(1)
+    bar.close()
+    assert lines.getvalue() == ("  clip.mp4: 80/300 frames (27 %)\n  clip.mp4: 160/300 frames (53 %)\n"
+                                "  clip.mp4: 240/300 frames (80 %)\n  clip.mp4: 300/300 frames (100 %)\n")
+    quick = io.StringIO()
+    with PlainProgress(5, "a.png", "frame", stream=quick) as bar:
+        bar.update(5)
+    assert quick.getvalue() == ""                            # a short input prints nothing
+
+
+def test_the_timeline_of_a_video_without_a_face_says_so_over_its_length():
+    timeline = Timeline(0.1)
+    for _ in range(120):
+        timeline.add([])
+    fig = timeline_figure(timeline, "clip.avi", duration_s=12.0)
+    ax = fig.axes[0]
+    assert ax.get_xlim() == (0, 12.0) and [t.get_text() for t in ax.texts] == ["no face found"]
+    assert ax.get_legend() is None

@@ -85,10 +85,10 @@ def test_ray_with_two_workers_gives_the_in_process_files_even_when_a_worker_is_k
         ray.shutdown()
     assert marker.exists(), "no worker was killed: the retry was not exercised"
 
-    status = {r["input"].rsplit("/", 1)[-1]: r["status"] for r in on_ray}
+    status = {r.input.rsplit("/", 1)[-1]: r.status for r in on_ray}
     assert status == {"faces.mp4": "done", "one.png": "done", "two.png": "done", "broken.mp4": "failed"}
-    assert [r["reason"] for r in on_ray if r["status"] == "failed"] == \
-        [r["reason"] for r in local if r["status"] == "failed"]
+    assert [r.reason for r in on_ray if r.status == "failed"] == \
+        [r.reason for r in local if r.status == "failed"]
     video = rows(tmp_path / "local" / "faces_mp4" / "frames.csv")
     assert {r["id"] for r in video} == {"1", "2"}            # the second face was found, tracked and retired
     assert_same_rows(video, rows(tmp_path / "ray" / "faces_mp4" / "frames.csv"))   # nothing lost or doubled
@@ -114,7 +114,7 @@ def test_ray_with_two_workers_gives_the_in_process_files_even_when_a_worker_is_k
 
     # a re-run skips the finished inputs (and, with nothing left to do, starts no Ray)
     again = analyze_paths([p for p in paths if p.name != "broken.mp4"], tmp_path / "ray", options, engine="ray")
-    assert [r["status"] for r in again] == ["skipped", "skipped", "skipped"]
+    assert [r.status for r in again] == ["skipped", "skipped", "skipped"]
 
 
 def test_segments_start_where_detection_starts_afresh():
@@ -131,8 +131,9 @@ def test_units_keep_the_inputs_order_and_batch_images(inputs, monkeypatch):
     units, jobs = plan_units(todo, AnalyzeOptions(), segment_frames=50, images_per_task=16)
     assert [u.method for u in units] == ["images", "video", "video", "images"]
     assert [u.args[1:3] for u in units if u.method == "video"] == [(0, 50), (50, None)]
-    assert [list(j["units"]) for j in jobs if "error" not in j] == [[0], [0], [1, 2], [3]]
-    assert "cannot read video" in jobs[3]["error"]
+    assert [list(j.units) for j in jobs if j.error is None] == [[0], [0], [1, 2], [3]]
+    assert "cannot read video" in jobs[3].error
+    assert [u.job for u in units] == [0, 2, 2, 4]           # each unit names the input it belongs to
     monkeypatch.chdir(inputs)   # workers do not share the driver's working directory: they get absolute paths
     from pathlib import Path
     units, _ = plan_units([(Path("faces.mp4"), None, None), (Path("one.png"), None, None)], AnalyzeOptions())

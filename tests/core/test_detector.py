@@ -82,7 +82,10 @@ def test_a_near_search_finds_the_face_where_it_was_and_nothing_elsewhere():
 def test_following_faces_finds_what_full_scans_find():
     """Near searches between full scans (every 10th frame) against a full scan on every frame, on faces that
     move, change size, enter and leave: measured recall 0.96 and mean IoU 0.95 (the misses are a face the
-    cascade itself finds only on some frames; Haar boxes jitter by about as much from frame to frame)."""
+    cascade itself finds only on some frames; Haar boxes jitter by about as much from frame to frame).
+    Measured with min_size 80: at the default 48 the full scans also find faces in these frames that the
+    cascade finds only now and then, which a near search picks up at the next full scan (recall 0.92)."""
+    from emorec.core.detector import DetectorSettings
     from emorec.core.recognizer import Recognizer
     from emorec.core.tracking import iou_matrix
 
@@ -91,8 +94,9 @@ def test_following_faces_finds_what_full_scans_find():
 
     frames = moving_faces()
     flat = lambda crops: np.full((len(crops), 7), 1 / 7, np.float32)
-    full = boxes_of(Recognizer(classifier=flat, full_scan_every=1))
-    following = Recognizer(classifier=flat)
+    settings = DetectorSettings(min_size=80)
+    full = boxes_of(Recognizer(classifier=flat, full_scan_every=1, settings=settings))
+    following = Recognizer(classifier=flat, settings=settings)
     followed = boxes_of(following)
     found = [iou_matrix(a, b).max(axis=1) if len(b) else np.zeros(len(a)) for a, b in zip(full, followed)]
     hits = np.concatenate(found)

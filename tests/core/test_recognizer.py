@@ -176,3 +176,177 @@ def test_a_face_the_near_search_misses_is_carried_once_and_a_full_scan_looks_aga
     ids = [[f.id for f in rec(frame)] for _ in range(4)]
     assert ids == [[1], [1], [], []]
     assert det.kinds == ["full", "near", "full", "full"]      # lost → full scan; nothing known → full scan
+
+
+# ---------------------------------------------------------------- stills and streams (issue 24, item 1)
+
+@pytest.fixture(scope="module")
+def photo():
+    """640×480 BGR with the astronaut's face (about 120 px) left of centre, as in the issue."""
+    import cv2
+    from skimage import data
+    frame = np.full((480, 640, 3), 90, np.uint8)
+    frame[:, 80:560] = cv2.resize(cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR), (480, 480),
+                                  interpolation=cv2.INTER_AREA)
+    return frame
+
+
+def real_detector(**kw):
+    """The shipped Haar cascade with a fake classifier: real boxes, fast."""
+    return Recognizer(classifier=FakeClassifier(), **kw)
+
+
+def boxes_ids(faces):
+    return [(f.id, f.box) for f in faces]
+
+
+def test_image_neither_uses_nor_changes_the_stream_state(photo):
+    mirrored = np.ascontiguousarray(photo[:, ::-1])
+    fresh = real_detector().image(mirrored)
+    assert len(fresh) == 1 and fresh[0].box[0] > 640 - 230 - 120 - 10    # the face is now on the right
+    rec = real_detector()
+    first = rec.image(photo)
+    assert boxes_ids(first) == [(1, (230, 48, 120, 120))]
+    assert boxes_ids(rec.image(mirrored)) == boxes_ids(fresh)           # not the first photo's box
+    assert rec.image(mirrored)[0].probs == fresh[0].probs              # no smoothing with the call before
+    # between the frames of a stream: the stream goes on as if the stills had not been there
+    stream, alone = real_detector(), real_detector()
+    expected = [boxes_ids(alone(photo)) for _ in range(3)]
+    got = [boxes_ids(stream(photo))]
+    stream.image(mirrored)
+    got += [boxes_ids(stream(photo)) for _ in range(2)]
+    assert got == expected and stream.last_scan == "near"
+
+
+def test_a_stream_frame_of_another_size_starts_afresh(photo):
+    import cv2
+    small = cv2.resize(photo[0:300, 150:550], (320, 240), interpolation=cv2.INTER_AREA)   # face about 96 px
+    expected = boxes_ids(real_detector()(small))
+    assert len(expected) == 1
+    rec = real_detector()
+    rec(photo)
+    rec(photo)
+    assert boxes_ids(rec(small)) == expected and rec.last_scan == "full"   # not a box carried from 640×480
+    assert boxes_ids(rec.image(small)) == expected
+
+
+def test_a_1x1_frame_after_a_photo_has_no_face(photo):
+    rec = real_detector()
+    assert len(rec(photo)) == 1
+    tiny = np.zeros((1, 1, 3), np.uint8)
+    assert rec(tiny) == [] and rec.image(tiny) == []
+    again = rec(photo)
+    assert boxes_ids(again) == [(1, (230, 48, 120, 120))]     # a fresh stream: a new track, id 1
+
+
+def test_a_carried_box_stays_inside_a_frame_of_another_size():
+    det = NearDetector([[500, 300, 100, 100]], near=[])   # a detector that answers a box outside a 320×240 frame
+    rec = make(det, full_scan_every=10, carry=1)
+    assert len(rec(np.zeros((480, 640, 3), np.uint8))) == 1
+    assert rec(np.zeros((240, 320, 3), np.uint8)) == []          # not the box, clipped to the frame's corner
+    assert det.kinds == ["full", "full"]                         # the smaller frame was scanned, not searched near
+
+
+# ---------------------------------------------------------------- one pass per face per frame (issue 22, item 1)
+
+class RecordingClassifier(LeftHalfClassifier):
+    """LeftHalfClassifier (a face and its mirror image score differently) that keeps every batch it gets."""
+
+    def __init__(self):
+        self.batches = []
+
+    def __call__(self, faces):
+        self.batches.append(np.array(faces))
+        return super().__call__(faces)
+
+
+def textured_frame(seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (200, 300, 3), dtype=np.uint8)
+
+
+def test_in_a_stream_a_face_gets_both_passes_on_its_first_frame_then_one_alternating():
+    det = FakeDetector([[10, 10, 60, 60]], [[10, 10, 60, 60]], [[12, 10, 60, 60]],
+                       [[12, 10, 60, 60], [200, 100, 60, 60]])   # a second face comes in frame 3
+    clf = RecordingClassifier()
+    rec = Recognizer(detector=det, classifier=clf, settings=DetectorSettings(pad=0))
+    frame = textured_frame()
+    for _ in range(5):
+        rec(frame)
+    assert [len(b) for b in clf.batches] == [2, 1, 1, 3, 2]
+    from emorec.core.detector import crop_faces
+    from emorec.core.preprocess import as_gray_frame
+    gray = as_gray_frame(frame)
+    a, b = crop_faces(gray, np.array([[12, 10, 60, 60], [200, 100, 60, 60]]))
+    assert (clf.batches[2][0] == a).all()                    # frame 2 (even): the face itself
+    # frame 3 (odd): its mirror image, and the new face both ways (plain passes first, then mirror images)
+    assert [(x == y).all() for x, y in zip(clf.batches[3], [b, a[:, ::-1], b[:, ::-1]])] == [True] * 3
+    assert (clf.batches[4][0] == a).all() and (clf.batches[4][1] == b).all()
+
+
+def test_a_new_tracks_first_label_is_the_averaged_one_and_smoothing_averages_the_two_views():
+    det = FakeDetector([[10, 10, 60, 60]])
+    clf = RecordingClassifier()
+    rec = Recognizer(detector=det, classifier=clf, settings=DetectorSettings(pad=0), smoothing=0.5)
+    frame = textured_frame(1)
+    both = Recognizer(detector=det, classifier=clf, settings=DetectorSettings(pad=0)).classify(
+        rec.detect(frame).crops)
+    rec.reset()
+    first, second = rec(frame)[0], rec(frame)[0]
+    assert np.allclose(list(first.probs.values()), both[0], atol=1e-6)
+    mirrored = clf(np.ascontiguousarray(rec.detect(frame).crops[:, :, ::-1]))[0]
+    assert np.allclose(list(second.probs.values()), 0.5 * both[0] + 0.5 * mirrored, atol=1e-6)
+
+
+@pytest.mark.parametrize("kw, batches", [
+    ({}, [2, 1, 1]),
+    ({"alternate": False}, [2, 2, 2]),         # both passes on every frame
+    ({"smoothing": 0}, [2, 2, 2]),             # nothing would average the two views
+    ({"tta": False}, [1, 1, 1]),
+])
+def test_which_frames_get_both_passes(kw, batches):
+    clf = RecordingClassifier()
+    rec = Recognizer(detector=FakeDetector([[10, 10, 60, 60]]), classifier=clf, settings=DetectorSettings(pad=0),
+                     **kw)
+    for _ in range(3):
+        rec(textured_frame())
+    assert [len(b) for b in clf.batches] == batches
+    clf.batches.clear()
+    rec.image(textured_frame())                # a still: both passes, whatever the stream does
+    assert [len(b) for b in clf.batches] == [1 if kw.get("tta") is False else 2]
+
+
+class FrameDetector:
+    """Boxes by frame number (written in the frame's first pixel): ``boxes[n]`` for frame n, from a full scan
+    or a near search alike."""
+
+    def __init__(self, boxes):
+        self.boxes = boxes
+
+    def __call__(self, gray):
+        return np.asarray(self.boxes[gray[0, 0]], int).reshape(-1, 4)
+
+    def near(self, gray, known):
+        return self(gray)
+
+
+def test_a_segment_that_follows_the_period_before_it_sees_the_passes_of_one_uninterrupted_run():
+    # one face throughout; a second one from frame 20, where a segment starts (10 frames: the resync period)
+    boxes = [[[10 + i, 10, 60, 60]] + ([[200, 100, 60, 60]] if i >= 20 else []) for i in range(30)]
+    frames = []
+    for i in range(30):
+        frames.append(textured_frame(i))
+        frames[-1][0, 0] = i
+
+    def run(start):
+        rec = Recognizer(detector=FrameDetector(boxes), classifier=RecordingClassifier(),
+                         settings=DetectorSettings(pad=0), full_scan_every=5, detect_every=2)
+        lead = min(start, rec.resync_period)
+        rec.reset(start - lead)
+        for f in frames[start - lead:start]:
+            rec.advance(f)
+        return [rec.observe(f) for f in frames[start:]], [len(b) for b in rec.classifier.batches]
+
+    (whole, _), (segment, batches) = run(0), run(20)
+    assert batches == [3] + [2] * 9        # the old face one pass, the new one both; then one pass each
+    for (b1, p1), (b2, p2) in zip(whole[20:], segment, strict=True):
+        assert (b1 == b2).all() and np.allclose(p1, p2, atol=1e-7)

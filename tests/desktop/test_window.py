@@ -33,6 +33,11 @@ def pump(root, until, timeout=10.0):
         time.sleep(0.005)
 
 
+def canvas_text(app):
+    """What the picture says when it has no frame (an error and the hint)."""
+    return " ".join(app.canvas.itemcget(i, "text") for i in app.canvas.find_withtag("message"))
+
+
 def pump_for(root, seconds):
     end = time.monotonic() + seconds
     pump(root, lambda: time.monotonic() > end)
@@ -66,7 +71,7 @@ def video(tmp_path):
 def test_shows_labelled_frames_and_closes_cleanly(app_factory, video):
     app = app_factory(video, loop=True)       # still playing when the readout is refreshed (4× a second)
     pump(app.root, lambda: app.frames_shown >= 5 and "frames/s" in app.readout.get())   # refreshed 4× a second
-    faces = app.latest["faces"]
+    faces = app.latest.faces
     assert len(faces) == 1 and faces[0].label in EMOTIONS
     assert app.photo is not None and app.canvas.find_all()
     bar_texts = [app.bars.itemcget(i, "text") for i in app.bars.find_all() if app.bars.type(i) == "text"]
@@ -79,9 +84,10 @@ def test_shows_labelled_frames_and_closes_cleanly(app_factory, video):
 
 def test_no_camera_shows_a_message_offers_files_and_cannot_be_paused(app_factory, video):
     app = app_factory(57)
-    pump(app.root, lambda: "no camera" in app.status.get())
-    texts = " ".join(app.canvas.itemcget(i, "text") for i in app.canvas.find_withtag("message"))
+    pump(app.root, lambda: "no camera" in canvas_text(app))
+    texts = canvas_text(app)
     assert "no camera found at index 57" in texts and "Open video" in texts
+    assert app.status.get() == ""                       # said once, on the picture, not again below it
     assert {"Open video…", "Open image…", "Camera"} <= set(app.button)
     app.toggle_pause()                                  # nothing to pause: no flip to "Resume"
     assert app.button["Pause"].cget("text") == "Pause" and app.button["Pause"].instate(["disabled"])
@@ -94,7 +100,7 @@ def test_unreadable_file_keeps_the_app_usable(app_factory, tmp_path, video):
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"garbage")
     app = app_factory(str(bad))
-    pump(app.root, lambda: "cannot read video" in app.status.get())
+    pump(app.root, lambda: "cannot read video" in canvas_text(app))
     app.start(video)
     pump(app.root, lambda: app.frames_shown >= 2)
 
@@ -102,10 +108,10 @@ def test_unreadable_file_keeps_the_app_usable(app_factory, tmp_path, video):
 def test_an_exception_in_the_recognizer_reaches_the_window(app_factory, video):
     rec = CountingRecognizer(RuntimeError("boom\nsecond line"))
     app = app_factory(video, rec)
-    pump(app.root, lambda: "RuntimeError" in app.status.get())
-    assert app.status.get() == "internal error: RuntimeError: boom second line. This is a bug in emorec: please report it (EMOREC_DEBUG=1 shows the details)."
-    texts = " ".join(app.canvas.itemcget(i, "text") for i in app.canvas.find_withtag("message"))
-    assert "RuntimeError: boom" in texts and "Traceback" not in texts
+    pump(app.root, lambda: "RuntimeError" in canvas_text(app))
+    message = "internal error: RuntimeError: boom second line. This is a bug in emorec: please report it (EMOREC_DEBUG=1 shows the details)."
+    assert canvas_text(app).startswith(message) and "Traceback" not in canvas_text(app)
+    assert app.status.get() == ""
     rec.error = None
     app.start(video)                                   # the app stays usable
     pump(app.root, lambda: app.frames_shown >= 2)
@@ -143,6 +149,8 @@ def test_switching_sources_stops_the_old_worker_before_starting_the_new_one(app_
                 state["inside"] -= 1
             return inner(frame)
 
+        image = __call__     # a still goes through the same gate
+
     app = app_factory(video, Blocking())
     app.stop_timeout_s = 0.2
     pump(app.root, lambda: state["calls"] >= 1)        # the worker is stuck in the recognizer
@@ -151,14 +159,14 @@ def test_switching_sources_stops_the_old_worker_before_starting_the_new_one(app_
     pump(app.root, lambda: "has not stopped" in app.status.get())
     assert app.worker is old and old.is_alive()          # no second worker on the same recognizer
     gate.set()
-    pump(app.root, lambda: app.worker is not old and app.latest is not None and app.latest["still"])
+    pump(app.root, lambda: app.worker is not old and app.latest is not None and app.latest.still)
     assert not old.is_alive() and not state["overlap"]
 
 
 def test_end_of_video_keeps_the_last_frame_or_loops(app_factory, video):
     app = app_factory(video)
     pump(app.root, lambda: app.status.get().startswith("end of"))
-    assert app.latest["frame"] == 19 and "frames/s" not in app.readout.get()
+    assert app.latest.frame == 19 and "frames/s" not in app.readout.get()
     assert app.button["Pause"].instate(["disabled"])
     looping = app_factory(video, loop=True)
     pump(looping.root, lambda: looping.frames_shown >= 30)
@@ -169,13 +177,13 @@ def test_a_still_image_is_recognized_once_and_again_when_mirrored(app_factory, i
     rec = CountingRecognizer()
     app = app_factory(image, rec, loop=True)
     pump(app.root, lambda: app.frames_shown == 1 and "a.png" in app.status.get())
-    assert len(app.latest["faces"]) == 1
+    assert len(app.latest.faces) == 1
     pump_for(app.root, 0.3)
     assert rec.calls == 1 and app.frames_shown == 1
     assert app.readout.get().startswith("still image") and "frames/s" not in app.readout.get()
     app.checks[0].invoke()                              # Mirror
     pump(app.root, lambda: app.frames_shown == 2)
-    assert rec.calls == 2 and app.latest["bgr"][110, 320 - 1 - 60].sum() > 500   # the square, mirrored
+    assert rec.calls == 2 and app.latest.bgr[110, 320 - 1 - 60].sum() > 500   # the square, mirrored
 
 
 def test_pause_snapshot_and_record(app_factory, video, tmp_path):
@@ -222,7 +230,7 @@ def test_mirror_flips_the_frame(app_factory, tmp_path):
     cv2.imwrite(str(tmp_path / "left.png"), frame)
     app = app_factory(str(tmp_path / "left.png"), mirror=True)
     pump(app.root, lambda: app.frames_shown == 1)
-    assert app.latest["bgr"][120, 310].sum() > 600 and app.latest["bgr"][120, 5].sum() < 200
+    assert app.latest.bgr[120, 310].sum() > 600 and app.latest.bgr[120, 5].sum() < 200
 
 
 def test_texts_that_change_do_not_move_the_layout(app_factory, video):
@@ -294,6 +302,42 @@ def test_keys_do_only_what_the_help_says_whatever_has_focus(app_factory, video, 
 
     xdotool("key", "q")
     pump(root, lambda: app._poll_id is None)             # closed
+
+
+def test_record_is_not_offered_for_a_still(app_factory, image):
+    app = app_factory(image)
+    pump(app.root, lambda: app.frames_shown == 1 and app.state == "still")
+    assert app.button["Record"].instate(["disabled"]) and app.button["Snapshot"].instate(["!disabled"])
+    app.toggle_record()                                  # the key or a stale click: nothing starts
+    assert not app.recording and app.status.get() == "a still image has nothing to record: “Snapshot” saves it"
+
+
+def nobody():
+    return Recognizer(detector=FakeDetector([]), classifier=FakeClassifier(), settings=DetectorSettings())
+
+
+def test_no_face_for_a_while_names_the_smallest_face_and_the_flags(app_factory, image, video, monkeypatch):
+    import emorec.desktop.window as window_module
+    app = app_factory(image, nobody())                   # a still: said at once
+    pump(app.root, lambda: app.frames_shown == 1)
+    assert app.status.get() == "no face of 48 px or more found; for smaller faces: --min-size 24"
+    monkeypatch.setattr(window_module, "NO_FACE_S", 0.0)   # a moving source: after NO_FACE_S seconds
+    rec = nobody()
+    moving = app_factory(video, rec, loop=True)
+    pump(moving.root, lambda: moving.status.get().startswith("no face of 48 px"))
+    rec.detector.sequence = ([[40, 60, 100, 100]],)      # a face comes: the status line is put back
+    pump(moving.root, lambda: moving.status.get() == f"showing {video}")
+
+
+def test_a_recording_saved_as_the_window_closes_is_logged(app_factory, video, tmp_path, caplog):
+    app = app_factory(video, loop=True)
+    pump(app.root, lambda: app.frames_shown >= 2)
+    app.toggle_record()
+    pump(app.root, lambda: "recording to" in app.status.get())
+    with caplog.at_level("INFO", logger="emorec"):
+        app.close()
+    [line] = caplog.messages
+    assert line.startswith(f"saved {tmp_path}/emotions-") and line.endswith(".csv")
 
 
 # ---------------------------------------------------------------- the command line (ui_main)

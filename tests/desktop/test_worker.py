@@ -10,7 +10,17 @@ from emorec.common.errors import OutputError, SourceError
 from emorec.core.records import CSV_COLUMNS, FaceCsv
 from emorec.desktop import worker as worker_module
 from emorec.desktop.recording import default_output_dir, ensure_folder
-from emorec.desktop.worker import FrameWorker
+from emorec.desktop.worker import (
+    FrameWorker,
+    Kind,
+    Loop,
+    Mirror,
+    Pause,
+    Reprocess,
+    Select,
+    StartRecording,
+    StopRecording,
+)
 from tests.helpers import CountingRecognizer, moving_square_frames, write_video
 
 
@@ -23,20 +33,22 @@ class Run:
         self.worker = FrameWorker(self.recognizer, source, self.results, self.messages, **kw)
         self.worker.start()
 
-    def send(self, name, value=None):
-        self.worker.commands.put((name, value))
+    def send(self, command):
+        self.worker.commands.put(command)
 
     def message(self, kind, timeout=5.0):
-        """The text of the next message of ``kind`` (earlier ones of other kinds go to ``log``)."""
+        """The text of the next message of ``kind`` (a :class:`Kind` or its value; earlier ones of other kinds go
+        to ``log``)."""
+        kind = Kind(kind)
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             try:
-                k, text = self.messages.get(timeout=0.05)
+                message = self.messages.get(timeout=0.05)
             except queue.Empty:
                 continue
-            self.log.append((k, text))
-            if k == kind:
-                return text
+            self.log.append((message.kind.value, message.text))
+            if message.kind == kind:
+                return message.text
         pytest.fail(f"no {kind!r} message; got {self.log}")
 
     def result(self, timeout=5.0):
@@ -57,7 +69,7 @@ def test_a_recording_that_cannot_start_is_reported_and_frames_keep_coming(video,
     (tmp_path / "file").write_text("not a folder")
     run = Run(video, loop=True)
     run.result()
-    run.send("record", (tmp_path / "file" / "out", False))
+    run.send(StartRecording(tmp_path / "file" / "out", False))
     text = run.message("record-failed")
     assert text.startswith("recording not started: cannot create the folder") and "part of that path is a file" in text
     for _ in range(3):
@@ -73,7 +85,7 @@ def test_a_recording_that_fails_midway_is_stopped_and_its_temporary_file_removed
     run = Run(video, loop=True)
     run.result()
     monkeypatch.setattr(FaceCsv, "add", full_disk)
-    run.send("record", (tmp_path / "out", False))
+    run.send(StartRecording(tmp_path / "out", False))
     assert run.message("record-failed").startswith("recording stopped: cannot write")
     run.result()
     run.result()
@@ -83,7 +95,7 @@ def test_a_recording_that_fails_midway_is_stopped_and_its_temporary_file_removed
 
 def test_recordings_use_the_face_csv_with_the_video_timestamps(video, tmp_path):
     run = Run(video)
-    run.send("record", (tmp_path, True))
+    run.send(StartRecording(tmp_path, True))
     path = run.message("recording")
     assert run.message("end") == f"end of {video}"
     saved = run.message("saved").split(", ")            # the end of the video closes the recording
@@ -132,26 +144,26 @@ def test_a_still_is_recognized_once_and_again_only_when_a_setting_changes(image)
     run = Run(image, loop=True)
     assert run.message("still") == image
     first = run.result()
-    assert first["still"] and first["fps"] is None
+    assert first.still and first.fps is None
     with pytest.raises(queue.Empty):
         run.results.get(timeout=0.3)                     # no second pass over the same picture
     assert run.recognizer.calls == 1
-    run.send("mirror", True)
+    run.send(Mirror(True))
     mirrored = run.result()
-    assert run.recognizer.calls == 2 and (mirrored["bgr"][110, 259] == 200).all()
-    run.send("select", mirrored["faces"][0].id)
+    assert run.recognizer.calls == 2 and (mirrored.bgr[110, 259] == 200).all()
+    run.send(Select(mirrored.faces[0].id))
     selected = run.result()                              # redrawn with a thicker box, not recognized again
-    assert run.recognizer.calls == 2 and (selected["bgr"] != mirrored["bgr"]).any()
-    run.send("reprocess")
+    assert run.recognizer.calls == 2 and (selected.bgr != mirrored.bgr).any()
+    run.send(Reprocess())
     run.result()
-    assert run.recognizer.calls == 3
+    assert run.recognizer.calls == run.recognizer.stills == 3   # a still is not a stream: Recognizer.image
     run.finish()
 
 
 def test_commands_pause_loop_and_stop(video):
     run = Run(video)
     run.result()
-    run.send("pause", True)
+    run.send(Pause(True))
     time.sleep(0.1)
     calls = run.recognizer.calls
     with pytest.raises(queue.Empty):
@@ -160,12 +172,12 @@ def test_commands_pause_loop_and_stop(video):
     with pytest.raises(queue.Empty):
         run.results.get(timeout=0.2)
     assert run.recognizer.calls == calls
-    run.send("pause", False)
+    run.send(Pause(False))
     run.message("end")                                   # not looping: the video ends
-    assert run.result()["frame"] == 9
-    run.send("loop", True)                               # ticking Loop after the end starts it again
+    assert run.result().frame == 9
+    run.send(Loop(True))                               # ticking Loop after the end starts it again
     assert run.message("source") == video
-    assert run.result()["frame"] < 9
+    assert run.result().frame < 9
     t0 = time.monotonic()
     run.finish()
     assert time.monotonic() - t0 < 2
@@ -173,8 +185,24 @@ def test_commands_pause_loop_and_stop(video):
 
 def test_an_unknown_command_is_reported(video):
     run = Run(video, loop=True)
-    run.send("fly")
+    run.send("fly")                                      # not a command record
     assert "unknown command 'fly'" in run.message("error")
+
+
+def test_a_recording_across_a_video_loop_keeps_its_frame_numbers_unique_and_increasing(tmp_path):
+    video = str(write_video(tmp_path / "clip.avi", moving_square_frames(5), fps=100))
+    run = Run(video, loop=True)
+    run.send(StartRecording(tmp_path, False))
+    path = run.message("recording")
+    for _ in range(12):                                  # the 5-frame video loops: 0…4, 0…4, 0…
+        run.result()
+    run.send(StopRecording())
+    assert run.message("saved") == path
+    rows = list(csv.DictReader(open(path)))
+    numbers = [int(r["frame"]) for r in rows]
+    assert len(numbers) >= 12 and numbers == sorted(set(numbers))      # unique, increasing: …, 4, 5, 6, …
+    assert all(float(r["time_s"]) == pytest.approx(int(r["frame"]) / 100, abs=1e-3) for r in rows)
+    run.finish()
 
 
 def test_default_output_folder(tmp_path):

@@ -3,6 +3,7 @@
 import io
 import json
 import struct
+import threading
 import time
 
 import cv2
@@ -141,6 +142,7 @@ class BrokenPool:
         def boom(frame):
             raise RuntimeError("detector crashed")
         boom.reset = lambda: None
+        boom.image = boom     # a still (POST) and a stream frame alike
         return boom
 
 
@@ -209,26 +211,34 @@ def test_each_stream_has_its_own_tracker_and_bad_messages_keep_it_open(client):
         assert a.receive_json()["faces"][0]["id"] == 1             # PNG frames too
 
 
-class SlowPool:
-    """Recognition that takes 0.3 s a frame, so frames pile up while one is being processed."""
+class GatedPool:
+    """Recognition that holds its first frame until the test lets it go, so frames pile up meanwhile."""
     size, metadata = 1, {}
 
     def __init__(self, tmp_path):
         self.model_path = tmp_path / "m" / "emotion_cnn.h5"
+        self.started, self.release = threading.Event(), threading.Event()
 
     def recognizer(self, **kw):
-        def slow(frame):
-            time.sleep(0.3)
+        def gated(frame):
+            self.started.set()
+            assert self.release.wait(30), "the test never released the first frame"
             return []
-        slow.reset = lambda: None
-        return slow
+        gated.reset = lambda: None
+        return gated
 
 
 def test_a_slow_server_answers_the_newest_frame_and_drops_stale_ones(tmp_path):
-    with TestClient(create_app(ServeOptions(jobs_dir=str(tmp_path)), pool=SlowPool(tmp_path))) as c:
+    pool = GatedPool(tmp_path)
+    with TestClient(create_app(ServeOptions(jobs_dir=str(tmp_path)), pool=pool)) as c:
         with c.websocket_connect("/api/stream") as ws:
-            for seq in range(1, 6):
+            ws.send_bytes(frame_message(1, astronaut()))
+            assert pool.started.wait(30)                       # frame 1 is being recognized
+            for seq in range(2, 6):
                 ws.send_bytes(frame_message(seq, astronaut()))
+            ws.send_text('{"type": "ping"}')
+            assert ws.receive_json() == {"type": "pong"}       # messages are read in order: 2..5 are in
+            pool.release.set()
             replies = [ws.receive_json(), ws.receive_json()]
     assert [r["seq"] for r in replies] == [1, 5] and replies[-1]["dropped"] == 3
 
@@ -403,8 +413,17 @@ def test_a_client_that_goes_away_mid_upload_leaves_nothing_behind(live_server):
 def test_stalled_and_abandoned_uploads_end_without_a_traceback(live_server, monkeypatch, capfd):
     import socket
 
+    import emorec.server.app
     import emorec.server.http
     monkeypatch.setattr(emorec.server.http, "STALL_S", 0.5)
+    bodies_read, read_body = [], emorec.server.app.read_body
+
+    async def counted_read_body(*args, **kwargs):
+        try:
+            return await read_body(*args, **kwargs)
+        finally:
+            bodies_read.append(1)
+    monkeypatch.setattr(emorec.server.app, "read_body", counted_read_body)
     with socket.create_connection(("127.0.0.1", live_server.port)) as s:
         s.sendall(b"POST /api/recognize HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc")
         s.settimeout(10)
@@ -412,7 +431,11 @@ def test_stalled_and_abandoned_uploads_end_without_a_traceback(live_server, monk
     assert reply.startswith("HTTP/1.1 408") and '"error":"the upload stalled' in reply
     with socket.create_connection(("127.0.0.1", live_server.port)) as s:      # gone mid-upload
         s.sendall(b"POST /api/recognize HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc")
-    time.sleep(0.3)
+    end = time.monotonic() + 10                  # wait for the server to be done with the abandoned upload
+    while (len(bodies_read) < 2 or live_server.server.server_state.connections) and time.monotonic() < end:
+        time.sleep(0.01)
+    assert len(bodies_read) == 2 and not live_server.server.server_state.connections
+    assert requests_get(f"{live_server}/api/health") == 200      # one more request through the same loop
     assert "Traceback" not in capfd.readouterr().err
 
 
@@ -426,3 +449,9 @@ def test_stopping_the_server_deletes_every_jobs_files(tmp_path):
         wait_for(c, job["id"])
         assert (jobs / job["id"]).is_dir()
     assert sorted(p.name for p in jobs.iterdir()) == ["keep-me"]
+
+
+def requests_get(url):
+    import urllib.request
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return r.status

@@ -43,5 +43,5 @@ def test_an_environment_without_the_docs_package_is_told_how_to_get_it(monkeypat
 
     from emorec.common.errors import EmorecError
     monkeypatch.setitem(sys.modules, "fastapi_offline", None)        # as if it were not installed
-    with pytest.raises(EmorecError, match="pip install -r requirements.txt"):
+    with pytest.raises(EmorecError, match=r"\S+ -m pip install fastapi-offline"):
         docs_assets()

@@ -197,8 +197,8 @@ def test_several_devices_need_jax_and_say_how_to_get_it(tmp_path, monkeypatch):
     with pytest.raises(TrainingError, match="JAX could not start its devices \\(Unable to initialize backend 'cuda'"):
         plan("2", 8)
     monkeypatch.setitem(sys.modules, "jax", None)                 # ... and JAX not installed
-    with pytest.raises(TrainingError, match=r"JAX is not installed: pip install -r requirements-cluster.txt "
-                                            r"\(on NVIDIA GPUs then: pip install \"jax\[cuda12\]\""):
+    with pytest.raises(TrainingError, match=r"JAX is not installed: \S+ -m pip install -r requirements-cluster.txt "
+                                            r"\(on NVIDIA GPUs then: \S+ -m pip install \"jax\[cuda12\]\""):
         plan("all", 8)
     assert "KERAS_BACKEND" not in os.environ
 

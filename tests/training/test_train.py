@@ -163,15 +163,32 @@ def test_sigterm_stops_like_ctrl_c_even_while_a_checkpoint_is_written(tmp_path, 
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_inside_a_checkpoint_is_held_until_it_is_complete(sig):
-    steps = []
-    with pytest.raises(KeyboardInterrupt):
-        with StopSignals() as stop:
-            with stop.checkpoint():
-                os.kill(os.getpid(), sig)
-                steps.append("rest of the checkpoint written")
-            steps.append("never reached")
-    assert steps == ["rest of the checkpoint written"]
+@pytest.mark.parametrize("sigint", [signal.default_int_handler, signal.SIG_IGN], ids=["terminal", "nohup"])
+def test_a_signal_inside_a_checkpoint_is_held_until_it_is_complete(sig, sigint):
+    """The same however the suite was started: each case sets SIGINT's disposition itself, as a terminal leaves it
+    (Python's KeyboardInterrupt handler) or as `nohup`, `cmd &` in a script and some CI runners leave it (ignored).
+    An ignored SIGINT stays ignored, as the user asked; SIGTERM stops the run either way."""
+    previous = signal.signal(signal.SIGINT, sigint)
+    try:
+        steps = []
+
+        def train_through_a_checkpoint():
+            with StopSignals() as stop:
+                with stop.checkpoint():
+                    os.kill(os.getpid(), sig)
+                    steps.append("rest of the checkpoint written")
+                steps.append("went on after the checkpoint")
+
+        if sig == signal.SIGINT and sigint is signal.SIG_IGN:
+            train_through_a_checkpoint()
+            assert steps == ["rest of the checkpoint written", "went on after the checkpoint"]
+        else:
+            with pytest.raises(KeyboardInterrupt):
+                train_through_a_checkpoint()
+            assert steps == ["rest of the checkpoint written"]
+        assert signal.getsignal(signal.SIGINT) is sigint              # put back as it was found
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class Killed(BaseException):

@@ -1,0 +1,113 @@
+"""Model files: finding and checking a model, its metadata and input blur, and the cached LiteRT export
+(rebuilt when the model changes, in the user's cache when the model's folder is read-only)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from emorec.common.errors import ModelError
+from emorec.core.classifier import Classifier
+from emorec.network.files import ensure_export, export_path, resolve_model_path
+
+
+def test_export_is_cached_and_rebuilt_when_the_model_changes(model_copy):
+    tflite = ensure_export(model_copy)
+    mtime = tflite.stat().st_mtime_ns
+    assert ensure_export(model_copy) == tflite and tflite.stat().st_mtime_ns == mtime
+    import keras
+    model = keras.models.load_model(model_copy, compile=False)
+    model.set_weights([w * 0.5 for w in model.get_weights()])
+    model.save(model_copy)
+    ensure_export(model_copy)
+    stamp = json.loads(model_copy.with_suffix(".tflite.json").read_text())
+    import hashlib
+    assert stamp["source_sha256"] == hashlib.sha256(model_copy.read_bytes()).hexdigest()
+    assert export_path(model_copy).stat().st_mtime_ns != mtime
+
+
+def test_missing_corrupt_and_wrong_models(tmp_path, model_copy):
+    with pytest.raises(ModelError, match="model not found"):
+        resolve_model_path(tmp_path / "none.h5")
+    bad = tmp_path / "bad" / "emotion_cnn.h5"
+    bad.parent.mkdir()
+    bad.write_bytes(b"this is not hdf5")
+    # without its metadata JSON a model is assumed to use the standard classes, and the user is told so
+    with pytest.raises(ModelError, match="not a readable Keras model"), pytest.warns(UserWarning, match="not found"):
+        Classifier(bad)
+    import keras
+    wrong = keras.Sequential([keras.Input((64, 64, 3)), keras.layers.Flatten(), keras.layers.Dense(5)])
+    wrong_path = tmp_path / "wrong" / "emotion_cnn.h5"
+    wrong_path.parent.mkdir()
+    wrong.save(wrong_path)
+    with pytest.raises(ModelError, match="needs"), pytest.warns(UserWarning, match="standard class order"):
+        Classifier(wrong_path)
+    meta = model_copy.with_suffix(".json")
+    meta.write_text(json.dumps({"classes": ["a", "b"], "input_size": 48}))
+    with pytest.raises(ModelError, match="predicts"):
+        Classifier(model_copy)
+    meta.write_text("{not json")
+    with pytest.raises(ModelError, match="not valid JSON"):
+        Classifier(model_copy)
+
+
+def test_folder_resolves_to_its_model(model_copy):
+    assert resolve_model_path(model_copy.parent) == model_copy
+
+
+def _set_blur(model_path, sigma):
+    """A model as an older version wrote it: a blur in the metadata for preprocessing to apply, none in the network."""
+    from emorec.network.architectures import without_input_blur
+    from emorec.network.files import load_keras_model
+    without_input_blur(load_keras_model(model_path)).save(model_path)
+    meta_file = model_path.with_suffix(".json")
+    meta = json.loads(meta_file.read_text())
+    meta.pop("input_blur", None)
+    meta["inference"] = {"blur_sigma": sigma}
+    meta_file.write_text(json.dumps(meta))
+
+
+def test_an_older_models_blur_is_built_into_its_export(model_copy):
+    from emorec.network.architectures import blur_matrix
+    faces = np.random.default_rng(2).integers(0, 256, (4, 48, 48), dtype=np.uint8)
+    _set_blur(model_copy, 0)
+    sharp = Classifier(model_copy)
+    assert sharp.input_blur == 0
+    _set_blur(model_copy, 0.7)
+    soft = Classifier(model_copy)          # the metadata changed: exported again, with the blur in the network
+    assert soft.input_blur == 0.7
+    m = blur_matrix(0.7)
+    pre_blurred = (m @ faces.astype(np.float32) @ m.T)[..., None]
+    # equal up to the int8 quantization of the export (the blur's weights are quantized too)
+    assert np.abs(soft(faces) - sharp.run(pre_blurred)).max() < 0.02
+    assert np.abs(soft(faces) - sharp(faces)).max() > 10 * np.abs(soft(faces) - sharp.run(pre_blurred)).max()
+
+
+@pytest.mark.parametrize("sigma", [-0.5, 5, "0.7", True, [0.7]])
+def test_a_bad_input_blur_is_refused_with_the_fix(model_copy, sigma):
+    _set_blur(model_copy, sigma)
+    with pytest.raises(ModelError, match="input blur.*calibrate"):
+        Classifier(model_copy)
+
+
+def test_a_read_only_model_folder_gets_its_export_in_the_user_cache(model_copy, tmp_path, monkeypatch):
+    """Tests run as root, where chmod cannot make a folder read-only: writes beside the model fail instead."""
+    import errno
+
+    import emorec.network.files as classifier_module
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    export_path(model_copy).unlink(missing_ok=True)
+    real_atomic_path = classifier_module.atomic_path
+
+    def read_only_beside_the_model(path):
+        if path.parent == model_copy.parent:
+            raise PermissionError(errno.EROFS, "Read-only file system", str(path))
+        return real_atomic_path(path)
+
+    monkeypatch.setattr(classifier_module, "atomic_path", read_only_beside_the_model)
+    tflite = ensure_export(model_copy)
+    assert tflite.parent == tmp_path / "cache" / "emorec" / "exports" and tflite.stat().st_size > 1000
+    assert not export_path(model_copy).exists()
+    assert ensure_export(model_copy) == tflite                    # found there next time, not rebuilt
+    faces = np.zeros((1, 48, 48), np.uint8)
+    assert Classifier(model_copy)(faces).shape == (1, 7)
