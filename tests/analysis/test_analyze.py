@@ -266,27 +266,6 @@ def test_a_bad_model_reads_the_same_with_two_workers(inputs, tmp_path, model, ca
     assert errors[0] == errors[1] and errors[0].startswith("error: ") and str(tmp_path / model) in errors[0]
 
 
-class DyingDetector:
-    """Kills the (worker) process that calls it, as the kernel's out-of-memory killer would."""
-    def __call__(self, gray):
-        os._exit(1)
-
-
-def test_a_worker_that_dies_fails_its_inputs_with_a_message(inputs, tmp_path):
-    options = AnalyzeOptions(no_video=True, recognizer={"detector": DyingDetector()})
-    records = analyze_paths([inputs], tmp_path / "out", options, workers=2)
-    assert [r.status for r in records] == ["failed"] * 3
-    assert all("stopped abruptly" in r.reason and "run again" in r.reason for r in records)
-
-
-def test_two_workers_give_the_same_results_as_one(inputs, tmp_path, tiny_model):
-    for workers in (1, 2):
-        assert main(["analyze", str(inputs), "--out", str(tmp_path / f"w{workers}"), "--model", str(tiny_model),
-                     "--workers", str(workers), "--no-video"]) == 0
-    for name in ("in__sub__clip_avi/frames.csv", "in__a_png/faces.csv"):
-        assert (tmp_path / "w1" / name).read_text() == (tmp_path / "w2" / name).read_text()
-
-
 @pytest.mark.parametrize("workers", [1, 2])
 def test_kill_during_analyze_stops_with_130_and_leaves_no_partial_files(tmp_path, workers):
     import signal
