@@ -142,3 +142,26 @@ def model_copy(tiny_model, tmp_path):
     for f in tiny_model.parent.glob("emotion_cnn.*"):
         shutil.copy(f, tmp_path / f.name)
     return tmp_path / "emotion_cnn.h5"
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    d = tmp_path / "in"
+    (d / "sub").mkdir(parents=True)
+    frames = moving_square_frames(12)
+    cv2.imwrite(str(d / "a.png"), frames[0])
+    cv2.imwrite(str(d / "sub" / "b.jpg"), frames[3])
+    write_video(d / "sub" / "clip.avi", frames)
+    (d / "sub" / "notes.txt").write_text("ignored: not media")
+    return d
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    """The app with the shipped model and its own jobs folder, through FastAPI's test client (one per module)."""
+    from fastapi.testclient import TestClient
+
+    from emorec.server.app import ServeOptions, create_app
+    app = create_app(ServeOptions(jobs_dir=str(tmp_path_factory.mktemp("jobs")), max_upload_mb=5))
+    with TestClient(app) as c:      # an exception that left the app would be raised in the test
+        yield c

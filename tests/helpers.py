@@ -10,6 +10,11 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
+import struct
+import time
+
+import pytest
+
 from emorec.common.labels import NUM_CLASSES
 
 SPLIT_USAGES = ["Training", "PublicTest", "PrivateTest"]
@@ -113,3 +118,37 @@ def moving_square_frames(n=12, size=(240, 320)):
         cv2.rectangle(f, (40 + 4 * i, 60), (140 + 4 * i, 160), (200, 200, 200), -1)
         frames.append(f)
     return frames
+
+
+def read_csv(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def astronaut(mirror=False):
+    from skimage import data
+    image = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    return np.ascontiguousarray(image[:, ::-1]) if mirror else image
+
+
+def jpeg(image):
+    return cv2.imencode(".jpg", image)[1].tobytes()
+
+
+def frame_message(seq, image):
+    return struct.pack("<I", seq) + jpeg(image)
+
+
+def small_video(path, frames=8):
+    base = astronaut()
+    return write_video(path, [np.roll(base, 4 * i, axis=1) for i in range(frames)], fps=8)
+
+
+def wait_for(client, job_id, timeout=30):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        state = client.get(f"/api/jobs/{job_id}").json()
+        if state["status"] in ("done", "failed"):
+            return state
+        time.sleep(0.1)
+    pytest.fail("the job did not finish")

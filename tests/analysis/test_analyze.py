@@ -1,13 +1,9 @@
-import csv
 import errno
-import io
 import json
 import os
-import tracemalloc
 from dataclasses import replace
 
 import cv2
-import numpy as np
 import pytest
 
 import emorec.analysis.analyze
@@ -16,35 +12,17 @@ import emorec.analysis.results
 from emorec.analysis.analyze import analyze_paths, collect_inputs
 from emorec.analysis.analyze import describe_result as _describe_result
 from emorec.analysis.outputs import AnalyzeOptions
-from emorec.analysis.results import Timeline, timeline_figure
 from emorec.cli.main import main
 from emorec.common.errors import OutputError
 from emorec.common.labels import EMOTIONS
 from emorec.core.detector import DetectorSettings
-from emorec.core.recognizer import Face, Recognizer
-from tests.helpers import FakeClassifier, FakeDetector, moving_square_frames, write_video
-
-
-@pytest.fixture
-def inputs(tmp_path):
-    d = tmp_path / "in"
-    (d / "sub").mkdir(parents=True)
-    frames = moving_square_frames(12)
-    cv2.imwrite(str(d / "a.png"), frames[0])
-    cv2.imwrite(str(d / "sub" / "b.jpg"), frames[3])
-    write_video(d / "sub" / "clip.avi", frames)
-    (d / "sub" / "notes.txt").write_text("ignored: not media")
-    return d
+from emorec.core.recognizer import Recognizer
+from tests.helpers import FakeClassifier, FakeDetector, moving_square_frames, read_csv, write_video
 
 
 def fake_recognizer():
     return Recognizer(detector=FakeDetector([[40, 60, 100, 100]]), classifier=FakeClassifier(),
                       settings=DetectorSettings(pad=0), smoothing=0.5)
-
-
-def read_csv(path):
-    with open(path) as f:
-        return list(csv.DictReader(f))
 
 
 def test_folder_is_expanded_recursively(inputs):
@@ -138,69 +116,6 @@ def test_terminal_result_line_cannot_be_read_as_a_probability(inputs, tmp_path):
     image = replace(video, kind="image", faces=4, label_share={"happy": 0.5, "sad": 0.25, "fear": 0.25})
     assert _describe_result(image) == "4 faces: happy ×2, sad ×1, fear ×1"
     assert _describe_result(replace(image, faces=1, label_share={"sad": 1.0})) == "1 face: sad"
-
-
-def face(probs, track=1):
-    return Face.from_probs(track, (0, 0, 10, 10), np.asarray(probs, float))
-
-
-def test_timeline_legend_is_outside_the_plot():
-    timeline = Timeline(0.1)
-    for k in range(20):
-        timeline.add([face(np.eye(7)[k % 7] * 0.4 + 0.6 / 7)])
-    fig = timeline_figure(timeline, "clip.avi")
-    fig.canvas.draw()
-    ax = fig.axes[0]
-    assert not ax.get_legend().get_window_extent().overlaps(ax.get_window_extent())
-    assert fig.get_window_extent().contains(*ax.get_legend().get_window_extent().max)
-
-
-def test_timeline_keeps_a_bounded_number_of_points():
-    timeline = Timeline(0.5, points=8)
-    for k in range(100):
-        timeline.add([face(np.eye(7)[3] * 0.5 + 0.5 / 7)] if k < 50 else [])
-    t, probs = timeline.points()
-    assert len(t) <= 8 and timeline.width == 16 and timeline.frames == 100
-    assert t[0] == pytest.approx(7.5 * 0.5) and t[-1] == pytest.approx((96 + 99) / 2 * 0.5)
-    assert probs[0, 3] == pytest.approx(0.5 + 0.5 / 7) and np.isnan(probs[-1]).all()
-
-
-class Synthetic:
-    """Stands in for sources.Video: ``n`` small frames, 10 fps, made on the fly."""
-    n = 0
-
-    def __init__(self, path):
-        self.fps, self.frame_count, self.i = 10.0, self.n, 0
-
-    def read(self):
-        self.i += 1
-        return np.full((60, 80, 3), 40 + self.i % 100, np.uint8) if self.i <= self.n else None
-
-    def close(self):
-        pass
-
-
-def test_video_memory_does_not_grow_with_its_length(tmp_path, monkeypatch):
-    (tmp_path / "clip.avi").write_bytes(b"stand-in")
-    monkeypatch.setattr(emorec.analysis.outputs, "Video", Synthetic)
-    monkeypatch.setattr(emorec.analysis.results, "TIMELINE_POINTS", 16)   # both lengths fill the timeline
-
-    def peak_bytes(n):
-        Synthetic.n = n
-        recognizer = Recognizer(detector=FakeDetector([[10, 10, 40, 40]]), classifier=FakeClassifier(), tta=False)
-        tracemalloc.start()
-        try:
-            [record] = analyze_paths([tmp_path / "clip.avi"], tmp_path / f"out{n}", AnalyzeOptions(no_video=True),
-                                     recognizer=recognizer)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
-        assert record.frames == n
-        return peak
-
-    peak_bytes(20)   # first-use allocations (matplotlib's fonts, caches)
-    assert peak_bytes(600) - peak_bytes(100) < 300_000   # +1.0 MB when every row and face was kept
-    assert len(read_csv(tmp_path / "out600" / "clip_avi" / "frames.csv")) == 600
 
 
 def test_index_lists_everything_in_the_output_folder(inputs, tmp_path):
@@ -351,27 +266,6 @@ def test_a_bad_model_reads_the_same_with_two_workers(inputs, tmp_path, model, ca
     assert errors[0] == errors[1] and errors[0].startswith("error: ") and str(tmp_path / model) in errors[0]
 
 
-class DyingDetector:
-    """Kills the (worker) process that calls it, as the kernel's out-of-memory killer would."""
-    def __call__(self, gray):
-        os._exit(1)
-
-
-def test_a_worker_that_dies_fails_its_inputs_with_a_message(inputs, tmp_path):
-    options = AnalyzeOptions(no_video=True, recognizer={"detector": DyingDetector()})
-    records = analyze_paths([inputs], tmp_path / "out", options, workers=2)
-    assert [r.status for r in records] == ["failed"] * 3
-    assert all("stopped abruptly" in r.reason and "run again" in r.reason for r in records)
-
-
-def test_two_workers_give_the_same_results_as_one(inputs, tmp_path, tiny_model):
-    for workers in (1, 2):
-        assert main(["analyze", str(inputs), "--out", str(tmp_path / f"w{workers}"), "--model", str(tiny_model),
-                     "--workers", str(workers), "--no-video"]) == 0
-    for name in ("in__sub__clip_avi/frames.csv", "in__a_png/faces.csv"):
-        assert (tmp_path / "w1" / name).read_text() == (tmp_path / "w2" / name).read_text()
-
-
 @pytest.mark.parametrize("workers", [1, 2])
 def test_kill_during_analyze_stops_with_130_and_leaves_no_partial_files(tmp_path, workers):
     import signal
@@ -480,34 +374,3 @@ def test_ctrl_c_during_a_video_leaves_no_folder(inputs, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         analyze_paths([inputs / "sub" / "clip.avi"], out, AnalyzeOptions(), recognizer=Interrupting(5))
     assert list(out.iterdir()) == []
-
-
-def test_progress_on_a_log_file_is_plain_rate_limited_lines(inputs, tmp_path, tiny_model, capsys):
-    from emorec.analysis.progress import PlainProgress, progress_bar
-    assert isinstance(progress_bar(10, "x", "frame"), PlainProgress)   # stderr is not a terminal here
-    assert main(["analyze", str(inputs), "--out", str(tmp_path / "out"), "--model", str(tiny_model)]) == 0
-    err = capsys.readouterr().err
-    assert "\r" not in err and "\x1b" not in err
-    now = [0.0]
-    lines = io.StringIO()
-    bar = PlainProgress(300, "clip.mp4", "frame", every_s=10, stream=lines, clock=lambda: now[0])
-    for _ in range(300):
-        now[0] += 0.125        # 37.5 s for the whole video
-        bar.update(1)
-    bar.close()
-    assert lines.getvalue() == ("  clip.mp4: 80/300 frames (27 %)\n  clip.mp4: 160/300 frames (53 %)\n"
-                                "  clip.mp4: 240/300 frames (80 %)\n  clip.mp4: 300/300 frames (100 %)\n")
-    quick = io.StringIO()
-    with PlainProgress(5, "a.png", "frame", stream=quick) as bar:
-        bar.update(5)
-    assert quick.getvalue() == ""                            # a short input prints nothing
-
-
-def test_the_timeline_of_a_video_without_a_face_says_so_over_its_length():
-    timeline = Timeline(0.1)
-    for _ in range(120):
-        timeline.add([])
-    fig = timeline_figure(timeline, "clip.avi", duration_s=12.0)
-    ax = fig.axes[0]
-    assert ax.get_xlim() == (0, 12.0) and [t.get_text() for t in ax.texts] == ["no face found"]
-    assert ax.get_legend() is None

@@ -13,8 +13,6 @@ import pytest
 
 tk = pytest.importorskip("tkinter")
 
-from emorec.cli import window as ui_main  # noqa: E402
-from emorec.common.errors import ModelError  # noqa: E402
 from emorec.common.labels import EMOTIONS  # noqa: E402
 from emorec.core.detector import DetectorSettings  # noqa: E402
 from emorec.core.recognizer import Recognizer  # noqa: E402
@@ -338,27 +336,3 @@ def test_a_recording_saved_as_the_window_closes_is_logged(app_factory, video, tm
         app.close()
     [line] = caplog.messages
     assert line.startswith(f"saved {tmp_path}/emotions-") and line.endswith(".csv")
-
-
-# ---------------------------------------------------------------- the command line (ui_main)
-def test_help_states_defaults_without_contradicting_itself(capsys):
-    with pytest.raises(SystemExit):
-        ui_main.main(["--help"])
-    out = " ".join(capsys.readouterr().out.split())
-    assert "(default: None)" not in out and "(default: False)" not in out
-    assert "~/Pictures/emorec" in out and "(default: 0.6)" in out
-
-
-@pytest.mark.parametrize("error,code,message", [
-    (ModelError("model not found: x.h5"), 2, "error: model not found: x.h5\n"), (KeyboardInterrupt(), 130, "interrupted.\n")])
-def test_main_reports_errors_once_and_exits_quietly_on_ctrl_c(monkeypatch, capsys, error, code, message):
-    calls = []
-    monkeypatch.setattr(ui_main, "quiet_libraries", lambda: calls.append("quiet"))
-
-    def failing(**kwargs):
-        calls.append("recognizer")
-        raise error
-
-    monkeypatch.setattr("emorec.core.recognizer.Recognizer", failing)
-    assert ui_main.main([]) == code
-    assert calls == ["quiet", "recognizer"] and capsys.readouterr().err == message

@@ -9,7 +9,6 @@ import pytest
 from emorec.common.errors import OutputError, SourceError
 from emorec.core.records import CSV_COLUMNS, FaceCsv
 from emorec.desktop import worker as worker_module
-from emorec.desktop.recording import default_output_dir, ensure_folder
 from emorec.desktop.worker import (
     FrameWorker,
     Kind,
@@ -203,13 +202,3 @@ def test_a_recording_across_a_video_loop_keeps_its_frame_numbers_unique_and_incr
     assert len(numbers) >= 12 and numbers == sorted(set(numbers))      # unique, increasing: …, 4, 5, 6, …
     assert all(float(r["time_s"]) == pytest.approx(int(r["frame"]) / 100, abs=1e-3) for r in rows)
     run.finish()
-
-
-def test_default_output_folder(tmp_path):
-    assert default_output_dir(tmp_path) == tmp_path / "emorec"
-    (tmp_path / "Pictures").mkdir()
-    assert default_output_dir(tmp_path) == tmp_path / "Pictures" / "emorec"
-    assert ensure_folder(tmp_path / "a" / "b").is_dir()
-    (tmp_path / "f").write_text("")
-    with pytest.raises(OutputError, match="part of that path is a file"):
-        ensure_folder(tmp_path / "f" / "b")

@@ -1,8 +1,6 @@
 """The HTTP API and WebSocket stream, through FastAPI's test client (the browser test is test_browser.py)."""
 
 import io
-import json
-import struct
 import threading
 import time
 
@@ -17,28 +15,7 @@ from emorec.common.labels import VIDEO_EXTENSIONS
 from emorec.core.recognizer import Recognizer
 from emorec.core.records import CSV_COLUMNS
 from emorec.server.app import ServeOptions, create_app, serve
-from tests.helpers import write_video
-
-
-def astronaut(mirror=False):
-    from skimage import data
-    image = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
-    return np.ascontiguousarray(image[:, ::-1]) if mirror else image
-
-
-def jpeg(image):
-    return cv2.imencode(".jpg", image)[1].tobytes()
-
-
-def frame_message(seq, image):
-    return struct.pack("<I", seq) + jpeg(image)
-
-
-@pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    app = create_app(ServeOptions(jobs_dir=str(tmp_path_factory.mktemp("jobs")), max_upload_mb=5))
-    with TestClient(app) as c:      # an exception that left the app would be raised in the test
-        yield c
+from tests.helpers import astronaut, frame_message, jpeg, small_video, wait_for
 
 
 def test_health_names_the_model_classes_colours_and_csv_format(client):
@@ -70,145 +47,10 @@ def test_recognize_returns_every_face_with_box_probabilities_label_and_confidenc
     assert form["faces"][0]["box"] == face["box"]
 
 
-def test_the_pool_is_its_recognizers_detector_full_scans_and_near_searches(client):
-    pool = client.app.state.pool
-    recognizer = pool.recognizer(smoothing=0)
-    assert recognizer.detector is pool and recognizer.full_scan_every > 1     # near searches between full scans
-    gray = cv2.cvtColor(astronaut(), cv2.COLOR_BGR2GRAY)
-    boxes = pool(gray)
-    assert len(boxes) == 1 and len(pool.near(gray, boxes)) == 1
-    assert [len(recognizer(astronaut())) for _ in range(3)] == [1, 1, 1]
-
-
-def huge_png():
-    buf = io.BytesIO()
-    Image.new("1", (10_000, 10_000)).save(buf, "PNG")     # 100 megapixels in a few kilobytes
-    return buf.getvalue()
-
-
-@pytest.mark.parametrize("body, status, message", [
-    (b"", 400, "empty body"),
-    (b"hello, not an image", 415, "not an image"),
-    (jpeg(astronaut())[:4000], 422, "truncated"),
-    (huge_png(), 413, "10000×10000 pixels"),
-    (b"\xff" * 6_000_000, 413, "upload too large"),
-])
-def test_bad_images_get_a_4xx_with_a_json_error(client, body, status, message):
-    response = client.post("/api/recognize", content=body)
-    assert response.status_code == status and message in response.json()["error"]
-    assert client.get("/api/health").status_code == 200          # and the server goes on
-
-
-@pytest.mark.parametrize("suffix", [".mp4", ".avi", ".mkv"])
-def test_a_video_sent_as_an_image_is_told_where_videos_go(client, tmp_path, suffix):
-    video = small_video(tmp_path / f"clip{suffix}", frames=2).read_bytes()
-    for response in (client.post("/api/recognize", content=video),
-                     client.post("/api/recognize", files={"file": (f"clip{suffix}", video, "application/octet-stream")}),
-                     client.post("/api/recognize", content=b"\0" * 64, headers={"content-type": "video/mp4"})):
-        assert response.status_code == 415 and "POST /api/jobs" in response.json()["error"]
-    assert "POST /api/jobs" not in client.post("/api/recognize", content=b"hello").json()["error"]
-
-
-def test_job_names_follow_the_documented_pattern(client, tmp_path):
-    video = small_video(tmp_path / "clip.avi", frames=2).read_bytes()
-    for name in (".mp4", "a/.mp4", "clip.mp4/", "clip.mp4.txt", "", "clip"):
-        response = client.post("/api/jobs", params={"name": name}, content=video)
-        assert response.status_code == 415 and "is not a video file name" in response.json()["error"], name
-    job = client.post("/api/jobs", params={"name": "talks/Interview 2.AVI"}, content=video).json()
-    assert job["name"] == "Interview 2.AVI"
-    assert client.delete(f"/api/jobs/{job['id']}").status_code == 200
-
-
 def test_the_favicon_is_a_small_icon(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 200 and response.headers["content-type"] == "image/x-icon"
     assert len(response.content) < 2000 and Image.open(io.BytesIO(response.content)).size == (32, 32)
-
-
-def test_a_405_names_every_method_of_its_path(client):
-    response = client.put("/api/jobs/AAAAAAAAAAAAAAAA")
-    assert response.status_code == 405 and response.headers["allow"] == "DELETE, GET" and "error" in response.json()
-    assert client.post("/api/health").headers["allow"] == "GET"
-
-
-class BrokenPool:
-    """Recognition that fails with a bug."""
-    size, metadata = 1, {}
-
-    def __init__(self, tmp_path):
-        self.model_path = tmp_path / "m" / "emotion_cnn.h5"
-
-    def recognizer(self, **kw):
-        def boom(frame):
-            raise RuntimeError("detector crashed")
-        boom.reset = lambda: None
-        boom.image = boom     # a still (POST) and a stream frame alike
-        return boom
-
-
-def test_an_internal_failure_is_a_500_and_one_log_line_never_a_traceback(tmp_path, caplog):
-    # raise_server_exceptions: an exception that left the app would be raised here, as uvicorn would print it
-    with TestClient(create_app(ServeOptions(jobs_dir=str(tmp_path)), pool=BrokenPool(tmp_path))) as c:
-        response = c.post("/api/recognize", content=jpeg(astronaut()))
-        assert response.status_code == 500 and response.json() == {
-            "error": "internal error (RuntimeError); the server keeps running"}
-        assert "Traceback" not in response.text and c.get("/api/health").status_code == 200
-        with c.websocket_connect("/api/stream") as ws:         # a stream's frame fails alone; the stream goes on
-            ws.send_bytes(frame_message(7, astronaut()))
-            assert ws.receive_json() == {"type": "error", "seq": 7, "dropped": 0,
-                                         "error": "internal error (RuntimeError); the server keeps running"}
-            ws.send_text('{"type": "ping"}')
-            assert ws.receive_json() == {"type": "pong"}
-    lines = [r for r in caplog.records if r.name.startswith("emorec.server")]
-    assert len(lines) == 2 and all(r.exc_info is None and "RuntimeError: detector crashed" in r.getMessage()
-                                   for r in lines)
-
-
-def test_a_full_disk_during_an_upload_is_a_507_and_leaves_nothing(client, monkeypatch, caplog):
-    import errno
-
-    import emorec.server.jobs
-
-    async def disk_full(request, path, limit_bytes):
-        path.write_bytes(b"half a video")
-        raise OSError(errno.ENOSPC, "No space left on device")          # as a write() says it: no file name
-    monkeypatch.setattr(emorec.server.jobs, "_save_body", disk_full)
-    jobs_dir = client.app.state.jobs.root
-    before = set(jobs_dir.iterdir())
-    response = client.post("/api/jobs?name=clip.mp4", content=b"x" * 1000)
-    assert response.status_code == 507 and "the server's disk is full" in response.json()["error"]
-    assert str(jobs_dir) not in response.json()["error"]           # no server paths
-    assert set(jobs_dir.iterdir()) == before
-    [line] = [r for r in caplog.records if r.name.startswith("emorec.server")]
-    assert line.exc_info is None and "the disk is full" in line.getMessage()
-    assert f"POST /api/jobs failed: cannot write {jobs_dir}" in line.getMessage()     # the operator's log says where
-
-
-def test_each_stream_has_its_own_tracker_and_bad_messages_keep_it_open(client):
-    with client.websocket_connect("/api/stream") as a, client.websocket_connect("/api/stream") as b:
-        a.send_bytes(frame_message(1, astronaut()))
-        first = a.receive_json()
-        b.send_bytes(frame_message(1, astronaut(mirror=True)))     # the face elsewhere: a new track for a shared
-        other = b.receive_json()                                     # tracker, id 1 again for its own
-        assert first["type"] == other["type"] == "faces" and first["faces"][0]["id"] == other["faces"][0]["id"] == 1
-        for seq in (2, 3):
-            a.send_bytes(frame_message(seq, astronaut()))
-            reply = a.receive_json()
-            assert reply["seq"] == seq and reply["faces"][0]["id"] == 1
-        cut = frame_message(9, astronaut())
-        for bad, message in ((b"xy", "4-byte frame number"), (struct.pack("<I", 9) + b"junk", "not an image"),
-                             (cut[:len(cut) // 2], "truncated")):
-            a.send_bytes(bad)
-            reply = a.receive_json()
-            assert reply["type"] == "error" and message in reply["error"]
-        a.send_text("not json")
-        assert "unknown message" in a.receive_json()["error"]
-        a.send_text('{"type": "reset"}')
-        assert a.receive_json() == {"type": "reset"}
-        a.send_bytes(frame_message(10, astronaut(mirror=True)))
-        assert a.receive_json()["faces"][0]["id"] == 1             # ids start again after a reset
-        a.send_bytes(struct.pack("<I", 11) + cv2.imencode(".png", astronaut(mirror=True))[1].tobytes())
-        assert a.receive_json()["faces"][0]["id"] == 1             # PNG frames too
 
 
 class GatedPool:
@@ -241,88 +83,6 @@ def test_a_slow_server_answers_the_newest_frame_and_drops_stale_ones(tmp_path):
             pool.release.set()
             replies = [ws.receive_json(), ws.receive_json()]
     assert [r["seq"] for r in replies] == [1, 5] and replies[-1]["dropped"] == 3
-
-
-def small_video(path, frames=8):
-    base = astronaut()
-    return write_video(path, [np.roll(base, 4 * i, axis=1) for i in range(frames)], fps=8)
-
-
-def wait_for(client, job_id, timeout=30):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        state = client.get(f"/api/jobs/{job_id}").json()
-        if state["status"] in ("done", "failed"):
-            return state
-        time.sleep(0.1)
-    pytest.fail("the job did not finish")
-
-
-def test_a_video_job_runs_the_analyze_code_path_and_offers_its_files(client, tmp_path):
-    video = small_video(tmp_path / "clip.avi").read_bytes()
-    created = client.post("/api/jobs?name=interview.avi", content=video)
-    assert created.status_code == 202
-    job = created.json()
-    assert len(job["id"]) == 16 and job["status"] in ("queued", "running", "done")
-    state = wait_for(client, job["id"])
-    assert state["status"] == "done" and state["frames_done"] == state["frames_total"] == 8
-    assert state["progress"] == 1.0 and state["summary"].startswith("8 frames")
-    assert set(state["files"]) == {"annotated", "frames_csv", "timeline", "summary"}
-    rows = client.get(state["files"]["frames_csv"]).text.splitlines()
-    assert rows[0].split(",") == CSV_COLUMNS and len(rows) == 9
-    mp4 = client.get(state["files"]["annotated"])
-    assert mp4.status_code == 200 and "interview-annotated.mp4" in mp4.headers["content-disposition"]
-    assert client.get(state["files"]["timeline"]).headers["content-type"] == "image/png"
-    summary = client.get(state["files"]["summary"]).json()
-    assert summary["frames"] == 8 and summary["input"] == "interview.avi"
-    assert str(client.app.state.jobs.root) not in json.dumps(summary)           # no server paths
-    assert client.delete(f"/api/jobs/{job['id']}").json() == {"deleted": job["id"]}
-    assert client.get(f"/api/jobs/{job['id']}").status_code == 404
-
-
-def test_bad_jobs_and_paths_outside_a_job_are_refused(client, tmp_path):
-    jobs_dir = client.app.state.jobs.root
-    before = set(jobs_dir.iterdir())
-    bad = client.post("/api/jobs?name=clip.mp4", content=b"this is not a video")
-    assert bad.status_code == 422 and "not a video" in bad.json()["error"]
-    assert client.post("/api/jobs?name=notes.txt", content=b"x").status_code == 415
-    form = client.post("/api/jobs?name=clip.mp4", files={"file": ("clip.mp4", b"x" * 100, "video/mp4")})
-    assert form.status_code == 415 and "not a form" in form.json()["error"]
-    assert client.post("/api/jobs?name=clip.mp4", content=b"").status_code == 400
-    assert set(jobs_dir.iterdir()) == before                         # nothing left behind
-    video = small_video(tmp_path / "clip.avi", frames=2).read_bytes()
-    job = client.post("/api/jobs?name=clip.avi", content=video).json()
-    wait_for(client, job["id"])
-    for url in (f"/api/jobs/{job['id']}/files/..%2F..%2Fetc%2Fpasswd", f"/api/jobs/{job['id']}/files/input.avi",
-                "/api/jobs/..%2F..%2Fetc/files/passwd", "/api/jobs/AAAAAAAAAAAAAAAA"):
-        response = client.get(url)
-        assert response.status_code == 404 and "error" in response.json()
-
-
-def test_finished_jobs_are_swept_after_their_time(client, tmp_path):
-    store = client.app.state.jobs
-    job = client.post("/api/jobs?name=clip.avi", content=small_video(tmp_path / "c.avi", 2).read_bytes()).json()
-    wait_for(client, job["id"])
-    folder = store.root / job["id"]
-    assert folder.is_dir()
-    store.sweep(now=time.time() + store.ttl_s + 1)
-    assert not folder.exists() and client.get(f"/api/jobs/{job['id']}").status_code == 404
-
-
-def test_polls_sweep_the_jobs_folder_now_and_then_and_expired_jobs_still_go(client, tmp_path, monkeypatch):
-    import emorec.server.jobs
-    store = client.app.state.jobs
-    job = client.post("/api/jobs?name=clip.avi", content=small_video(tmp_path / "c.avi", 2).read_bytes()).json()
-    wait_for(client, job["id"])
-    walks, size = [], emorec.server.jobs._size
-    monkeypatch.setattr(emorec.server.jobs, "_size", lambda folder: walks.append(folder) or size(folder))
-    store.sweep()
-    for _ in range(20):                                   # a page polling its job
-        assert client.get(f"/api/jobs/{job['id']}").status_code == 200
-    assert len(walks) <= 2                                # not one walk of every job's files per poll
-    store.jobs[job["id"]].finished_at -= store.ttl_s + 1
-    store._swept_at -= emorec.server.jobs.SWEEP_EVERY_S          # the interval has passed: the next poll sweeps
-    assert client.get(f"/api/jobs/{job['id']}").status_code == 404 and not (store.root / job["id"]).exists()
 
 
 def free_port():

@@ -7,7 +7,6 @@ checked without fitting (refusals, warm starts, schedules) goes through :func:`p
 import csv
 import os
 import signal
-import types
 
 import keras
 import numpy as np
@@ -18,7 +17,7 @@ from emorec.cli.main import main
 from emorec.common.artifacts import read_json
 from emorec.common.errors import OutputError, TrainingError
 from emorec.common.labels import DEFAULT_MODEL_DIR, EMOTIONS
-from emorec.training.checkpoint import RECORD, StopSignals, next_schedule, read_record
+from emorec.training.checkpoint import RECORD, read_record
 from emorec.training.data import load_csv
 from emorec.training.train import TrainConfig, base_of, class_weights, prepare, train
 from tests.helpers import csv_rows, write_csv
@@ -103,48 +102,6 @@ def test_ctrl_c_then_resume_follows_the_same_course_as_a_run_that_never_stopped(
         assert lr == pytest.approx(0.02 * 0.5 * (1 + np.cos(np.pi * 2 / budget)), rel=1e-4)
 
 
-def test_mixup_and_cutmix_mix_images_and_targets_alike_and_as_a_function_of_the_key():
-    from emorec.training.batches import batch_mixers, mix
-    rng = np.random.default_rng(0)
-    images = rng.uniform(0, 255, (16, 48, 48, 1)).astype(np.float32)
-    targets = np.eye(7, dtype=np.float32)[rng.integers(0, 7, 16)]
-    assert batch_mixers(TrainConfig()) == []                          # off by default
-    for cfg in (TrainConfig(mixup=0.4), TrainConfig(cutmix=1.0), TrainConfig(mixup=0.4, cutmix=1.0)):
-        mixers = batch_mixers(cfg)
-        x, t = mix(mixers, images, targets, key=(0, 3, 5))
-        again = mix(mixers, images, targets, key=(0, 3, 5))
-        other = mix(mixers, images, targets, key=(0, 3, 6))
-        assert np.array_equal(x, again[0]) and np.array_equal(t, again[1]) and not np.array_equal(x, other[0])
-        assert x.shape == images.shape and x.min() >= 0 and x.max() <= 255 and not np.array_equal(x, images)
-        assert np.allclose(t.sum(axis=1), 1, atol=1e-5) and (t < 1 - 1e-3).any()     # some targets are mixed
-
-
-def test_mixed_batches_keep_each_class_its_weight():
-    """--mixup and --cutmix reach the training batches, and with --class-weight balanced a rare class blended
-    into other images keeps its share of the loss (the weights are mixed with the targets)."""
-    from emorec.training.batches import epoch_batches
-    rng = np.random.default_rng(1)
-    y = np.where(rng.random(2000) < 0.02, 1, rng.integers(2, 7, 2000))          # class 1 rare, class 0 absent
-    x = rng.integers(0, 256, (len(y), 48, 48)).astype(np.uint8)
-    weight_of = class_weights(y, "balanced")
-    weights = np.array([weight_of[c] for c in y], np.float32)
-    targets = np.eye(7, dtype=np.float32)[y]
-
-    def class_shares(cfg):
-        batches = epoch_batches(x, targets, weights, cfg, first_epoch=0)
-        mass = sum((t * w[:, None]).sum(axis=0) for _, t, w in (batches[i] for i in range(len(batches))))
-        return mass / mass.sum()
-
-    plain = class_shares(TrainConfig(batch_size=250))
-    assert np.allclose(plain[1:], 1 / 6, atol=1e-4)              # balanced: every present class weighs alike
-    for cfg in (TrainConfig(batch_size=250, mixup=0.2), TrainConfig(batch_size=250, cutmix=1.0)):
-        batches = epoch_batches(x, targets, weights, cfg, first_epoch=0)
-        images, t, _ = batches[0]
-        assert (t.max(axis=1) < 1 - 1e-3).any() and not np.array_equal(images[..., 0], x[batches.order[:250]])
-        assert np.array_equal(t, batches[0][1])                  # the same batch again: the same mixing
-        assert np.allclose(class_shares(cfg)[1:], 1 / 6, atol=0.03)
-
-
 def test_sigterm_stops_like_ctrl_c_even_while_a_checkpoint_is_written(tmp_path, small_data, monkeypatch, capsys):
     before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
     real_publish = checkpoint_module.publish
@@ -160,35 +117,6 @@ def test_sigterm_stops_like_ctrl_c_even_while_a_checkpoint_is_written(tmp_path, 
     assert not list((tmp_path / "run").rglob(".*partial*"))
     assert "--resume" in capsys.readouterr().out
     assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
-
-
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-@pytest.mark.parametrize("sigint", [signal.default_int_handler, signal.SIG_IGN], ids=["terminal", "nohup"])
-def test_a_signal_inside_a_checkpoint_is_held_until_it_is_complete(sig, sigint):
-    """The same however the suite was started: each case sets SIGINT's disposition itself, as a terminal leaves it
-    (Python's KeyboardInterrupt handler) or as `nohup`, `cmd &` in a script and some CI runners leave it (ignored).
-    An ignored SIGINT stays ignored, as the user asked; SIGTERM stops the run either way."""
-    previous = signal.signal(signal.SIGINT, sigint)
-    try:
-        steps = []
-
-        def train_through_a_checkpoint():
-            with StopSignals() as stop:
-                with stop.checkpoint():
-                    os.kill(os.getpid(), sig)
-                    steps.append("rest of the checkpoint written")
-                steps.append("went on after the checkpoint")
-
-        if sig == signal.SIGINT and sigint is signal.SIG_IGN:
-            train_through_a_checkpoint()
-            assert steps == ["rest of the checkpoint written", "went on after the checkpoint"]
-        else:
-            with pytest.raises(KeyboardInterrupt):
-                train_through_a_checkpoint()
-            assert steps == ["rest of the checkpoint written"]
-        assert signal.getsignal(signal.SIGINT) is sigint              # put back as it was found
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 class Killed(BaseException):
@@ -257,16 +185,6 @@ def test_refusals_come_before_any_training(tmp_path, tiny_model, small_data):
         prepare(config(tmp_path, out=str(tmp_path / "a_file")), dataset=small_data)
     with pytest.raises(TrainingError, match="inside .* which is a file"):
         prepare(config(tmp_path, out=str(tmp_path / "a_file" / "run")), dataset=small_data)
-
-
-def test_next_schedule_halves_the_lr_on_a_plateau_and_stops_early():
-    cfg = types.SimpleNamespace(schedule="plateau", lr_patience=2, patience=3)
-    s = {}
-    assert next_schedule(s, True, cfg, 1e-3) == (None, False)
-    assert next_schedule(s, False, cfg, 1e-3) == (None, False)
-    assert next_schedule(s, False, cfg, 1e-3) == (5e-4, False)
-    assert next_schedule(s, False, cfg, 5e-4) == (None, True)
-    assert next_schedule(s, True, cfg, 5e-4) == (None, False)
 
 
 def test_balanced_class_weights():

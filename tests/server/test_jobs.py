@@ -1,0 +1,107 @@
+"""Video jobs (emorec.server.jobs): uploads, results, sweeping.
+
+The job-name test runs last: it deletes a job that may still be running, whose folder can linger a moment,
+and the tests before it compare the jobs folder before and after."""
+
+import json
+import time
+
+from emorec.core.records import CSV_COLUMNS
+from tests.helpers import small_video, wait_for
+
+
+def test_a_full_disk_during_an_upload_is_a_507_and_leaves_nothing(client, monkeypatch, caplog):
+    import errno
+
+    import emorec.server.jobs
+
+    async def disk_full(request, path, limit_bytes):
+        path.write_bytes(b"half a video")
+        raise OSError(errno.ENOSPC, "No space left on device")          # as a write() says it: no file name
+    monkeypatch.setattr(emorec.server.jobs, "_save_body", disk_full)
+    jobs_dir = client.app.state.jobs.root
+    before = set(jobs_dir.iterdir())
+    response = client.post("/api/jobs?name=clip.mp4", content=b"x" * 1000)
+    assert response.status_code == 507 and "the server's disk is full" in response.json()["error"]
+    assert str(jobs_dir) not in response.json()["error"]           # no server paths
+    assert set(jobs_dir.iterdir()) == before
+    [line] = [r for r in caplog.records if r.name.startswith("emorec.server")]
+    assert line.exc_info is None and "the disk is full" in line.getMessage()
+    assert f"POST /api/jobs failed: cannot write {jobs_dir}" in line.getMessage()     # the operator's log says where
+
+
+def test_a_video_job_runs_the_analyze_code_path_and_offers_its_files(client, tmp_path):
+    video = small_video(tmp_path / "clip.avi").read_bytes()
+    created = client.post("/api/jobs?name=interview.avi", content=video)
+    assert created.status_code == 202
+    job = created.json()
+    assert len(job["id"]) == 16 and job["status"] in ("queued", "running", "done")
+    state = wait_for(client, job["id"])
+    assert state["status"] == "done" and state["frames_done"] == state["frames_total"] == 8
+    assert state["progress"] == 1.0 and state["summary"].startswith("8 frames")
+    assert set(state["files"]) == {"annotated", "frames_csv", "timeline", "summary"}
+    rows = client.get(state["files"]["frames_csv"]).text.splitlines()
+    assert rows[0].split(",") == CSV_COLUMNS and len(rows) == 9
+    mp4 = client.get(state["files"]["annotated"])
+    assert mp4.status_code == 200 and "interview-annotated.mp4" in mp4.headers["content-disposition"]
+    assert client.get(state["files"]["timeline"]).headers["content-type"] == "image/png"
+    summary = client.get(state["files"]["summary"]).json()
+    assert summary["frames"] == 8 and summary["input"] == "interview.avi"
+    assert str(client.app.state.jobs.root) not in json.dumps(summary)           # no server paths
+    assert client.delete(f"/api/jobs/{job['id']}").json() == {"deleted": job["id"]}
+    assert client.get(f"/api/jobs/{job['id']}").status_code == 404
+
+
+def test_bad_jobs_and_paths_outside_a_job_are_refused(client, tmp_path):
+    jobs_dir = client.app.state.jobs.root
+    before = set(jobs_dir.iterdir())
+    bad = client.post("/api/jobs?name=clip.mp4", content=b"this is not a video")
+    assert bad.status_code == 422 and "not a video" in bad.json()["error"]
+    assert client.post("/api/jobs?name=notes.txt", content=b"x").status_code == 415
+    form = client.post("/api/jobs?name=clip.mp4", files={"file": ("clip.mp4", b"x" * 100, "video/mp4")})
+    assert form.status_code == 415 and "not a form" in form.json()["error"]
+    assert client.post("/api/jobs?name=clip.mp4", content=b"").status_code == 400
+    assert set(jobs_dir.iterdir()) == before                         # nothing left behind
+    video = small_video(tmp_path / "clip.avi", frames=2).read_bytes()
+    job = client.post("/api/jobs?name=clip.avi", content=video).json()
+    wait_for(client, job["id"])
+    for url in (f"/api/jobs/{job['id']}/files/..%2F..%2Fetc%2Fpasswd", f"/api/jobs/{job['id']}/files/input.avi",
+                "/api/jobs/..%2F..%2Fetc/files/passwd", "/api/jobs/AAAAAAAAAAAAAAAA"):
+        response = client.get(url)
+        assert response.status_code == 404 and "error" in response.json()
+
+
+def test_finished_jobs_are_swept_after_their_time(client, tmp_path):
+    store = client.app.state.jobs
+    job = client.post("/api/jobs?name=clip.avi", content=small_video(tmp_path / "c.avi", 2).read_bytes()).json()
+    wait_for(client, job["id"])
+    folder = store.root / job["id"]
+    assert folder.is_dir()
+    store.sweep(now=time.time() + store.ttl_s + 1)
+    assert not folder.exists() and client.get(f"/api/jobs/{job['id']}").status_code == 404
+
+
+def test_polls_sweep_the_jobs_folder_now_and_then_and_expired_jobs_still_go(client, tmp_path, monkeypatch):
+    import emorec.server.jobs
+    store = client.app.state.jobs
+    job = client.post("/api/jobs?name=clip.avi", content=small_video(tmp_path / "c.avi", 2).read_bytes()).json()
+    wait_for(client, job["id"])
+    walks, size = [], emorec.server.jobs._size
+    monkeypatch.setattr(emorec.server.jobs, "_size", lambda folder: walks.append(folder) or size(folder))
+    store.sweep()
+    for _ in range(20):                                   # a page polling its job
+        assert client.get(f"/api/jobs/{job['id']}").status_code == 200
+    assert len(walks) <= 2                                # not one walk of every job's files per poll
+    store.jobs[job["id"]].finished_at -= store.ttl_s + 1
+    store._swept_at -= emorec.server.jobs.SWEEP_EVERY_S          # the interval has passed: the next poll sweeps
+    assert client.get(f"/api/jobs/{job['id']}").status_code == 404 and not (store.root / job["id"]).exists()
+
+
+def test_job_names_follow_the_documented_pattern(client, tmp_path):
+    video = small_video(tmp_path / "clip.avi", frames=2).read_bytes()
+    for name in (".mp4", "a/.mp4", "clip.mp4/", "clip.mp4.txt", "", "clip"):
+        response = client.post("/api/jobs", params={"name": name}, content=video)
+        assert response.status_code == 415 and "is not a video file name" in response.json()["error"], name
+    job = client.post("/api/jobs", params={"name": "talks/Interview 2.AVI"}, content=video).json()
+    assert job["name"] == "Interview 2.AVI"
+    assert client.delete(f"/api/jobs/{job['id']}").status_code == 200
