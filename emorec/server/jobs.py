@@ -163,6 +163,8 @@ class JobStore:
             job.error, job.status = error_message(e, upload, "analyse"), JobStatus.failed
         job.finished_at = time.time()
         upload.unlink(missing_ok=True)          # the outputs stay; the upload is not needed any more
+        if job.cancelled:   # deleted while it ran: its folder went then, but the run may have made parts of it again
+            shutil.rmtree(job.folder, ignore_errors=True)
 
     def delete(self, job_id: str) -> None:
         self._remove(self.get(job_id))

@@ -1,9 +1,7 @@
-"""Video jobs (emorec.server.jobs): uploads, results, sweeping.
-
-The job-name test runs last: it deletes a job that may still be running, whose folder can linger a moment,
-and the tests before it compare the jobs folder before and after."""
+"""Video jobs (emorec.server.jobs): uploads, results, sweeping, and a job deleted while it runs."""
 
 import json
+import threading
 import time
 
 from emorec.core.records import CSV_COLUMNS
@@ -105,3 +103,32 @@ def test_job_names_follow_the_documented_pattern(client, tmp_path):
     job = client.post("/api/jobs", params={"name": "talks/Interview 2.AVI"}, content=video).json()
     assert job["name"] == "Interview 2.AVI"
     assert client.delete(f"/api/jobs/{job['id']}").status_code == 200
+
+
+def test_a_job_deleted_while_it_starts_writing_leaves_no_files(tmp_path, monkeypatch):
+    """Deleted after the run made its result folder and opened the video, before its writers exist: they make
+    the folder again, and the run stops at its first progress update; nothing of the job may be left."""
+    from fastapi.testclient import TestClient
+
+    import emorec.analysis.outputs
+    from emorec.server.app import ServeOptions, create_app
+    started, release, real_video = threading.Event(), threading.Event(), emorec.analysis.outputs.Video
+
+    def held_video(*args, **kwargs):
+        video = real_video(*args, **kwargs)
+        started.set()
+        assert release.wait(30), "the test never let the job go on"
+        return video
+    monkeypatch.setattr(emorec.analysis.outputs, "Video", held_video)
+    jobs_dir = tmp_path / "jobs"
+    with TestClient(create_app(ServeOptions(jobs_dir=str(jobs_dir), engines=1))) as c:
+        created = c.post("/api/jobs?name=clip.avi", content=small_video(tmp_path / "c.avi", 4).read_bytes()).json()
+        job = c.app.state.jobs.jobs[created["id"]]
+        assert started.wait(30)                                       # the video is open; no writer yet
+        assert c.delete(f"/api/jobs/{created['id']}").status_code == 200
+        release.set()
+        end = time.monotonic() + 30
+        while job.finished_at is None and time.monotonic() < end:      # the run goes on, notices, and ends
+            time.sleep(0.01)
+        assert job.finished_at is not None
+        assert not job.folder.exists() and list(jobs_dir.iterdir()) == []
