@@ -10,11 +10,9 @@ Prints the CPU and its vector extensions first: figures compare only within one 
 
 import argparse
 import os
-import statistics
-import time
 
 import numpy as np
-from common import cpu_line
+from common import cpu_line, median_ms
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -25,16 +23,7 @@ def per_call_ms(interpreter, x, repeat):
     with silenced_stderr():    # XNNPACK announces itself when the tensors are allocated
         interpreter.resize_tensor_input(index, x.shape)
         interpreter.allocate_tensors()
-    interpreter.set_tensor(index, x)
-    for _ in range(20):
-        interpreter.invoke()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        interpreter.set_tensor(index, x)
-        interpreter.invoke()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
+    return median_ms(lambda: (interpreter.set_tensor(index, x), interpreter.invoke()), repeat=repeat, warmup=20)
 
 
 def measure(name, keras_model, repeat):

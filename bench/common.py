@@ -49,9 +49,8 @@ print(multiply_adds(load_keras_model(resolve_model_path(sys.argv[1] or None))))
 def multiply_adds(model=None):
     """Multiply-adds of one pass of one face through the model (``emorec.network.architectures.multiply_adds``;
     counted in a child process, so the benchmark itself never imports TensorFlow)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-           "TF_CPP_MIN_LOG_LEVEL": "3"}
-    run = subprocess.run([sys.executable, "-c", MADDS, str(model or "")], capture_output=True, text=True, env=env)
+    run = subprocess.run([sys.executable, "-c", MADDS, str(model or "")], capture_output=True, text=True,
+                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, cwd=ROOT)
     if run.returncode:
         raise SystemExit(f"counting the model's multiply-adds failed:\n{run.stderr[-2000:]}")
     return int(run.stdout.split()[-1])
