@@ -24,7 +24,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from emorec.analysis.analyze import describe_result, source_identity
-from emorec.analysis.outputs import AnalyzeOptions, InputRecord, analyze_one
+from emorec.analysis.outputs import AnalyzeOptions, InputRecord, analysis_settings, analyze_one
 from emorec.common.artifacts import read_json
 from emorec.common.errors import Cancelled, SourceError, error_message, output_error
 from emorec.common.labels import VIDEO_EXTENSIONS
@@ -100,6 +100,11 @@ class JobStore:
     def __init__(self, pool: Any, recognizer_kwargs: dict[str, Any], root: str | Path = "", ttl_s: float = 3600.0,
                  max_bytes: float = 2e9) -> None:
         self.pool, self.recognizer_kwargs = pool, recognizer_kwargs
+        # What each job's summary.json records: this server's own settings and model, worked out (the model's
+        # hash included) once, by the first job, not per job.
+        self.options = AnalyzeOptions(recognizer={**recognizer_kwargs, "model": str(pool.model_path),
+                                                  "settings": getattr(pool, "settings", None)})
+        self._settings: dict[str, Any] | None = None
         self.root, self._own_root = prepare_root(root)
         for folder in self.root.iterdir():   # jobs of a server that stopped without cleaning up (e.g. killed)
             if folder.is_dir() and _ID.match(folder.name) and (folder / "upload").is_dir():
@@ -153,8 +158,10 @@ class JobStore:
         job.status = JobStatus.running
         try:
             recognizer = self.pool.recognizer(**self.recognizer_kwargs)
-            record = analyze_one(upload, job.folder / "result", source_identity(upload), AnalyzeOptions(),
-                                 recognizer, progress=job)
+            if self._settings is None:
+                self._settings = analysis_settings(self.options)
+            record = analyze_one(upload, job.folder / "result", source_identity(upload), self.options,
+                                 recognizer, progress=job, settings=self._settings)
             if record.status == "done" and record.outputs is not None:
                 record.outputs["summary"] = str(Path(record.folder) / "summary.json")
             job.record, job.error = record, record.reason
