@@ -1,7 +1,7 @@
 """Live frame loop at 640×480: detect / classify / draw / total ms per frame with one and four real
 faces, per-face classification ms, and cold start (process start to first recognized frame).
 
-    python bench/bench_frame.py [--model PATH] [--fer-python PATH]
+    python bench/bench_frame.py [--model PATH [PATH ...]] [--fer-python PATH]
 
 The total is the frame as the window runs it, frame after frame on a face that moves a little (a full scan
 every 10th frame, near searches between; one network pass per face per frame, alternating plain and mirror,
@@ -147,23 +147,12 @@ def export_speeds(model_path, faces):
     return out
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", help="model .h5 (default: the shipped model)")
-    p.add_argument("--fer-python", help="Python interpreter with the PyPI fer package installed")
-    args = p.parse_args()
-    rec = Recognizer(args.model)
-    frames = {"1 face": frame_one_face(), "4 faces": frame_four_faces()}
-    tmp = Path(tempfile.mkdtemp())
-    paths = {k: tmp / f"{k.replace(' ', '_')}.png" for k in frames}
-    for k, f in frames.items():
-        cv2.imwrite(str(paths[k]), f)
-    print(host_header(args.model or ""))
-    ours = {k: stage_times(rec, f) for k, f in frames.items()}
-    peer = fer_times(args.fer_python, paths.values()) if args.fer_python else None
-    print(f"frame loop at 640×480, ms (Haar with OpenCV's default threads, a full scan every "
-          f"{rec.full_scan_every} frames and near searches in between; LiteRT with {rec.classifier.num_threads} "
-          f"thread(s) as in the window; input blur σ = {rec.classifier.input_blur:g}, in the network)")
+def report(model, rec, ours, peer, paths):
+    """One model's table, its cold start and its per-pass figures."""
+    print(f"\n{model or 'the shipped model'}: frame loop at 640×480, ms (Haar with OpenCV's default threads, a full "
+          f"scan every {rec.full_scan_every} frames and near searches in between; LiteRT with "
+          f"{rec.classifier.num_threads} thread(s) as in the window; input blur σ = {rec.classifier.input_blur:g}, in "
+          "the network)")
     print(f"{'frame':8s} {'faces':>5s} {'detect full':>11s} {'near':>6s} {'classify 2 passes':>17s} {'1 pass':>7s} "
           f"{'draw':>6s} {'total p50':>9s} {'mean':>6s} {'2 passes':>9s} {'full-scan':>9s} {'ms/pass':>8s}"
           + ("   fer total  fer faces  ratio" if peer else ""))
@@ -177,19 +166,45 @@ def main():
             line += f"   {f['total_ms']:9.2f}  {f['faces']:9d}  {f['total_ms'] / r['total_ms']:5.1f}×"
         print(line)
     print(f"classify: all the frame's faces in one call, face + mirror (2 passes) or the face alone (1 pass); "
-          f"ms/pass: one face's pass in that batch ({network_cost(args.model or '')})")
+          f"ms/pass: one face's pass in that batch ({network_cost(model or '')})")
     print("total p50 / mean: the frame as the window runs it (one pass per face per frame, alternating); "
           "2 passes: the same loop with face + mirror on every frame; full-scan: with a full scan on every frame; "
           "ratio: fer's total / our total p50")
-    seconds, n = cold_start(args.model, paths["1 face"])
+    seconds, n = cold_start(model, paths["1 face"])
     print(f"cold start (new process → first recognized frame, {n} face): {seconds:.2f} s")
-    gray = cv2.cvtColor(frames["1 face"], cv2.COLOR_BGR2GRAY)
+    gray = cv2.cvtColor(cv2.imread(str(paths["1 face"])), cv2.COLOR_BGR2GRAY)
     from emorec.core.detector import crop_faces
     rec.reset()
-    speeds = export_speeds(args.model, crop_faces(gray, rec.boxes(gray)))
-    print(f"one pass of one face through LiteRT (1 thread; {network_cost(args.model or '')}): "
+    speeds = export_speeds(model, crop_faces(gray, rec.boxes(gray)))
+    print(f"one pass of one face through LiteRT (1 thread; {network_cost(model or '')}): "
           + ", ".join(f"{k} export {v:.3f} ms" for k, v in speeds.items())
           + f" ({speeds['float32'] / speeds['int8 weights']:.1f}× faster quantized)")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", nargs="+", default=[None],
+                   help="model .h5 or folder, or several to compare in one run, e.g. model/default model/fast "
+                        "(default: the shipped model)")
+    p.add_argument("--fer-python", help="Python interpreter with the PyPI fer package installed")
+    args = p.parse_args()
+    frames = {"1 face": frame_one_face(), "4 faces": frame_four_faces()}
+    tmp = Path(tempfile.mkdtemp())
+    paths = {k: tmp / f"{k.replace(' ', '_')}.png" for k in frames}
+    for k, f in frames.items():
+        cv2.imwrite(str(paths[k]), f)
+    print(host_header())
+    recs = {m: Recognizer(m) for m in args.model}
+    ours = {m: {k: stage_times(rec, f) for k, f in frames.items()} for m, rec in recs.items()}
+    peer = fer_times(args.fer_python, paths.values()) if args.fer_python else None
+    for m, rec in recs.items():
+        report(m, rec, ours[m], peer, paths)
+    if len(args.model) > 1:
+        first = args.model[0]
+        print(f"\nframe total p50 against {first or 'the shipped model'} (same run):")
+        for m in args.model[1:]:
+            print(f"  {m}: " + ", ".join(f"{k} {ours[first][k]['total_ms'] / ours[m][k]['total_ms']:.2f}× faster"
+                                         for k in frames))
 
 
 if __name__ == "__main__":

@@ -34,7 +34,8 @@ def main():
         report = json.loads((Path(folder) / "eval_val.json").read_text())
         arch = json.loads(resolve_model_path(folder).with_suffix(".json").read_text()).get("arch", "?")
         cost = measure(folder, load_keras_model(resolve_model_path(folder)), args.repeat)
-        rows.append({**cost, "arch": arch, "plain": report["plain"]["accuracy"], "tta": report["tta"]["accuracy"],
+        name = Path(folder).name
+        rows.append({**cost, "arch": arch, "label": name if name == arch or name.startswith(arch) else f"{name} ({arch})", "plain": report["plain"]["accuracy"], "tta": report["tta"]["accuracy"],
                      "balanced": report["tta"]["balanced_accuracy"],
                      "recall": [report["tta"]["per_class"][c]["recall"] for c in CLASSES]})
     print(f"host: {cpu_line()}\n")
@@ -59,9 +60,14 @@ def plot(rows, path):
         for metric, style, name in (("plain", "o", "plain"), ("tta", "s", "flip TTA"), ("balanced", "^", "balanced (TTA)")):
             xs = [r[key] / (1e6 if key == "madds" else 1) for r in rows]
             ax.scatter(xs, [100 * r[metric] for r in rows], marker=style, label=name)
-        for r in rows:
-            ax.annotate(r["arch"], (r[key] / (1e6 if key == "madds" else 1), 100 * r["tta"]), fontsize=8,
-                        xytext=(4, 4), textcoords="offset points")
+        for i, r in enumerate(sorted(rows, key=lambda r: r[key])):   # neighbours' labels above and below in turn
+            ax.annotate(r["label"], (r[key] / (1e6 if key == "madds" else 1), 100 * r["tta"]), fontsize=8,
+                        xytext=(4, 5 if i % 2 == 0 else -12), textcoords="offset points")
+        if key == "madds":
+            ax.axvline(88, color="grey", linestyle="--", linewidth=1)
+            ax.annotate("88 M (issue 21)", (88, ax.get_ylim()[0]), fontsize=7, color="grey",
+                        xytext=(3, 3), textcoords="offset points")
+        ax.margins(x=0.18)                                  # room for the labels of the outermost points
         ax.set_xlabel(label)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("PublicTest accuracy (%)")

@@ -33,6 +33,14 @@ def cache_outside_the_users_home(tmp_path_factory):
         yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def messages_show_as_the_commands_show_them():
+    """The package's log lines go to stdout/stderr as every entry point sets them up, so a test that calls a
+    library function directly sees the same output whichever test ran first."""
+    from emorec.cli.entry import configure_logging
+    configure_logging()
+
+
 @pytest.fixture
 def tiny_csv(tmp_path):
     """A 21-row Kaggle-format CSV: 7 Training, 7 PublicTest, 7 PrivateTest rows, one per class each."""

@@ -1,4 +1,4 @@
-"""`pip install .` gives a wheel that works from any folder, offline: the shipped model and its LiteRT export,
+"""`pip install .` gives a wheel that works from any folder, offline: the shipped models and their LiteRT exports,
 the cascade and the web pages are inside it, with the two console scripts."""
 
 import subprocess
@@ -17,10 +17,12 @@ def test_the_wheel_carries_the_model_the_cascade_the_pages_and_the_commands(tmp_
     with zipfile.ZipFile(wheel) as z:
         names = set(z.namelist())
         entry_points = next(z.read(n).decode() for n in names if n.endswith("entry_points.txt"))
-        stamp = z.read("emorec/assets/model/emotion_cnn.tflite.json")
-    for name in ("emotion_cnn.h5", "emotion_cnn.json", "emotion_cnn.tflite", "emotion_cnn.tflite.json"):
-        assert f"emorec/assets/model/{name}" in names
-    assert (ROOT / "model/default/emotion_cnn.tflite.json").read_bytes() == stamp   # the export stays fresh
+        stamps = {d: z.read(f"emorec/assets/{d}/emotion_cnn.tflite.json") for d in ("model", "fast")}
+    for folder in ("model", "fast"):          # model/default and model/fast
+        for name in ("emotion_cnn.h5", "emotion_cnn.json", "emotion_cnn.tflite", "emotion_cnn.tflite.json"):
+            assert f"emorec/assets/{folder}/{name}" in names
+    assert (ROOT / "model/default/emotion_cnn.tflite.json").read_bytes() == stamps["model"]
+    assert (ROOT / "model/fast/emotion_cnn.tflite.json").read_bytes() == stamps["fast"]
     assert "emorec/assets/haarcascade_frontalface_default.xml" in names
     assert {"emorec/server/web/live.html", "emorec/server/web/upload.html"} <= names
     assert "emorec = emorec.cli.main:main" in entry_points and "emorec-ui = emorec.cli.window:main" in entry_points

@@ -1,6 +1,7 @@
 """The recognizer's flags, shared by UI.py and main.py."""
 
 from emorec.common.argtypes import number
+from emorec.common.labels import FAST_MODEL_BLURB
 from emorec.core.detector import DetectorSettings
 from emorec.core.recognizer import FULL_SCAN_EVERY
 from emorec.core.tracking import DEFAULT_SMOOTHING
@@ -10,7 +11,8 @@ _D = DetectorSettings()
 
 def add_recognizer_flags(parser):
     g = parser.add_argument_group("model and detector")
-    g.add_argument("--model", help="model file (.h5) or run folder (default: the shipped model/default)")
+    g.add_argument("--model", help="model file (.h5) or run folder (default: the shipped model/default). "
+                                   "On a slow CPU: --model model/fast, " + FAST_MODEL_BLURB.replace("%", "%%"))
     g.add_argument("--scale-factor", type=number(float, 1, low_open=True), default=_D.scale_factor,
                    help="Haar pyramid step (>1; larger is faster, finds fewer faces)")
     g.add_argument("--min-neighbors", type=number(int, 0), default=_D.min_neighbors,

@@ -9,7 +9,7 @@ from emorec.cli.entry import run_entry_point
 from emorec.common.argtypes import HelpFormatter, number
 from emorec.common.errors import InputError
 from emorec.common.invocation import command, python
-from emorec.common.labels import DEFAULT_MODEL, MODEL_DIR
+from emorec.common.labels import MODEL_DIR
 from emorec.common.quiet import quiet_libraries
 
 USAGE = """\
@@ -46,7 +46,7 @@ def _add_train(sub):
                    help="continue an interrupted run (in DIR, or in --out) from its last finished epoch; its saved "
                         "settings are kept, only --epochs and --devices may change")
     p.add_argument("--replace-default", action="store_true",
-                   help=f"allow --out {DEFAULT_MODEL.parent} (the shipped model); refused otherwise")
+                   help="allow --out model/default or model/fast (the shipped models); refused otherwise")
     p.set_defaults(func=_run_train)
 
 
@@ -93,7 +93,8 @@ def _add_evaluate(sub):
                        formatter_class=HelpFormatter,
                        description="Accuracy, per-class precision/recall/F1 and confusion matrices (Markdown, JSON, "
                                    "PNG) of a model on one split; PrivateTest is the CSV's test split.")
-    p.add_argument("--model", help="model .h5 or run folder (default: the shipped model)")
+    p.add_argument("--model", help="model .h5 or run folder (default: the shipped model; model/fast: the small one "
+                                   "for slow CPUs)")
     p.add_argument("--data", required=True, help="fer2013.csv(.gz) or class-folder tree")
     p.add_argument("--split", choices=("test", "val", "train"), default="test",
                    help="test = PrivateTest for the Kaggle CSV; val = PublicTest")

@@ -22,19 +22,33 @@ import numpy as np
 from emorec.common.artifacts import atomic_path, file_sha256, metadata_path, now_iso, read_json, write_json
 from emorec.common.errors import ModelError, output_error
 from emorec.common.invocation import command
-from emorec.common.labels import DEFAULT_MODEL, EMOTIONS, INPUT_SIZE, MODEL_FILENAME, NUM_CLASSES, user_cache_dir
+from emorec.common.labels import (
+    DEFAULT_MODEL,
+    EMOTIONS,
+    INPUT_SIZE,
+    MODEL_FILENAME,
+    NUM_CLASSES,
+    SHIPPED_MODELS,
+    user_cache_dir,
+)
 from emorec.common.quiet import quiet_libraries, silenced_stderr
 
 
 def resolve_model_path(path: str | Path | None = None) -> Path:
-    """``None`` -> the shipped default; a folder -> its ``emotion_cnn.h5``; checks the file exists."""
+    """``None`` -> the shipped default; a folder -> its ``emotion_cnn.h5``; checks the file exists. ``model/fast``
+    (or ``fast``, likewise ``default``) names a shipped model, found in the package when the current folder has
+    no such path (an installed wheel run from anywhere)."""
     path = Path(path) if path else DEFAULT_MODEL
+    shipped = SHIPPED_MODELS.get(path.name) if path.parts in ((path.name,), ("model", path.name)) else None
+    if shipped is not None and not path.exists():
+        path = shipped / MODEL_FILENAME
     if path.is_dir():
         path = path / MODEL_FILENAME
     if not path.exists():
-        hint = ("the shipped default model is missing: restore model/default/ from git "
-                "(git checkout -- model/default)") if path == DEFAULT_MODEL else \
-               f"check the path, or train one with `{command()} train --data data/fer2013.csv`"
+        name = next((n for n, d in SHIPPED_MODELS.items() if d == path.parent), None)
+        hint = (f"the shipped model is missing: restore model/{name}/ from git (git checkout -- model/{name}), "
+                "or reinstall emorec") if name else \
+            f"check the path, or train one with `{command()} train --data data/fer2013.csv`"
         raise ModelError(f"model not found: {path}; {hint}.")
     if path.suffix.lower() not in (".h5", ".keras"):
         raise ModelError(f"{path}: expected a Keras model file (.h5 or .keras).")

@@ -374,3 +374,16 @@ def test_ctrl_c_during_a_video_leaves_no_folder(inputs, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         analyze_paths([inputs / "sub" / "clip.avi"], out, AnalyzeOptions(), recognizer=Interrupting(5))
     assert list(out.iterdir()) == []
+
+
+def test_the_fast_model_is_chosen_by_name_from_any_folder(tmp_path, monkeypatch, capsys):
+    """Issue 21: `--model model/fast` picks the shipped small network in every command, also where the current
+    folder has no model/ (an installed emorec run from anywhere)."""
+    from emorec.common.labels import FAST_MODEL_DIR
+    from tests.helpers import astronaut
+    monkeypatch.chdir(tmp_path)
+    cv2.imwrite("photo.jpg", astronaut())
+    assert main(["analyze", "photo.jpg", "--out", "r", "--model", "model/fast"]) == 0
+    assert "photo.jpg: 1 face: happy" in capsys.readouterr().out
+    summary = json.loads((tmp_path / "r" / "photo_jpg" / "summary.json").read_text())
+    assert summary["settings"]["model"]["path"] == str((FAST_MODEL_DIR / "emotion_cnn.h5").resolve())

@@ -1,12 +1,15 @@
 """Model files: finding and checking a model, its metadata and input blur, and the cached LiteRT export
 (rebuilt when the model changes, in the user's cache when the model's folder is read-only)."""
 
+import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from emorec.common.errors import ModelError
+from emorec.common.labels import DEFAULT_MODEL, FAST_MODEL_DIR, SHIPPED_MODELS
 from emorec.core.classifier import Classifier
 from emorec.network.files import ensure_export, export_path, resolve_model_path
 
@@ -21,7 +24,6 @@ def test_export_is_cached_and_rebuilt_when_the_model_changes(model_copy):
     model.save(model_copy)
     ensure_export(model_copy)
     stamp = json.loads(model_copy.with_suffix(".tflite.json").read_text())
-    import hashlib
     assert stamp["source_sha256"] == hashlib.sha256(model_copy.read_bytes()).hexdigest()
     assert export_path(model_copy).stat().st_mtime_ns != mtime
 
@@ -53,6 +55,45 @@ def test_missing_corrupt_and_wrong_models(tmp_path, model_copy):
 
 def test_folder_resolves_to_its_model(model_copy):
     assert resolve_model_path(model_copy.parent) == model_copy
+
+
+def test_shipped_models_are_found_by_name_from_any_folder(tmp_path, monkeypatch, model_copy):
+    monkeypatch.chdir(tmp_path)
+    assert resolve_model_path("model/fast") == resolve_model_path("fast") == FAST_MODEL_DIR / "emotion_cnn.h5"
+    assert resolve_model_path("model/default") == resolve_model_path("default") == DEFAULT_MODEL
+    assert resolve_model_path(None) == DEFAULT_MODEL
+    (tmp_path / "model").mkdir()                      # a folder of the user's own by that name comes first
+    (tmp_path / "model" / "fast").symlink_to(model_copy.parent)
+    assert resolve_model_path("model/fast") == Path("model/fast/emotion_cnn.h5")
+    with pytest.raises(ModelError, match="model not found"):
+        resolve_model_path("other/fast")              # only model/NAME and NAME are shipped names
+
+
+def test_a_missing_shipped_model_says_how_to_restore_it(tmp_path, monkeypatch):
+    monkeypatch.setitem(SHIPPED_MODELS, "fast", tmp_path / "gone")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ModelError, match=r"restore model/fast/ from git \(git checkout -- model/fast\)"):
+        resolve_model_path("model/fast")
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED_MODELS))
+def test_each_shipped_model_ships_its_current_export(name):
+    """The LiteRT export beside a shipped model is the one its .h5 makes: a wheel or a read-only checkout uses it
+    as it is."""
+    model = SHIPPED_MODELS[name] / "emotion_cnn.h5"
+    stamp = json.loads(model.with_suffix(".tflite.json").read_text())
+    assert stamp["source_sha256"] == hashlib.sha256(model.read_bytes()).hexdigest()
+    assert model.with_suffix(".tflite").is_file()
+
+
+def test_the_fast_model_costs_a_third_of_the_default():
+    """Issue 21: model/fast is at most 88 M multiply-adds per pass; the default is 264 M."""
+    import keras
+
+    from emorec.network.architectures import multiply_adds
+    fast = multiply_adds(keras.models.load_model(FAST_MODEL_DIR / "emotion_cnn.h5", compile=False))
+    default = multiply_adds(keras.models.load_model(DEFAULT_MODEL, compile=False))
+    assert fast <= 88e6 and default > 3 * fast
 
 
 def _set_blur(model_path, sigma):

@@ -16,7 +16,7 @@ import emorec.training.checkpoint as checkpoint_module
 from emorec.cli.main import main
 from emorec.common.artifacts import read_json
 from emorec.common.errors import OutputError, TrainingError
-from emorec.common.labels import DEFAULT_MODEL_DIR, EMOTIONS
+from emorec.common.labels import DEFAULT_MODEL_DIR, EMOTIONS, FAST_MODEL_DIR
 from emorec.training.checkpoint import RECORD, read_record
 from emorec.training.data import load_csv
 from emorec.training.train import TrainConfig, base_of, class_weights, prepare, train
@@ -180,6 +180,8 @@ def test_refusals_come_before_any_training(tmp_path, tiny_model, small_data):
         prepare(config(tmp_path, out=str(tmp_path / "other")), resume=True, dataset=small_data)
     with pytest.raises(TrainingError, match="shipped default"):
         prepare(config(tmp_path, out=str(DEFAULT_MODEL_DIR)), dataset=small_data)
+    with pytest.raises(TrainingError, match="shipped fast model"):
+        prepare(config(tmp_path, out=str(FAST_MODEL_DIR)), dataset=small_data)
     (tmp_path / "a_file").write_text("x")
     with pytest.raises(TrainingError, match="is a file"):
         prepare(config(tmp_path, out=str(tmp_path / "a_file")), dataset=small_data)
