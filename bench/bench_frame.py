@@ -147,7 +147,7 @@ def export_speeds(model_path, faces):
     return out
 
 
-def report(model, rec, ours, peer, paths):
+def report(model, rec, ours, peer, paths, frame):
     """One model's table, its cold start and its per-pass figures."""
     print(f"\n{model or 'the shipped model'}: frame loop at 640×480, ms (Haar with OpenCV's default threads, a full "
           f"scan every {rec.full_scan_every} frames and near searches in between; LiteRT with "
@@ -172,7 +172,7 @@ def report(model, rec, ours, peer, paths):
           "ratio: fer's total / our total p50")
     seconds, n = cold_start(model, paths["1 face"])
     print(f"cold start (new process → first recognized frame, {n} face): {seconds:.2f} s")
-    gray = cv2.cvtColor(cv2.imread(str(paths["1 face"])), cv2.COLOR_BGR2GRAY)
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
     from emorec.core.detector import crop_faces
     rec.reset()
     speeds = export_speeds(model, crop_faces(gray, rec.boxes(gray)))
@@ -198,7 +198,7 @@ def main():
     ours = {m: {k: stage_times(rec, f) for k, f in frames.items()} for m, rec in recs.items()}
     peer = fer_times(args.fer_python, paths.values()) if args.fer_python else None
     for m, rec in recs.items():
-        report(m, rec, ours[m], peer, paths)
+        report(m, rec, ours[m], peer, paths, frames["1 face"])
     if len(args.model) > 1:
         first = args.model[0]
         print(f"\nframe total p50 against {first or 'the shipped model'} (same run):")

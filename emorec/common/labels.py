@@ -55,6 +55,13 @@ FAST_MODEL_DIR = _ASSETS / "fast" if _INSTALLED else PROJECT_DIR / "model" / "fa
 #: The shipped models by the names a user may give ``--model`` (``model/NAME`` or ``NAME``), found wherever
 #: the package lives when no such path exists in the current folder.
 SHIPPED_MODELS = {"default": DEFAULT_MODEL_DIR, "fast": FAST_MODEL_DIR}
+
+
+def shipped_model_name(folder: Path) -> str | None:
+    """The name (``default``, ``fast``) of the shipped model that lives in ``folder``; None for any other folder."""
+    return next((name for name, d in SHIPPED_MODELS.items() if Path(folder).resolve() == d.resolve()), None)
+
+
 #: What ``--help`` says of model/fast (figures from model/README.md, "Model v3").
 FAST_MODEL_BLURB = ("the small network: 75 M multiply-adds per face instead of 264 M (2.8× faster per pass), "
                     "3.2 points less accurate live (PrivateTest 69.41 % instead of 72.61 %)")

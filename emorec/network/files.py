@@ -29,6 +29,7 @@ from emorec.common.labels import (
     MODEL_FILENAME,
     NUM_CLASSES,
     SHIPPED_MODELS,
+    shipped_model_name,
     user_cache_dir,
 )
 from emorec.common.quiet import quiet_libraries, silenced_stderr
@@ -45,7 +46,7 @@ def resolve_model_path(path: str | Path | None = None) -> Path:
     if path.is_dir():
         path = path / MODEL_FILENAME
     if not path.exists():
-        name = next((n for n, d in SHIPPED_MODELS.items() if d == path.parent), None)
+        name = shipped_model_name(path.parent)
         hint = (f"the shipped model is missing: restore model/{name}/ from git (git checkout -- model/{name}), "
                 "or reinstall emorec") if name else \
             f"check the path, or train one with `{command()} train --data data/fer2013.csv`"

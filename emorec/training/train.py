@@ -21,7 +21,7 @@ from emorec.common.argtypes import number
 from emorec.common.artifacts import file_sha256, library_versions, metadata_path, now_iso, write_json
 from emorec.common.errors import TrainingError, output_error
 from emorec.common.invocation import command
-from emorec.common.labels import EMOTIONS, INPUT_SIZE, MODEL_FILENAME, NUM_CLASSES, SHIPPED_MODELS
+from emorec.common.labels import EMOTIONS, INPUT_SIZE, MODEL_FILENAME, NUM_CLASSES, shipped_model_name
 from emorec.core.preprocess import PREPROCESSING, to_model_input
 from emorec.network.architectures import ARCHITECTURES, DEFAULT_ARCH
 from emorec.training.batches import epoch_batches, reseeding
@@ -228,7 +228,7 @@ def load_initial_weights(base, path):
 def check_run_folder(out: str | Path, resume: bool, replace_default: bool = False) -> dict[str, Any] | None:
     """Refuse a run folder that cannot be used as asked; returns its resume record (None for a new run)."""
     out = Path(out)
-    shipped = next((n for n, d in SHIPPED_MODELS.items() if out.resolve() == d.resolve()), None)
+    shipped = shipped_model_name(out)
     if shipped is not None and not replace_default:
         raise TrainingError(f"{out} holds the shipped {shipped} model; training will not overwrite it. "
                             "Choose another --out (the default is a new folder under model/), "
