@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 #: The vector extensions that decide how fast the network runs (neon / asimd on ARM).
-VECTOR_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "neon", "asimd")
+#: avx512_bf16 / amx_bf16: native bf16 units, where training's --precision auto picks bfloat16.
+VECTOR_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "neon", "asimd")
 
 
 def cpu_line():

@@ -85,7 +85,8 @@ def tiny_model(tmp_path_factory, worker_id):
             root.mkdir()
             rows, _ = csv_rows(["Training"] * 5 + ["PublicTest", "PrivateTest"])
             data = write_csv(root / "fer_tiny.csv", rows)
-            config = TrainConfig(data=str(data), out=str(out), arch="shallow", epochs=1, batch_size=35, patience=0)
+            config = TrainConfig(data=str(data), out=str(out), arch="shallow", epochs=1, batch_size=35, patience=0,
+                                 precision="float32")
             train(config, dataset=load_csv(data, use_cache=False), verbose=0)
             (root / "trained").touch()
     return out / "emotion_cnn.h5"

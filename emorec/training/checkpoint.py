@@ -26,6 +26,7 @@ from pathlib import Path
 from emorec.common.artifacts import atomic_path, read_json, remove_partials, save_figure, write_json, write_text
 from emorec.common.errors import TrainingError, output_error
 from emorec.common.labels import MODEL_FILENAME
+from emorec.training.precision import as_float32
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +195,7 @@ def checkpoint_callback(out, record, config, stop_signals):
                 new.update(best_val_accuracy=row["val_accuracy"], best_epoch=n,
                            best_model=f"{CHECKPOINTS}/best-{n:04d}.h5")
                 with atomic_path(out / new["best_model"]) as tmp:
-                    base_of(self.model).save(tmp)
+                    as_float32(base_of(self.model)).save(tmp)
             if new_lr is not None:
                 self.model.optimizer.learning_rate = new_lr
                 log.info(f"\nepoch {n}: no validation gain for {config.lr_patience} epochs; "
