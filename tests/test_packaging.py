@@ -24,6 +24,17 @@ def test_the_wheel_carries_the_model_the_cascade_the_pages_and_the_commands(tmp_
     assert (ROOT / "model/default/emotion_cnn.tflite.json").read_bytes() == stamps["model"]
     assert (ROOT / "model/fast/emotion_cnn.tflite.json").read_bytes() == stamps["fast"]
     assert "emorec/assets/haarcascade_frontalface_default.xml" in names
+    assert {"emorec/assets/face_detection_full_range_sparse.tflite", "emorec/assets/face_detection_short_range.tflite",
+            "emorec/assets/NOTICE"} <= names
     assert {"emorec/server/web/live.html", "emorec/server/web/upload.html"} <= names
     assert "emorec = emorec.cli.main:main" in entry_points and "emorec-ui = emorec.cli.window:main" in entry_points
     assert not [n for n in names if n.startswith(("tests/", "data/", "bench/")) or "__pycache__" in n]
+
+
+def test_the_shipped_detector_files_are_the_ones_notice_names():
+    import hashlib
+    import re
+    notice = (ROOT / "NOTICE").read_text()
+    for name, digest in re.findall(r"^(face_detection_\S+\.tflite).*\n\s+SHA-256 ([0-9a-f]{64})", notice, re.M):
+        assert hashlib.sha256((ROOT / name).read_bytes()).hexdigest() == digest, name
+    assert len(re.findall(r"SHA-256 [0-9a-f]{64}", notice)) == 2

@@ -98,7 +98,7 @@ def analysis_settings(options: AnalyzeOptions, model: dict[str, str] | None = No
     rec = options.recognizer
     detector = rec.get("settings") or DetectorSettings()
     return {"model": model or model_identity(rec.get("model")),
-            "detector": dataclasses.asdict(detector) if isinstance(detector, DetectorSettings) else detector,
+            "detector": detector.record() if isinstance(detector, DetectorSettings) else detector,
             "smoothing": rec.get("smoothing", DEFAULT_SMOOTHING), "detect_every": rec.get("detect_every", 1),
             "full_scan_every": rec.get("full_scan_every", FULL_SCAN_EVERY), "tta": rec.get("tta", True),
             "every": options.every, "no_video": options.no_video}

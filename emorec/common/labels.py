@@ -68,6 +68,10 @@ FAST_MODEL_BLURB = ("the small network: 75 M multiply-adds per face instead of 2
 MODEL_FILENAME = "emotion_cnn.h5"
 DEFAULT_MODEL = DEFAULT_MODEL_DIR / MODEL_FILENAME
 CASCADE_PATH = (_ASSETS if _INSTALLED else PROJECT_DIR) / "haarcascade_frontalface_default.xml"
+#: MediaPipe's BlazeFace face detectors (Apache-2.0, see NOTICE), beside the cascade: the full-range model
+#: (192×192 input, faces from ~1/20 of the frame side up) and the short-range one (128×128, close faces).
+BLAZEFACE_FULL_PATH = (_ASSETS if _INSTALLED else PROJECT_DIR) / "face_detection_full_range_sparse.tflite"
+BLAZEFACE_SHORT_PATH = (_ASSETS if _INSTALLED else PROJECT_DIR) / "face_detection_short_range.tflite"
 
 
 def user_cache_dir():

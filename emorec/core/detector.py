@@ -1,10 +1,18 @@
-"""Face detection with the shipped Haar cascade, and the pure box helpers around it.
+"""Face detectors (the shipped Haar cascade; BlazeFace, see :mod:`blazeface`), their registry, and the pure box
+and crop helpers around them.
 
-Boxes are int arrays of shape (N, 4) holding (x, y, w, h) in full-frame pixels.
+Boxes are int arrays of shape (N, 4) holding (x, y, w, h) in full-frame pixels. A detector is any object that
+meets :class:`Detector`: ``detector(gray)`` → boxes, and optionally ``detector.detect(gray)`` → :class:`Found`
+(boxes with scores and eye positions) and ``detector.near(gray, boxes)`` (a search around known faces).
+Every detector's boxes are framed alike: squared and grown by ``pad``, they frame a face as FER2013's crops do
+(``bench/fit_detector_framing.py`` measures it).
 """
 
-from dataclasses import dataclass
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import cv2
 import numpy as np
@@ -17,14 +25,69 @@ from emorec.core.preprocess import to_face48
 
 @dataclass
 class DetectorSettings:
-    # Defaults measured on 640×480 webcam-like frames (bench/bench_frame.py): ~6.7 ms per frame on
+    detector: str = "haar"        # a name in DETECTORS
+    # Haar's defaults measured on 640×480 webcam-like frames (bench/bench_frame.py): ~6.7 ms per frame on
     # this 2-core CPU, every face of the 1- and 4-face test frames found. Lower min_size for faces
     # farther than ~2 m from the camera; it is the knob that costs the most time.
     scale_factor: float = 1.2     # image pyramid step; larger is faster, finds fewer faces
     min_neighbors: int = 5        # detections needed to keep a face; larger is stricter
-    min_size: int = 48            # smallest face side, in frame pixels (bench/bench_min_size.py: README)
-    detect_width: int = 320       # frames wider than this are downscaled for detection (0 = never)
+    # smallest face side, in frame pixels; None: the detector's own (MIN_SIZE: Haar 48, bench/bench_min_size.py)
+    min_size: int | None = None
+    detect_width: int = 320       # Haar only: frames wider than this are downscaled for detection (0 = never)
     pad: float = 0.1              # crops grow by this fraction of the box side on every edge
+    align: bool = True            # with a detector that finds eyes: rotate each crop so they are level
+
+    @property
+    def smallest(self) -> int:
+        """The smallest face side kept, in frame pixels: ``min_size``, or the detector's default."""
+        return MIN_SIZE.get(self.detector, 1) if self.min_size is None else self.min_size
+
+    def record(self) -> dict:
+        """The settings that shape this detector's faces, as summary.json and the server record them: the
+        smallest face resolved, and Haar's own settings only for Haar."""
+        d = dict(asdict(self), min_size=self.smallest)
+        if self.detector != "haar":
+            for haar_only in ("scale_factor", "min_neighbors", "detect_width"):
+                d.pop(haar_only)
+        return d
+
+
+#: Each detector's smallest face by default, in frame pixels. Haar: its 24-px window on frames shrunk to 320
+#: wide finds nothing smaller on 640-wide frames; BlazeFace full-range finds faces from about 1/25 of the
+#: frame's longer side, so it is given no floor of its own.
+MIN_SIZE = {"haar": 48, "blazeface": 1, "blazeface-short": 1}
+
+
+@dataclass
+class Found:
+    """One full scan: ``boxes`` (N, 4) int, ``scores`` (N,) float (1 where the detector has none) and ``eyes``
+    (N, 2, 2) float, the (x, y) of the subject's right eye (on the image's left) and left eye, NaN where the
+    detector has no keypoints."""
+    boxes: np.ndarray
+    scores: np.ndarray
+    eyes: np.ndarray
+
+    @classmethod
+    def of_boxes(cls, boxes: ArrayLike) -> "Found":
+        boxes = np.asarray(boxes, int).reshape(-1, 4)
+        return cls(boxes, np.ones(len(boxes), np.float32), np.full((len(boxes), 2, 2), np.nan, np.float32))
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """What the recognizer needs of a detector: gray H×W uint8 frame → (N, 4) int boxes (x, y, w, h).
+    It may also have ``detect(gray) -> Found`` (scores and eyes; used when present), ``near(gray, boxes)``
+    (searches around known faces between full scans) and ``color = True`` (it is handed the BGR H×W×3 frame,
+    where there is one, instead of the gray one)."""
+
+    def __call__(self, frame: np.ndarray, /) -> np.ndarray: ...
+
+
+def detect(detector: Detector, gray: np.ndarray, color: np.ndarray | None = None) -> Found:
+    """A full scan with any detector, as :class:`Found`; ``color``: the BGR frame, for a detector that uses it."""
+    image = color if color is not None and getattr(detector, "color", False) else gray
+    method = getattr(detector, "detect", None)
+    return method(image) if callable(method) else Found.of_boxes(detector(image))
 
 
 #: :meth:`HaarDetector.near`: how far around a known face to look (× its side, each edge), and which sizes.
@@ -71,9 +134,11 @@ class HaarDetector:
             return np.zeros((0, 4), int)
         return in_reading_order(np.round(np.asarray(found, float) / scale).astype(int))
 
+    name = "haar"
+
     def __call__(self, gray: np.ndarray) -> np.ndarray:
         """A full scan: every position, every face size from ``min_size`` up."""
-        return self._detect(gray, self._scale(gray.shape[1]), self.settings.min_size)
+        return self._detect(gray, self._scale(gray.shape[1]), self.settings.smallest)
 
     def near(self, gray: np.ndarray, boxes: ArrayLike, grow: float = NEAR_GROW,
              sizes: tuple[float, float] = NEAR_SIZES) -> np.ndarray:
@@ -90,10 +155,71 @@ class HaarDetector:
             x0, y0, x1, y1 = max(0, x - m), max(0, y - m), min(w, x + bw + m), min(h, y + bh + m)
             if x1 - x0 < 2 or y1 - y0 < 2:
                 continue
-            hits = self._detect(gray[y0:y1, x0:x1], scale, max(self.settings.min_size, sizes[0] * side),
+            hits = self._detect(gray[y0:y1, x0:x1], scale, max(self.settings.smallest, sizes[0] * side),
                                 sizes[1] * side)
             found.extend(hits + [x0, y0, 0, 0])
         return dedupe(np.asarray(found, int).reshape(-1, 4))
+
+
+#: BlazeFace box → the box that, squared and grown by the default ``pad`` (0.1), frames a face as FER2013's
+#: crops do: the centre moves by (x, y) × the box side and the side is multiplied by the last number.
+#: ``bench/fit_detector_framing.py`` on 1,500 FER2013 training faces: the FER2013 frame is 1.134 × BlazeFace's
+#: side (median), centred 0.048 × side higher; 1.134 / 1.2 = 0.945. On the astronaut photo that makes
+#: BlazeFace's box Haar's to 1 px in centre and 1 % in side (model card, "Detectors").
+BLAZEFACE_FRAMING = (0.0, -0.048, 0.945)
+
+
+class BlazeFaceDetector:
+    """MediaPipe's BlazeFace (:mod:`blazeface`): ``detector(frame)`` → (N, 4) boxes framed as Haar frames a face
+    (:data:`BLAZEFACE_FRAMING`), ``detector.detect(frame)`` → :class:`Found` with scores and eyes. ``frame``:
+    BGR H×W×3 or gray H×W; it uses colour (``color = True``: the recognizer hands it the colour frame). It scans
+    the whole frame every time (a few ms at any frame size, so it has no ``near``)."""
+
+    color = True
+
+    def __init__(self, settings: DetectorSettings | None = None, variant: str = "full-range",
+                 path: str | Path | None = None, framed: bool = True):
+        from emorec.core.blazeface import VARIANTS, BlazeFaceModel
+        self.settings = settings or DetectorSettings(detector="blazeface")
+        self.name = "blazeface" if variant == "full-range" else "blazeface-short"
+        self.model = BlazeFaceModel(VARIANTS[variant], path)
+        self.framing = BLAZEFACE_FRAMING if framed else (0.0, 0.0, 1.0)
+
+    def detect(self, frame: np.ndarray) -> Found:
+        boxes, scores, keypoints = self.model.detect(frame)
+        fx, fy, fs = self.framing
+        side = boxes[:, 2:].max(axis=1)
+        cx = boxes[:, 0] + boxes[:, 2] / 2 + fx * side
+        cy = boxes[:, 1] + boxes[:, 3] / 2 + fy * side
+        side = side * fs
+        framed = np.stack([cx - side / 2, cy - side / 2, side, side], axis=1).round().astype(int)
+        keep = side >= self.settings.smallest
+        framed, scores, eyes = framed[keep], scores[keep], keypoints[keep, :2]
+        order = np.lexsort(framed.T[::-1])          # reading order, as Haar's (track ids are given in it)
+        return Found(framed[order], scores[order], eyes[order])
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        return self.detect(frame).boxes
+
+
+#: The detectors by ``--detector`` name: settings → detector.
+DETECTORS: dict[str, Callable[..., Detector]] = {
+    "haar": lambda settings, framed=True: HaarDetector(CASCADE_PATH, settings),
+    "blazeface": lambda settings, framed=True: BlazeFaceDetector(settings, "full-range", framed=framed),
+    "blazeface-short": lambda settings, framed=True: BlazeFaceDetector(settings, "short-range", framed=framed),
+}
+
+
+def make_detector(settings: DetectorSettings | None = None, cascade: str | Path | None = None,
+                  framed: bool = True) -> Detector:
+    """The detector ``settings.detector`` names, with those settings (``cascade``: another Haar file).
+    ``framed=False``: BlazeFace's raw boxes, for measuring the framing."""
+    settings = settings or DetectorSettings()
+    if settings.detector not in DETECTORS:
+        raise DetectorError(f"unknown detector {settings.detector!r}; choose one of {', '.join(DETECTORS)}")
+    if settings.detector == "haar" and cascade is not None:
+        return HaarDetector(cascade, settings)
+    return DETECTORS[settings.detector](settings, framed=framed)
 
 
 def in_reading_order(boxes: ArrayLike) -> np.ndarray:
@@ -131,8 +257,27 @@ def clip_boxes(boxes: ArrayLike, width: int, height: int) -> np.ndarray:
     return np.stack([x0, y0, x1 - x0, y1 - y0], axis=1)
 
 
-def crop_faces(gray: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """N clipped boxes on an H×W uint8 frame -> N×48×48 uint8 crops (via :func:`to_face48`)."""
+def eye_roll(eyes: ArrayLike) -> float:
+    """The roll of a face in degrees from its eyes ((right eye x, y), (left eye x, y), in image pixels):
+    0 when level, positive when the left eye (on the image's right) is lower; NaN without eyes."""
+    (rx, ry), (lx, ly) = np.asarray(eyes, float).reshape(2, 2)
+    return math.degrees(math.atan2(ly - ry, lx - rx))
+
+
+def crop_faces(gray: np.ndarray, boxes: np.ndarray, eyes: np.ndarray | None = None) -> np.ndarray:
+    """N clipped boxes on an H×W uint8 frame -> N×48×48 uint8 crops (via :func:`to_face48`). With ``eyes``
+    ((N, 2, 2), NaN where unknown: :class:`Found`), each face with eyes is rotated about its box's centre so
+    that they are level before the resize; the corners the rotation uncovers repeat the frame's edge pixels."""
     if len(boxes) == 0:
         return np.zeros((0, INPUT_SIZE, INPUT_SIZE), np.uint8)
-    return np.stack([to_face48(gray[y:y + h, x:x + w]) for x, y, w, h in boxes])
+    crops = []
+    for i, (x, y, w, h) in enumerate(boxes):
+        angle = eye_roll(eyes[i]) if eyes is not None else math.nan
+        if math.isnan(angle) or abs(angle) < 1.0:
+            crops.append(to_face48(gray[y:y + h, x:x + w]))
+            continue
+        m = cv2.getRotationMatrix2D((x + w / 2, y + h / 2), angle, 1.0)
+        m[:, 2] -= (x, y)
+        crops.append(to_face48(cv2.warpAffine(gray, m, (int(w), int(h)), flags=cv2.INTER_LINEAR,
+                                              borderMode=cv2.BORDER_REPLICATE)))
+    return np.stack(crops)

@@ -19,7 +19,7 @@ def smallest_face(settings: DetectorSettings, frame_width: int) -> int:
     """The side, in frame pixels, of the smallest face a full scan of a ``frame_width``-wide frame can find."""
     w = settings.detect_width
     scale = w / frame_width if w and frame_width > w else 1.0
-    return max(settings.min_size, math.ceil(CASCADE_WINDOW / scale))
+    return max(settings.smallest, math.ceil(CASCADE_WINDOW / scale))
 
 
 def smaller_faces_flags(settings: DetectorSettings, frame_width: int) -> str | None:
@@ -29,7 +29,7 @@ def smaller_faces_flags(settings: DetectorSettings, frame_width: int) -> str | N
     target = max(CASCADE_WINDOW, now // 2)
     if target >= now:
         return None
-    flags = [f"--min-size {target}"] if settings.min_size > target else []
+    flags = [f"--min-size {target}"] if settings.smallest > target else []
     w = settings.detect_width
     needed = math.ceil(frame_width * CASCADE_WINDOW / target)     # the detection width that shows it 24 px wide
     if w and frame_width > w and needed > w:

@@ -70,6 +70,19 @@ def as_gray_frame(frame: ArrayLike) -> np.ndarray:
     raise InputError(f"the frame has shape {a.shape}; expected {FRAME_EXPECTED}")
 
 
+def as_color_frame(frame: ArrayLike) -> np.ndarray:
+    """A frame as H×W×3 uint8 BGR for a detector that uses colour (BGRA loses its alpha); a gray frame stays
+    H×W gray (see :data:`FRAME_EXPECTED`)."""
+    a = as_uint8(frame, "the frame", FRAME_EXPECTED)
+    if a.ndim == 3 and a.shape[2] == 4:
+        return cv2.cvtColor(a, cv2.COLOR_BGRA2BGR)
+    if a.ndim == 3 and a.shape[2] == 1:
+        return a[:, :, 0]
+    if a.ndim == 2 or (a.ndim == 3 and a.shape[2] == 3):
+        return a
+    raise InputError(f"the frame has shape {a.shape}; expected {FRAME_EXPECTED}")
+
+
 def as_crops(faces: ArrayLike) -> tuple[np.ndarray, bool]:
     """Crops as an N×48×48 uint8 array (see :data:`CROPS_EXPECTED`); returns (crops, was_single)."""
     empty = isinstance(faces, Sized) and len(faces) == 0

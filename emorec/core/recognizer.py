@@ -1,9 +1,10 @@
 """The recognition core: BGR frame in, one :class:`Face` per detected face out.
 
-detect (Haar, on a downscaled gray frame) → square + pad → clip → crop 48×48 → classify all faces in
-one batched call → track ids and smooth probabilities. Imports neither Tk nor TensorFlow.
+detect (Haar or BlazeFace: :mod:`detector`) → square + pad → clip → crop 48×48 (eyes levelled where the
+detector finds them) → classify all faces in one batched call → track ids and smooth probabilities.
+Imports neither Tk nor TensorFlow.
 
->>> rec = Recognizer()                      # shipped model + shipped Haar cascade
+>>> rec = Recognizer()                      # shipped model + the default detector (DetectorSettings)
 >>> for face in rec.image(photo_bgr):       # a still: H×W×3 uint8, OpenCV's BGR order; no state kept
 ...     print(face.id, face.box, face.label, round(face.confidence, 2), face.probs["happy"])
 >>> for frame_bgr in frames:                # a stream: tracks, smoothing and near searches carry over
@@ -11,16 +12,33 @@ one batched call → track ids and smooth probabilities. Imports neither Tk nor 
 """
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from emorec.common.labels import CASCADE_PATH, EMOTIONS
-from emorec.core.detector import DetectorSettings, HaarDetector, clip_boxes, crop_faces, square_boxes
-from emorec.core.preprocess import BOTH, PLAIN, Classify, as_crops, as_gray_frame, classify_passes, flip_tta
+from emorec.core.detector import (
+    Detector,
+    DetectorSettings,
+    Found,
+    clip_boxes,
+    crop_faces,
+    detect,
+    make_detector,
+    square_boxes,
+)
+from emorec.core.preprocess import (
+    BOTH,
+    PLAIN,
+    Classify,
+    as_color_frame,
+    as_crops,
+    as_gray_frame,
+    classify_passes,
+    flip_tta,
+)
 from emorec.core.tracking import DEFAULT_SMOOTHING, Tracker, greedy_match, iou_matrix
 
 log = logging.getLogger(__name__)
@@ -62,9 +80,6 @@ class Face:
 #: at 30 frames/s: the longest a new face waits to be found).
 FULL_SCAN_EVERY = 10
 
-#: A detector: gray H×W uint8 frame → (N, 4) int boxes (x, y, w, h).
-Detector = Callable[[np.ndarray], np.ndarray]
-
 
 @dataclass
 class Detection:
@@ -79,7 +94,8 @@ class Detection:
 class Recognizer:
     """Frame → faces, for stills (:meth:`image`) and streams (``rec(frame)``, frame after frame).
 
-    detector: callable gray H×W uint8 → (N, 4) boxes (default: :class:`HaarDetector`).
+    detector: a name in :data:`detector.DETECTORS` ("haar", "blazeface"), or any object meeting
+    :class:`detector.Detector` (a callable gray H×W uint8 → (N, 4) boxes); default: ``settings.detector``.
     classifier: callable N×48×48 uint8 → N×7 probabilities (default: :class:`classifier.Classifier`).
     smoothing: EMA weight of a track's past, 0 = off. detect_every: run the detector every Nth frame
     and reuse the tracked boxes in between (classification still runs on every frame).
@@ -100,12 +116,15 @@ class Recognizer:
     """
 
     def __init__(self, model: str | Path | None = None, cascade: str | Path = CASCADE_PATH, *,
-                 detector: Detector | None = None,
+                 detector: Detector | str | None = None,
                  classifier: Classify | None = None, settings: DetectorSettings | None = None,
                  smoothing: float = DEFAULT_SMOOTHING, detect_every: int = 1,
                  full_scan_every: int = FULL_SCAN_EVERY, carry: int = 1, tta: bool = True, alternate: bool = True):
         self.settings = settings or DetectorSettings()
-        self.detector: Detector = detector or HaarDetector(cascade, self.settings)
+        if isinstance(detector, str):
+            self.settings = replace(self.settings, detector=detector)
+        self.detector: Detector = make_detector(self.settings, cascade) if detector is None or isinstance(
+            detector, str) else detector
         if classifier is None:
             from emorec.core.classifier import Classifier
             classifier = Classifier(model)
@@ -130,6 +149,7 @@ class Recognizer:
         self._boxes = np.zeros((0, 4), int)     # squared, padded, clipped: what is cropped
         self._raw = np.zeros((0, 4), int)       # as the detector found them: where the next near search looks
         self._missed = np.zeros(0, int)         # per raw box: near searches in a row that did not find it
+        self._eyes = Found.of_boxes(self._raw).eyes   # per raw box: its eyes (NaN: unknown)
         self._shape: tuple[int, ...] | None = None   # the last frame's size: another size starts afresh
         self._previous = np.zeros((0, 4), int)  # the last frame's boxes: a face none of them overlaps is new
         self.last_scan: str | None = None       # "full", "near" or None (boxes reused): for benchmarks and tests
@@ -148,9 +168,10 @@ class Recognizer:
         reading order. Stateless: a full scan, both passes per face with ``tta``, no smoothing; it neither
         uses nor changes the stream's state, so photos can be looped over with one recognizer, between
         stream frames or not."""
-        gray = as_gray_frame(frame_bgr)
-        boxes = clip_boxes(square_boxes(self.detector(gray), self.settings.pad), gray.shape[1], gray.shape[0])
-        probs = self.classify(crop_faces(gray, boxes))
+        gray, color = self._frames(frame_bgr)
+        found = detect(self.detector, gray, color)
+        boxes = clip_boxes(square_boxes(found.boxes, self.settings.pad), gray.shape[1], gray.shape[0])
+        probs = self.classify(crop_faces(gray, boxes, self._eyes_for_crops(found.eyes)))
         return [Face.from_probs(i, b, p) for i, (b, p) in enumerate(zip(boxes, probs), start=1)]
 
     def classify(self, faces: ArrayLike) -> np.ndarray:
@@ -178,11 +199,11 @@ class Recognizer:
     def detect(self, frame_bgr: ArrayLike) -> Detection:
         """The stream's sequential detection step for the next frame (boxes, crops, and the passes each face
         gets); :meth:`classify_detection` then needs no state, so it may run beside the next frame's ``detect``."""
-        gray = as_gray_frame(frame_bgr)
-        boxes = self.boxes(gray)
+        gray, color = self._frames(frame_bgr)
+        boxes = self.boxes(gray, color)
         passes = self._passes(self._frame_index - 1, boxes)
         self._previous = boxes
-        return Detection(boxes, crop_faces(gray, boxes), passes)
+        return Detection(boxes, crop_faces(gray, boxes, self._eyes_for_crops(self._eyes)), passes)
 
     def classify_detection(self, found: Detection) -> np.ndarray:
         """N×7 probabilities for a :class:`Detection`'s crops, from the passes it names, in one batched call."""
@@ -193,11 +214,18 @@ class Recognizer:
         recognizes a segment of a video from frame ``start`` (a multiple of :attr:`resync_period`) calls
         ``reset(start - resync_period)`` and follows the period's frames before it, so that its first frame's
         passes are chosen as in one uninterrupted run."""
-        gray = as_gray_frame(frame_bgr)
-        self._previous = self.boxes(gray)
+        self._previous = self.boxes(*self._frames(frame_bgr))
 
-    def boxes(self, gray: np.ndarray) -> np.ndarray:
-        """Face boxes for the next gray frame of the stream: detected, squared, padded and clipped to the frame."""
+    def _frames(self, frame_bgr: ArrayLike) -> tuple[np.ndarray, np.ndarray | None]:
+        """(gray frame, BGR frame or None): the colour one only for a detector that uses colour."""
+        if not getattr(self.detector, "color", False):
+            return as_gray_frame(frame_bgr), None
+        color = as_color_frame(frame_bgr)
+        return as_gray_frame(color), (color if color.ndim == 3 else None)
+
+    def boxes(self, gray: np.ndarray, color: np.ndarray | None = None) -> np.ndarray:
+        """Face boxes for the next gray frame of the stream (``color``: the same frame in BGR, for a detector
+        that uses colour): detected, squared, padded and clipped to the frame."""
         if self._shape is not None and gray.shape != self._shape:
             log.debug("frame size changed from %s to %s: tracks reset, full scan", self._shape, gray.shape)
             self.reset()
@@ -210,24 +238,31 @@ class Recognizer:
         full = self._detections % self.full_scan_every == 0 or len(self._raw) == 0 or bool(self._missed.any())
         self._detections += 1
         if full:
-            self._raw = np.asarray(self.detector(gray), int).reshape(-1, 4)
+            found = detect(self.detector, gray, color)
+            self._raw, self._eyes = found.boxes, found.eyes
             self._missed = np.zeros(len(self._raw), int)
         else:
-            self._raw, self._missed = self._follow(gray)
+            self._raw, self._missed, self._eyes = self._follow(gray)
         self.last_scan = "full" if full else "near"
         inside = ((self._raw[:, 0] < gray.shape[1]) & (self._raw[:, 1] < gray.shape[0])
                   & (self._raw[:, 0] + self._raw[:, 2] > 0) & (self._raw[:, 1] + self._raw[:, 3] > 0))
-        self._raw, self._missed = self._raw[inside], self._missed[inside]   # never a face from outside the frame
+        # never a face from outside the frame
+        self._raw, self._missed, self._eyes = self._raw[inside], self._missed[inside], self._eyes[inside]
         self._boxes = clip_boxes(square_boxes(self._raw, self.settings.pad), gray.shape[1], gray.shape[0])
         return self._boxes
 
-    def _follow(self, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _follow(self, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Search near the known faces; a face not found again is kept ``carry`` times, then dropped."""
         found = self.detector.near(gray, self._raw)   # type: ignore[attr-defined]
         matched = iou_matrix(self._raw, found).max(axis=1) > 0.3 if len(found) else np.zeros(len(self._raw), bool)
         kept = ~matched & (self._missed < self.carry)
         raw = np.concatenate([found, self._raw[kept]]).astype(int)
-        return raw, np.concatenate([np.zeros(len(found), int), self._missed[kept] + 1])
+        eyes = np.concatenate([Found.of_boxes(found).eyes, self._eyes[kept]])
+        return raw, np.concatenate([np.zeros(len(found), int), self._missed[kept] + 1]), eyes
+
+    def _eyes_for_crops(self, eyes: np.ndarray) -> np.ndarray | None:
+        """The eyes crops are levelled by (None when ``settings.align`` is off)."""
+        return eyes if self.settings.align else None
 
     def _passes(self, index: int, boxes: np.ndarray) -> np.ndarray:
         """Per face, the passes of frame number ``index`` (see the class's ``alternate``)."""

@@ -296,8 +296,8 @@ def test_summary_records_the_settings_and_a_rerun_with_other_settings_redoes_it(
     analyze_paths([clip], out, AnalyzeOptions(), recognizer=fake_recognizer())
     settings = json.loads((out / "clip_avi" / "summary.json").read_text())["settings"]
     assert settings["model"] == model_identity(None) and len(settings["model"]["sha256"]) == 64
-    assert settings["detector"] == {"scale_factor": 1.2, "min_neighbors": 5, "min_size": 48, "detect_width": 320,
-                                    "pad": 0.1}
+    assert settings["detector"] == {"detector": "haar", "scale_factor": 1.2, "min_neighbors": 5, "min_size": 48,
+                                    "detect_width": 320, "pad": 0.1, "align": True}
     assert (settings["every"], settings["tta"], settings["no_video"]) == (1, True, False)
 
     smaller = AnalyzeOptions(recognizer={"settings": DetectorSettings(min_size=40)})
