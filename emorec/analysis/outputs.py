@@ -120,10 +120,16 @@ def settings_changes(before: Any, now: dict[str, Any]) -> str | None:
     if before["model"] != now["model"]:
         model = now["model"]
         changes.append(f"another model ({model.get('path')})" if isinstance(model, dict) else "another model")
+    was = before["detector"] or {}
     for name, value in (now["detector"] or {}).items():
-        old = (before["detector"] or {}).get(name)
-        if old != value:
-            changes.append(f"--{name.replace('_', '-')} {old} → {value}")
+        old = was.get(name, "(not recorded)")
+        if old == value:
+            continue
+        if name == "align":
+            changes.append(f"--no-align {'left out' if value else 'added'}")
+        else:
+            changes.append(f"--{name.replace('_', '-')} {'default' if old is None else old} → "
+                           f"{'default' if value is None else value}")
     for name, flag in _FLAGS.items():
         if before[name] != now[name]:
             if isinstance(now[name], bool):   # a switch: say which way it went

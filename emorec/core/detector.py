@@ -25,7 +25,7 @@ from emorec.core.preprocess import to_face48
 
 @dataclass
 class DetectorSettings:
-    detector: str = "haar"        # a name in DETECTORS
+    detector: str = "blazeface"   # a name in DETECTORS (bench/bench_detectors.py: model card, "Detectors")
     # Haar's defaults measured on 640×480 webcam-like frames (bench/bench_frame.py): ~6.7 ms per frame on
     # this 2-core CPU, every face of the 1- and 4-face test frames found. Lower min_size for faces
     # farther than ~2 m from the camera; it is the knob that costs the most time.
@@ -45,8 +45,10 @@ class DetectorSettings:
     def record(self) -> dict:
         """The settings that shape this detector's faces, as summary.json and the server record them: the
         smallest face resolved, and Haar's own settings only for Haar."""
-        d = dict(asdict(self), min_size=self.smallest)
-        if self.detector != "haar":
+        d = asdict(self)
+        if self.detector == "haar":
+            d["min_size"] = self.smallest
+        else:                               # None: no floor but the detector's own
             for haar_only in ("scale_factor", "min_neighbors", "detect_width"):
                 d.pop(haar_only)
         return d

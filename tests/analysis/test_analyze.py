@@ -101,8 +101,9 @@ def test_corrupt_files_are_reported_and_the_rest_goes_on(inputs, tmp_path, tiny_
     # each finished input gets a one-line result in the terminal
     # (the real Haar cascade finds no face in the synthetic squares)
     # with the smallest face size looked for and how to find smaller ones (the frames are 320 px wide)
-    assert "  a.png: no face of 48 px or more found; for smaller faces: --min-size 24\n" in captured.out
-    assert "  clip.avi: 12 frames, no face of 48 px or more found; for smaller faces: --min-size 24\n" in captured.out
+    # 320-wide inputs: BlazeFace's 192-px input sees faces from 12 px there, 20 px here; nothing finds smaller
+    assert "  a.png: no face of 20 px or more found\n" in captured.out
+    assert "  clip.avi: 12 frames, no face of 20 px or more found\n" in captured.out
 
 
 def test_terminal_result_line_cannot_be_read_as_a_probability(inputs, tmp_path):
@@ -296,15 +297,17 @@ def test_summary_records_the_settings_and_a_rerun_with_other_settings_redoes_it(
     analyze_paths([clip], out, AnalyzeOptions(), recognizer=fake_recognizer())
     settings = json.loads((out / "clip_avi" / "summary.json").read_text())["settings"]
     assert settings["model"] == model_identity(None) and len(settings["model"]["sha256"]) == 64
-    assert settings["detector"] == {"detector": "haar", "scale_factor": 1.2, "min_neighbors": 5, "min_size": 48,
-                                    "detect_width": 320, "pad": 0.1, "align": True}
+    assert settings["detector"] == {"detector": "blazeface", "min_size": None, "pad": 0.1, "align": True}
+    haar = DetectorSettings(detector="haar").record()
+    assert haar == {"detector": "haar", "scale_factor": 1.2, "min_neighbors": 5, "min_size": 48, "detect_width": 320,
+                    "pad": 0.1, "align": True}
     assert (settings["every"], settings["tta"], settings["no_video"]) == (1, True, False)
 
     smaller = AnalyzeOptions(recognizer={"settings": DetectorSettings(min_size=40)})
     with caplog.at_level("INFO", logger="emorec"):
         [record] = analyze_paths([clip], out, smaller, recognizer=fake_recognizer())
     assert record.status == "done"
-    assert "clip.avi: analysed again: --min-size 48 → 40" in caplog.messages
+    assert "clip.avi: analysed again: --min-size default → 40" in caplog.messages
     assert json.loads((out / "clip_avi" / "summary.json").read_text())["settings"]["detector"]["min_size"] == 40
     caplog.clear()
     with caplog.at_level("INFO", logger="emorec"):
@@ -316,7 +319,7 @@ def test_summary_records_the_settings_and_a_rerun_with_other_settings_redoes_it(
     with caplog.at_level("INFO", logger="emorec"):
         [record] = analyze_paths([clip], out, AnalyzeOptions(every=2, no_video=True), recognizer=fake_recognizer())
     assert record.status == "done"
-    assert "clip.avi: analysed again: --min-size 40 → 48, --every 1 → 2, --no-video added" in caplog.messages
+    assert "clip.avi: analysed again: --min-size 40 → default, --every 1 → 2, --no-video added" in caplog.messages
     summary = json.loads((out / "clip_avi" / "summary.json").read_text())
     del summary["settings"]["model"]                         # as an older version wrote it
     (out / "clip_avi" / "summary.json").write_text(json.dumps(summary))

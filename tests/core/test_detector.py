@@ -94,7 +94,7 @@ def test_following_faces_finds_what_full_scans_find():
 
     frames = moving_faces()
     flat = lambda crops: np.full((len(crops), 7), 1 / 7, np.float32)
-    settings = DetectorSettings(min_size=80)
+    settings = DetectorSettings(detector="haar", min_size=80)
     full = boxes_of(Recognizer(classifier=flat, full_scan_every=1, settings=settings))
     following = Recognizer(classifier=flat, settings=settings)
     followed = boxes_of(following)

@@ -193,7 +193,7 @@ def photo():
 
 def real_detector(**kw):
     """The shipped Haar cascade with a fake classifier: real boxes, fast."""
-    return Recognizer(classifier=FakeClassifier(), **kw)
+    return Recognizer(classifier=FakeClassifier(), **{"detector": "haar", **kw})
 
 
 def boxes_ids(faces):

@@ -8,7 +8,19 @@ from tests.helpers import astronaut
 def test_the_pool_is_its_recognizers_detector_full_scans_and_near_searches(client):
     pool = client.app.state.pool
     recognizer = pool.recognizer(smoothing=0)
-    assert recognizer.detector is pool and recognizer.full_scan_every > 1     # near searches between full scans
+    assert recognizer.detector is pool and pool.color and not hasattr(pool, "near")   # blazeface: full scans only
+    assert recognizer.full_scan_every == 1
+    image = astronaut()
+    assert len(pool(image)) == 1 and len(pool.detect(image).boxes) == 1
+    assert [len(recognizer(image)) for _ in range(3)] == [1, 1, 1]
+
+
+def test_a_haar_pool_searches_near_known_faces():
+    from emorec.core.detector import DetectorSettings
+    from emorec.server.pool import EnginePool
+    pool = EnginePool(size=1, settings=DetectorSettings(detector="haar"))
+    recognizer = pool.recognizer(smoothing=0)
+    assert recognizer.full_scan_every > 1 and not pool.color     # near searches between full scans
     gray = cv2.cvtColor(astronaut(), cv2.COLOR_BGR2GRAY)
     boxes = pool(gray)
     assert len(boxes) == 1 and len(pool.near(gray, boxes)) == 1
