@@ -61,20 +61,21 @@ def loop_times(rec, frames, rounds=10, block=20):
 def stage_times(rec, frame):
     """Per stage, median ms; ``total``: the whole frame as the window runs it (median and mean); ``total_both``:
     the same with both passes for every face on every frame; ``total_full``: with a full scan on every frame."""
-    from emorec.core.detector import crop_faces
+    from emorec.core.detector import crop_faces, detect
     gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
     faces = rec.image(frame)
-    raw = rec.detector(gray)
+    raw = detect(rec.detector, gray, frame).boxes
     rec.reset()
-    crops = crop_faces(gray, rec.boxes(gray))
+    crops = crop_faces(gray, rec.boxes(gray, frame))
     frames = [np.roll(frame, (i % 7) - 3, axis=1) for i in range(14)]   # a face that moves a little
     loops = loop_times(rec, frames)
     both_ms = median_ms(lambda: rec.classify(crops))
     one_ms = median_ms(lambda: rec.classifier(crops))
     return {
         "faces": len(faces),
-        "detect_full_ms": median_ms(lambda: rec.detector(gray)),
-        "detect_near_ms": median_ms(lambda: rec.detector.near(gray, raw)),
+        "detect_full_ms": median_ms(lambda: detect(rec.detector, gray, frame)),
+        "detect_near_ms": median_ms(lambda: rec.detector.near(gray, raw)) if hasattr(rec.detector, "near")
+        else float("nan"),
         "classify_both_ms": both_ms, "classify_one_ms": one_ms,
         "draw_ms": median_ms(lambda: draw_faces(frame, faces)),
         **{f"{name}_ms": float(np.median(t)) for name, t in loops.items()},
@@ -149,8 +150,10 @@ def export_speeds(model_path, faces):
 
 def report(model, rec, ours, peer, paths, frame):
     """One model's table, its cold start and its per-pass figures."""
-    print(f"\n{model or 'the shipped model'}: frame loop at 640×480, ms (Haar with OpenCV's default threads, a full "
-          f"scan every {rec.full_scan_every} frames and near searches in between; LiteRT with "
+    detection = (f"Haar with OpenCV's default threads, a full scan every {rec.full_scan_every} frames and near "
+                 "searches in between" if rec.full_scan_every > 1 else
+                 f"{rec.settings.detector}, a full scan on every frame (it has no near search)")
+    print(f"\n{model or 'the shipped model'}: frame loop at 640×480, ms ({detection}; LiteRT with "
           f"{rec.classifier.num_threads} thread(s) as in the window; input blur σ = {rec.classifier.input_blur:g}, in "
           "the network)")
     print(f"{'frame':8s} {'faces':>5s} {'detect full':>11s} {'near':>6s} {'classify 2 passes':>17s} {'1 pass':>7s} "
@@ -175,7 +178,7 @@ def report(model, rec, ours, peer, paths, frame):
     gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
     from emorec.core.detector import crop_faces
     rec.reset()
-    speeds = export_speeds(model, crop_faces(gray, rec.boxes(gray)))
+    speeds = export_speeds(model, crop_faces(gray, rec.boxes(gray, frame)))
     print(f"one pass of one face through LiteRT (1 thread; {network_cost(model or '')}): "
           + ", ".join(f"{k} export {v:.3f} ms" for k, v in speeds.items())
           + f" ({speeds['float32'] / speeds['int8 weights']:.1f}× faster quantized)")
@@ -187,6 +190,8 @@ def main():
                    help="model .h5 or folder, or several to compare in one run, e.g. model/default model/fast "
                         "(default: the shipped model)")
     p.add_argument("--fer-python", help="Python interpreter with the PyPI fer package installed")
+    p.add_argument("--detector", nargs="+", default=["blazeface"], choices=["haar", "blazeface"],
+                   help="face detectors to run the loop with, each in this run (default: blazeface, the default)")
     args = p.parse_args()
     frames = {"1 face": frame_one_face(), "4 faces": frame_four_faces()}
     tmp = Path(tempfile.mkdtemp())
@@ -194,18 +199,18 @@ def main():
     for k, f in frames.items():
         cv2.imwrite(str(paths[k]), f)
     print(host_header())
-    recs = {m: Recognizer(m) for m in args.model}
-    ours = {m: {k: stage_times(rec, f) for k, f in frames.items()} for m, rec in recs.items()}
+    recs = {(m, d): Recognizer(m, detector=d) for m in args.model for d in args.detector}
+    ours = {key: {k: stage_times(rec, f) for k, f in frames.items()} for key, rec in recs.items()}
     peer = fer_times(args.fer_python, paths.values()) if args.fer_python else None
-    for m, rec in recs.items():
-        report(m, rec, ours[m], peer, paths, frames["1 face"])
-    if len(args.model) > 1:
-        first = args.model[0]
-        print(f"\nframe total p50 against {first or 'the shipped model'} (same run):")
-        for m in args.model[1:]:
-            print(f"  {m}: " + ", ".join(f"{k} {ours[first][k]['total_ms'] / ours[m][k]['total_ms']:.2f}× faster"
-                                         for k in frames))
-
+    for (m, d), rec in recs.items():
+        report(m, rec, ours[(m, d)], peer, paths, frames["1 face"])
+    if len(recs) > 1:
+        first = next(iter(recs))
+        print(f"\nframe total p50 against {first[0] or 'the shipped model'} with {first[1]} (same run):")
+        for m, d in list(recs)[1:]:
+            print(f"  {m or 'the shipped model'} with {d}: "
+                  + ", ".join(f"{k} {ours[first][k]['total_ms'] / ours[(m, d)][k]['total_ms']:.2f}× faster"
+                              for k in frames))
 
 if __name__ == "__main__":
     main()

@@ -2,6 +2,7 @@
 
 import csv
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -310,8 +311,9 @@ def test_record_is_not_offered_for_a_still(app_factory, image):
     assert not app.recording and app.status.get() == "a still image has nothing to record: “Snapshot” saves it"
 
 
-def nobody():
-    return Recognizer(detector=FakeDetector([]), classifier=FakeClassifier(), settings=DetectorSettings())
+def nobody(detector="haar"):
+    return Recognizer(detector=FakeDetector([]), classifier=FakeClassifier(),
+                      settings=DetectorSettings(detector=detector))
 
 
 def test_no_face_for_a_while_names_the_smallest_face_and_the_flags(app_factory, image, video, monkeypatch):
@@ -319,6 +321,9 @@ def test_no_face_for_a_while_names_the_smallest_face_and_the_flags(app_factory, 
     app = app_factory(image, nobody())                   # a still: said at once
     pump(app.root, lambda: app.frames_shown == 1)
     assert app.status.get() == "no face of 48 px or more found; for smaller faces: --min-size 24"
+    learned = app_factory(image, nobody("blazeface"))    # BlazeFace: its own smallest face, no Haar flags
+    pump(learned.root, lambda: learned.frames_shown == 1)
+    assert re.fullmatch(r"no face of \d+ px or more found", learned.status.get())
     monkeypatch.setattr(window_module, "NO_FACE_S", 0.0)   # a moving source: after NO_FACE_S seconds
     rec = nobody()
     moving = app_factory(video, rec, loop=True)
