@@ -14,7 +14,7 @@ from typing import Any
 import cv2
 
 from emorec.analysis.results import Summary, Timeline, plot_timeline
-from emorec.common.artifacts import atomic_path, file_sha256, now_iso, remove_partials, write_json
+from emorec.common.artifacts import atomic_path, now_iso, remove_partials, write_json
 from emorec.common.errors import OutputError, error_message
 from emorec.core.detector import DetectorSettings
 from emorec.core.drawing import draw_faces
@@ -83,9 +83,9 @@ RECORD_KEYS = tuple(f.name for f in dataclasses.fields(InputRecord) if f.metadat
 def model_identity(model: str | Path | None) -> dict[str, str]:
     """{"path": the model file, resolved, "sha256": of its bytes}: what tells two models apart. Raises
     :class:`errors.ModelError` when there is no such model."""
-    from emorec.network.files import resolve_model_path
+    from emorec.network.files import model_digest, resolve_model_path
     path = resolve_model_path(model).resolve()
-    return {"path": str(path), "sha256": file_sha256(path)}
+    return {"path": str(path), "sha256": model_digest(path)}
 
 
 def analysis_settings(options: AnalyzeOptions, model: dict[str, str] | None = None) -> dict[str, Any]:

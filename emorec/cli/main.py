@@ -18,6 +18,7 @@ emotion recognizer — training and analysis (the live window is `{ui}`)
   {main} train    --data data/fer2013.csv      train a model (saved under model/)
   {main} evaluate --model PATH --data PATH     accuracy, per-class report, confusion matrix
   {main} calibrate --model PATH --data PATH    choose a model's input blur on validation
+  {main} ensemble MODEL MODEL ... --out DIR    one model that averages several (e.g. model/accurate)
   {main} preview  --data PATH                  a grid of sample faces per class
   {main} analyze  PATH [PATH ...] --out DIR    label faces in images, folders and videos
   {main} serve                                 the browser app and HTTP API on http://127.0.0.1:8000/
@@ -156,6 +157,32 @@ def _run_calibrate(args):
     return 0
 
 
+def _add_ensemble(sub):
+    p = sub.add_parser("ensemble", help="combine models into one that averages their probabilities",
+                       formatter_class=HelpFormatter,
+                       description="Write an ensemble folder: each face goes through every member and their "
+                                   "probabilities are averaged (with the flip TTA on top, as for one model). "
+                                   "Slower per face (one pass per member) and more accurate: meant for stills, "
+                                   "analyze and the server's uploads. Members that are not shipped models are "
+                                   "copied into the folder with their LiteRT exports. Every command that takes "
+                                   "--model takes the folder; score it with `evaluate --model DIR`.")
+    p.add_argument("models", nargs="+", metavar="MODEL", help="model files or folders (at least two)")
+    p.add_argument("--out", required=True, help="the ensemble folder to write, e.g. model/accurate")
+    p.set_defaults(func=_run_ensemble)
+
+
+def _run_ensemble(args):
+    from emorec.common.errors import output_error
+    from emorec.network.ensemble import build_ensemble
+    try:
+        manifest = build_ensemble(args.models, args.out)
+    except OSError as e:
+        raise output_error(Path(args.out), e, what="write the ensemble") from None
+    print(f"wrote {Path(args.out) / 'ensemble.json'}: {manifest['arch']}, members " + ", ".join(manifest["members"]))
+    print(f"score it: {command('main.py')} evaluate --model {args.out} --data data/fer2013.csv --split val --tta")
+    return 0
+
+
 def _add_preview(sub):
     p = sub.add_parser("preview", help="save a grid of sample faces per class", formatter_class=HelpFormatter,
                        description="Save a PNG grid of random sample faces, one row per emotion (with each class's "
@@ -262,6 +289,7 @@ def build_parser():
     _add_train(sub)
     _add_evaluate(sub)
     _add_calibrate(sub)
+    _add_ensemble(sub)
     _add_preview(sub)
     _add_analyze(sub)
     _add_serve(sub)

@@ -66,6 +66,8 @@ def shipped_model_name(folder: Path) -> str | None:
 FAST_MODEL_BLURB = ("the small network: 75 M multiply-adds per face instead of 264 M (2.8× faster per pass), "
                     "3.2 points less accurate live (PrivateTest 69.41 % instead of 72.61 %)")
 MODEL_FILENAME = "emotion_cnn.h5"
+#: An ensemble folder's manifest: its members, averaged (:func:`emorec.network.files.ensemble_members`).
+ENSEMBLE_FILENAME = "ensemble.json"
 DEFAULT_MODEL = DEFAULT_MODEL_DIR / MODEL_FILENAME
 CASCADE_PATH = (_ASSETS if _INSTALLED else PROJECT_DIR) / "haarcascade_frontalface_default.xml"
 #: MediaPipe's BlazeFace face detectors (Apache-2.0, see NOTICE), beside the cascade: the full-range model

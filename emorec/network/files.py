@@ -25,6 +25,7 @@ from emorec.common.invocation import command
 from emorec.common.labels import (
     DEFAULT_MODEL,
     EMOTIONS,
+    ENSEMBLE_FILENAME,
     INPUT_SIZE,
     MODEL_FILENAME,
     NUM_CLASSES,
@@ -36,24 +37,65 @@ from emorec.common.quiet import quiet_libraries, silenced_stderr
 
 
 def resolve_model_path(path: str | Path | None = None) -> Path:
-    """``None`` -> the shipped default; a folder -> its ``emotion_cnn.h5``; checks the file exists. ``model/fast``
-    (or ``fast``, likewise ``default``) names a shipped model, found in the package when the current folder has
-    no such path (an installed wheel run from anywhere)."""
+    """``None`` -> the shipped default; a folder -> its ``emotion_cnn.h5``, or its ``ensemble.json`` when it
+    is an ensemble (:func:`ensemble_members`); checks the file exists. ``model/fast`` (or ``fast``, likewise
+    ``default`` and ``accurate``) names a shipped model, found in the package when the current folder has no
+    such path (an installed wheel run from anywhere)."""
     path = Path(path) if path else DEFAULT_MODEL
     shipped = SHIPPED_MODELS.get(path.name) if path.parts in ((path.name,), ("model", path.name)) else None
     if shipped is not None and not path.exists():
-        path = shipped / MODEL_FILENAME
+        path = shipped if shipped.is_dir() else shipped / MODEL_FILENAME
     if path.is_dir():
-        path = path / MODEL_FILENAME
+        path = path / (ENSEMBLE_FILENAME if (path / ENSEMBLE_FILENAME).is_file() else MODEL_FILENAME)
     if not path.exists():
         name = shipped_model_name(path.parent)
         hint = (f"the shipped model is missing: restore model/{name}/ from git (git checkout -- model/{name}), "
                 "or reinstall emorec") if name else \
             f"check the path, or train one with `{command()} train --data data/fer2013.csv`"
         raise ModelError(f"model not found: {path}; {hint}.")
-    if path.suffix.lower() not in (".h5", ".keras"):
-        raise ModelError(f"{path}: expected a Keras model file (.h5 or .keras).")
+    if not is_ensemble(path) and path.suffix.lower() not in (".h5", ".keras"):
+        raise ModelError(f"{path}: expected a Keras model file (.h5 or .keras), a run folder or an ensemble "
+                         f"folder (with {ENSEMBLE_FILENAME}).")
     return path
+
+
+def is_ensemble(model_path: str | Path) -> bool:
+    """Whether a resolved model path is an ensemble's manifest (several networks whose probabilities are
+    averaged) rather than one network."""
+    return Path(model_path).name == ENSEMBLE_FILENAME
+
+
+def ensemble_members(manifest: str | Path) -> list[Path]:
+    """The member model files an ensemble's manifest names, resolved and checked. A member is a folder or file
+    relative to the ensemble's folder, or the name of a shipped model (``default``, ``fast``)."""
+    manifest = Path(manifest)
+    members = load_metadata(manifest).get("members")
+    if not isinstance(members, list) or not members or not all(isinstance(m, str) and m for m in members):
+        raise ModelError(f"{manifest}: \"members\" must be a list of model folders; rebuild it with "
+                         f"`{command()} ensemble MODEL MODEL ... --out {manifest.parent}`.")
+    paths = []
+    for member in members:
+        where = SHIPPED_MODELS[member] if member in SHIPPED_MODELS else manifest.parent / member
+        try:
+            path = resolve_model_path(where)
+        except ModelError as e:
+            raise ModelError(f"{manifest}: member {member!r}: {e}") from None
+        if is_ensemble(path):
+            raise ModelError(f"{manifest}: member {member!r} is itself an ensemble; list its members instead.")
+        paths.append(path)
+    return paths
+
+
+def model_digest(model_path: str | Path) -> str:
+    """The SHA-256 that tells two models apart: of the file's bytes; for an ensemble, of its manifest and its
+    members' digests (a retrained member changes it)."""
+    if not is_ensemble(model_path):
+        return file_sha256(model_path)
+    import hashlib
+    h = hashlib.sha256(Path(model_path).read_bytes())
+    for member in ensemble_members(model_path):
+        h.update(file_sha256(member).encode())
+    return h.hexdigest()
 
 
 def load_metadata(model_path: str | Path) -> dict[str, Any]:
@@ -176,6 +218,10 @@ def to_litert(keras_model: Any, quantize: bool = True, representative: Iterable[
 
 def load_keras_model(model_path: str | Path) -> Any:
     """Load and shape-check a Keras model (N×48×48×1 in, N×7 out)."""
+    if is_ensemble(model_path):
+        raise ModelError(f"{model_path} is an ensemble (its members' probabilities averaged); this command needs "
+                         "one network: give one of its members (" +
+                         ", ".join(str(m) for m in ensemble_members(model_path)) + ").")
     from emorec.common.quiet import import_keras
     keras = import_keras()
     try:

@@ -69,11 +69,17 @@ def _score_rows(section):
             for key, name in (("plain", "plain"), ("tta", "horizontal-flip TTA")) if key in section]
 
 
+def _blur_text(blur):
+    if isinstance(blur, list):
+        return "the members' input blurs σ = " + ", ".join(f"{b:g}" for b in blur)
+    return f"the network's input blur σ = {blur:g}"
+
+
 def markdown(report):
     lines = [f"# Evaluation: {report['model']}", "",
              f"Data: `{report['data']}`, split **{report['split']}** ({report['plain']['n']} images), "
              f"{report['date']}.",
-             f"Runtime: {report['runtime']}; the network's input blur σ = {report['input_blur']:g}.",
+             f"Runtime: {report['runtime']}; " + _blur_text(report['input_blur']) + ".",
              "",
              "| run | accuracy | macro F1 | balanced accuracy (mean recall) |", "|---|---|---|---|"]
     lines += _score_rows(report)
@@ -99,6 +105,15 @@ def _ferplus_majority(ferplus, dataset, split):
     return majority_labels(ferplus, dataset, SPLIT_TO_USAGE[split])
 
 
+def _runtime(classifier):
+    """The report's ``runtime`` and ``input_blur`` (a list, one per member, for an ensemble)."""
+    members = getattr(classifier, "members", [None])
+    if len(members) == 1:
+        return {"runtime": "LiteRT (TFLite export of the .h5)", "input_blur": classifier.input_blur}
+    return {"runtime": f"LiteRT (TFLite exports of the {len(members)} members, probabilities averaged)",
+            "members": [str(m) for m in members], "input_blur": list(classifier.input_blurs)}
+
+
 def evaluate(model_path, dataset, split="test", out_dir=None, tta=False, classifier=None, ferplus=None):
     """Score a model on one split of a dataset; write ``eval_<split>.{md,json}`` and
     ``confusion_<split>.png`` into ``out_dir`` (default: the model's folder). Returns the report dict.
@@ -117,7 +132,7 @@ def evaluate(model_path, dataset, split="test", out_dir=None, tta=False, classif
     else:
         probs = {"plain": classifier.predict(x)}
     report = {"model": str(model_path), "data": dataset.source, "data_sha256": dataset.sha256, "split": split,
-              "runtime": "LiteRT (TFLite export of the .h5)", "input_blur": classifier.input_blur, "date": now_iso(),
+              **_runtime(classifier), "date": now_iso(),
               **{key: score(y, p) for key, p in probs.items()}}
     if ferplus:
         kept = majority >= 0
