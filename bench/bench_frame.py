@@ -150,9 +150,11 @@ def export_speeds(model_path, faces):
 
 def report(model, rec, ours, peer, paths, frame):
     """One model's table, its cold start and its per-pass figures."""
-    detection = (f"Haar with OpenCV's default threads, a full scan every {rec.full_scan_every} frames and near "
-                 "searches in between" if rec.full_scan_every > 1 else
-                 f"{rec.settings.detector}, a full scan on every frame (it has no near search)")
+    how = {"haar": "Haar with OpenCV's default threads",
+           "blazeface": f"BlazeFace through LiteRT with {getattr(rec.detector, 'num_threads', 1)} thread(s), the "
+                        "short-range network for near searches"}.get(rec.settings.detector, rec.settings.detector)
+    detection = (f"{how}, a full scan every {rec.full_scan_every} frames and near searches in between"
+                 if rec.full_scan_every > 1 else f"{how}, a full scan on every frame (it has no near search)")
     print(f"\n{model or 'the shipped model'}: frame loop at 640×480, ms ({detection}; LiteRT with "
           f"{rec.classifier.num_threads} thread(s) as in the window; input blur σ = {rec.classifier.input_blur:g}, in "
           "the network)")

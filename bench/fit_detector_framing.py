@@ -59,7 +59,18 @@ def main():
     p.add_argument("--faces", type=int, default=2000)
     p.add_argument("--scale", type=float, default=3.0, help="upscaling of the 48×48 faces (3 → 144 px)")
     p.add_argument("--check", action="store_true", help="then score PublicTest through the whole recognizer")
+    p.add_argument("--near", action="store_true", help="fit the near search's short-range box to full-range's "
+                                                       "instead, at 72 to 288 px (--scale is then not used)")
     args = p.parse_args()
+    if args.near:
+        print(host_header())
+        crops = faces(args.faces)
+        rows = [near(crops, scale) for scale in (1.5, 2, 2.5, 3, 4, 5, 6)]
+        print("NEAR_FRAMING = (  # short-range side / frame's longer side, then x, y, side")
+        for row in rows:
+            print(f"    ({row[0]:.3f}, {row[1]:.3f}, {row[2]:.3f}, {row[3]:.3f}),")
+        print(")")
+        return
     from emorec.core.detector import DetectorSettings, make_detector
     crops = faces(args.faces)
     print(host_header())
@@ -75,6 +86,51 @@ def main():
     print("framed like FER2013 with pad p when S/side = 1 + 2p and the offsets are 0")
     if args.check:
         check(args.scale)
+
+
+def near(crops, scale, moved=0.15):
+    """BlazeFace's near search (the short-range network on a region around the face) against the full-range
+    scan, on the same faces: the face's region is centred where the full-range box was, moved by up to
+    ``moved`` × its side (the face moves between frames). Returns (short-range side / frame's longer side, and
+the medians of: full-range centre - short-range centre in x and y, × the short side; full side / short side):
+a row of detector.py's NEAR_FRAMING."""
+    from emorec.core.blazeface import FULL_RANGE, SHORT_RANGE, BlazeFaceModel
+    from emorec.core.detector import NEAR_REGION, near_region
+    full, short = BlazeFaceModel(FULL_RANGE), BlazeFaceModel(SHORT_RANGE)
+    rng = np.random.default_rng(1)
+    n_full = 0
+    ratio, dx, dy, shift, key = [], [], [], [], []
+    for face in crops:
+        frame, (cx, cy), s = paste(face, scale)
+        frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+        boxes = full.detect(frame)[0]
+        inside = [b for b in boxes if abs(b[0] + b[2] / 2 - cx) < s / 2 and abs(b[1] + b[3] / 2 - cy) < s / 2]
+        if len(inside) != 1:
+            continue
+        n_full += 1
+        b = inside[0]
+        side = b[2:].max()
+        region = near_region(b + np.r_[rng.uniform(-moved, moved, 2) * side, 0, 0], frame.shape, NEAR_REGION)
+        x0, y0, x1, y1 = region
+        hits = short.detect(frame[y0:y1, x0:x1])[0]
+        if len(hits) != 1:
+            continue
+        h = hits[0] + [x0, y0, 0, 0]
+        hs = h[2:].max()
+        key.append(hs / max(frame.shape[:2]))
+        ratio.append(side / hs)
+        dx.append(((b[0] + b[2] / 2) - (h[0] + h[2] / 2)) / hs)
+        dy.append(((b[1] + b[3] / 2) - (h[1] + h[3] / 2)) / hs)
+        shift.append(np.hypot(dx[-1], dy[-1]) * hs)
+    ratio, dx, dy = map(np.array, (ratio, dx, dy))
+    q1, q3 = np.percentile(ratio, [25, 75])
+    print(f"{len(crops)} FER2013 Training faces, each {48 * scale:.0f} px; near region {NEAR_REGION} × side, "
+          f"moved up to ±{moved} × side")
+    print(f"full-range found {n_full} of them; short-range in the region found exactly one face for "
+          f"{len(ratio)} of those")
+    print(f"full-range side / short-range side: {np.median(ratio):.3f} (IQR {q1:.3f}-{q3:.3f}); "
+          f"centre offset (× short side): {np.median(dx):+.3f}, {np.median(dy):+.3f}")
+    return float(np.median(key)), float(np.median(dx)), float(np.median(dy)), float(np.median(ratio))
 
 
 def check(scale):

@@ -9,6 +9,7 @@ Every detector's boxes are framed alike: squared and grown by ``pad``, they fram
 """
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -92,6 +93,13 @@ def detect(detector: Detector, gray: np.ndarray, color: np.ndarray | None = None
     return method(image) if callable(method) else Found.of_boxes(detector(image))
 
 
+def detect_near(detector: Detector, boxes: np.ndarray, gray: np.ndarray, color: np.ndarray | None = None) -> Found:
+    """A search around known faces (``detector.near``; it may return boxes or :class:`Found`), as :class:`Found`."""
+    image = color if color is not None and getattr(detector, "color", False) else gray
+    found = detector.near(image, boxes)   # type: ignore[attr-defined]
+    return found if isinstance(found, Found) else Found.of_boxes(found)
+
+
 #: :meth:`HaarDetector.near`: how far around a known face to look (× its side, each edge), and which sizes.
 NEAR_GROW = 0.5
 NEAR_SIZES = (0.7, 1.45)
@@ -171,24 +179,56 @@ class HaarDetector:
 BLAZEFACE_FRAMING = (0.0, -0.048, 0.945)
 
 
+#: Near searches with BlazeFace (streams, between full scans): the short-range network (128×128 input) on a
+#: square of ``NEAR_REGION`` × the known face's side around it, a third of the full-range scan's cost. Its box
+#: is mapped onto the box full-range would give, so boxes do not jump at each full scan: per row, the
+#: short-range side / the frame's longer side, then the centre's move in x and y (× the short side) and the
+#: side's factor; interpolated between rows. Full-range's boxes are relatively smaller for small faces (its
+#: input is the whole frame at 192 px), hence the table. ``bench/fit_detector_framing.py --near``: FER2013
+#: faces of 72 to 288 px in 640×480 frames, medians.
+NEAR_REGION = 2.5
+NEAR_FRAMING = (
+    (0.093, 0.004, -0.103, 0.855),
+    (0.123, 0.001, -0.088, 0.940),
+    (0.160, -0.015, -0.071, 1.024),
+    (0.190, -0.016, -0.069, 1.047),
+    (0.251, -0.013, -0.049, 1.052),
+    (0.313, -0.013, -0.050, 1.047),
+    (0.377, -0.014, -0.055, 1.050),
+)
+#: With more known faces than this, one full scan costs less than their near searches.
+NEAR_MAX_FACES = 2
+
+
+def near_region(box: ArrayLike, shape: tuple[int, ...], region: float = NEAR_REGION) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1): the square of ``region`` × the box's side around its centre, clipped to the frame."""
+    x, y, w, h = np.asarray(box, float)
+    half = region * max(w, h) / 2
+    cx, cy = x + w / 2, y + h / 2
+    return (max(0, int(cx - half)), max(0, int(cy - half)),
+            min(shape[1], int(np.ceil(cx + half))), min(shape[0], int(np.ceil(cy + half))))
+
+
 class BlazeFaceDetector:
     """MediaPipe's BlazeFace (:mod:`blazeface`): ``detector(frame)`` → (N, 4) boxes framed as Haar frames a face
-    (:data:`BLAZEFACE_FRAMING`), ``detector.detect(frame)`` → :class:`Found` with scores and eyes. ``frame``:
-    BGR H×W×3 or gray H×W; it uses colour (``color = True``: the recognizer hands it the colour frame). It scans
-    the whole frame every time (a few ms at any frame size, so it has no ``near``)."""
+    (:data:`BLAZEFACE_FRAMING`), ``detector.detect(frame)`` → :class:`Found` with scores and eyes, and
+    ``detector.near(frame, boxes)`` → :class:`Found` around known faces (:data:`NEAR_REGION`). ``frame``:
+    BGR H×W×3 or gray H×W; it uses colour (``color = True``: the recognizer hands it the colour frame)."""
 
     color = True
 
     def __init__(self, settings: DetectorSettings | None = None, variant: str = "full-range",
-                 path: str | Path | None = None, framed: bool = True):
+                 path: str | Path | None = None, framed: bool = True, num_threads: int | None = None):
         from emorec.core.blazeface import VARIANTS, BlazeFaceModel
         self.settings = settings or DetectorSettings(detector="blazeface")
         self.name = "blazeface" if variant == "full-range" else "blazeface-short"
-        self.model = BlazeFaceModel(VARIANTS[variant], path)
+        # detection and classification run one after the other: two runtime threads use the idle core
+        self.num_threads = num_threads or min(2, os.cpu_count() or 1)
+        self.model = BlazeFaceModel(VARIANTS[variant], path, num_threads=num_threads)
         self.framing = BLAZEFACE_FRAMING if framed else (0.0, 0.0, 1.0)
+        self._near_model = self.model if variant == "short-range" else None
 
-    def detect(self, frame: np.ndarray) -> Found:
-        boxes, scores, keypoints = self.model.detect(frame)
+    def _framed(self, boxes: np.ndarray, scores: np.ndarray, keypoints: np.ndarray) -> Found:
         fx, fy, fs = self.framing
         side = boxes[:, 2:].max(axis=1)
         cx = boxes[:, 0] + boxes[:, 2] / 2 + fx * side
@@ -200,8 +240,44 @@ class BlazeFaceDetector:
         order = np.lexsort(framed.T[::-1])          # reading order, as Haar's (track ids are given in it)
         return Found(framed[order], scores[order], eyes[order])
 
+    def detect(self, frame: np.ndarray) -> Found:
+        return self._framed(*self.model.detect(frame))
+
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         return self.detect(frame).boxes
+
+    def near(self, frame: np.ndarray, boxes: ArrayLike) -> Found:
+        """The faces around known ones (boxes as this detector gave them): per box, the best face the
+        short-range network finds in its :func:`near_region` whose centre is within one side of the box's."""
+        boxes = np.asarray(boxes, float).reshape(-1, 4)
+        if len(boxes) > NEAR_MAX_FACES:
+            return self.detect(frame)
+        if self._near_model is None:
+            from emorec.core.blazeface import SHORT_RANGE, BlazeFaceModel
+            self._near_model = BlazeFaceModel(SHORT_RANGE, num_threads=self.num_threads)
+        table = np.array(NEAR_FRAMING if self._near_model is not self.model else [(0.0, 0.0, 0.0, 1.0)])
+        hits: list[tuple[np.ndarray, float, np.ndarray]] = []
+        for box in boxes:
+            x0, y0, x1, y1 = near_region(box, frame.shape)
+            if x1 - x0 < 2 or y1 - y0 < 2:
+                continue
+            found, scores, keypoints = self._near_model.detect(frame[y0:y1, x0:x1])
+            side = found[:, 2:].max(axis=1, initial=0)
+            centre = found[:, :2] + found[:, 2:] / 2 + [x0, y0]
+            close = np.hypot(*(centre - (box[:2] + box[2:] / 2)).T) < max(box[2], box[3])
+            if not close.any():
+                continue
+            i = int(np.argmax(np.where(close, scores, -1)))
+            dx, dy, ds = (np.interp(side[i] / max(frame.shape[:2]), table[:, 0], table[:, k]) for k in (1, 2, 3))
+            c = centre[i] + [dx * side[i], dy * side[i]]
+            s = side[i] * ds
+            hits.append((np.array([c[0] - s / 2, c[1] - s / 2, s, s]), float(scores[i]), keypoints[i] + [x0, y0]))
+        if not hits:
+            return Found.of_boxes(np.zeros((0, 4), int))
+        found = self._framed(np.array([h[0] for h in hits], np.float32), np.array([h[1] for h in hits], np.float32),
+                             np.array([h[2] for h in hits], np.float32))
+        keep = dedupe_indices(found.boxes)
+        return Found(found.boxes[keep], found.scores[keep], found.eyes[keep])
 
 
 #: The detectors by ``--detector`` name: settings → detector.
@@ -233,12 +309,17 @@ def in_reading_order(boxes: ArrayLike) -> np.ndarray:
 
 def dedupe(boxes: np.ndarray, iou: float = 0.5) -> np.ndarray:
     """Boxes with any box that overlaps an earlier one by more than ``iou`` removed."""
+    return boxes[dedupe_indices(boxes, iou)]
+
+
+def dedupe_indices(boxes: np.ndarray, iou: float = 0.5) -> list[int]:
+    """The indices :func:`dedupe` keeps."""
     from emorec.core.tracking import iou_matrix
     keep: list[int] = []
     for i, box in enumerate(boxes):
         if not keep or iou_matrix(box[None], boxes[keep]).max() <= iou:
             keep.append(i)
-    return boxes[keep]
+    return keep
 
 
 def square_boxes(boxes: ArrayLike, pad: float = 0.0) -> np.ndarray:

@@ -26,6 +26,7 @@ from emorec.core.detector import (
     clip_boxes,
     crop_faces,
     detect,
+    detect_near,
     make_detector,
     square_boxes,
 )
@@ -242,7 +243,7 @@ class Recognizer:
             self._raw, self._eyes = found.boxes, found.eyes
             self._missed = np.zeros(len(self._raw), int)
         else:
-            self._raw, self._missed, self._eyes = self._follow(gray)
+            self._raw, self._missed, self._eyes = self._follow(gray, color)
         self.last_scan = "full" if full else "near"
         inside = ((self._raw[:, 0] < gray.shape[1]) & (self._raw[:, 1] < gray.shape[0])
                   & (self._raw[:, 0] + self._raw[:, 2] > 0) & (self._raw[:, 1] + self._raw[:, 3] > 0))
@@ -251,13 +252,14 @@ class Recognizer:
         self._boxes = clip_boxes(square_boxes(self._raw, self.settings.pad), gray.shape[1], gray.shape[0])
         return self._boxes
 
-    def _follow(self, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _follow(self, gray: np.ndarray, color: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Search near the known faces; a face not found again is kept ``carry`` times, then dropped."""
-        found = self.detector.near(gray, self._raw)   # type: ignore[attr-defined]
+        near = detect_near(self.detector, self._raw, gray, color)
+        found = near.boxes
         matched = iou_matrix(self._raw, found).max(axis=1) > 0.3 if len(found) else np.zeros(len(self._raw), bool)
         kept = ~matched & (self._missed < self.carry)
         raw = np.concatenate([found, self._raw[kept]]).astype(int)
-        eyes = np.concatenate([Found.of_boxes(found).eyes, self._eyes[kept]])
+        eyes = np.concatenate([near.eyes, self._eyes[kept]])
         return raw, np.concatenate([np.zeros(len(found), int), self._missed[kept] + 1]), eyes
 
     def _eyes_for_crops(self, eyes: np.ndarray) -> np.ndarray | None:

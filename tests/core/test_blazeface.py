@@ -166,3 +166,47 @@ def test_eye_roll_and_levelled_crops():
     plain, level = crop_faces(frame, box)[0], crop_faces(frame, box, eyes)[0]
     assert (level[24] > 128).sum() > 30 and (plain[24] > 128).sum() < 15
     np.testing.assert_array_equal(crop_faces(frame, box, Found.of_boxes(box).eyes)[0], plain)
+
+
+def test_a_near_search_finds_the_face_where_it_was_framed_like_a_full_scan(blazeface):
+    from emorec.core.detector import NEAR_MAX_FACES
+    from emorec.core.tracking import iou_matrix
+    image = astronaut()
+    full = blazeface.detect(image)
+    near = blazeface.near(image, full.boxes + [6, -4, 0, 0])          # the face moved a little since
+    assert len(near.boxes) == 1 and iou_matrix(near.boxes, full.boxes)[0, 0] > 0.85
+    np.testing.assert_allclose(near.eyes, full.eyes, atol=4)           # its eyes come too, for the alignment
+    blank = np.full_like(image, 90)
+    assert len(blazeface.near(blank, full.boxes).boxes) == 0           # no face there
+    assert len(blazeface.near(image, np.zeros((0, 4), int)).boxes) == 0
+    many = np.repeat(full.boxes, NEAR_MAX_FACES + 1, axis=0)           # more faces: one full scan instead
+    np.testing.assert_array_equal(blazeface.near(image, many).boxes, full.boxes)
+
+
+def test_a_blazeface_stream_follows_faces_with_near_searches():
+    """Near searches (short-range network around each face) between full scans, against a full scan on every
+    frame, on faces that move, change size, enter and leave (tests/core/test_detector.py's frames)."""
+    from emorec.core.tracking import iou_matrix
+    from tests.core.test_detector import moving_faces
+    frames = moving_faces()
+    flat = lambda crops: np.full((len(crops), 7), 1 / 7, np.float32)
+    full_rec = Recognizer(classifier=flat, full_scan_every=1)
+    full = [full_rec.boxes(f) for f in frames]
+    following = Recognizer(classifier=flat)
+    followed, scans = [], []
+    for f in frames:
+        followed.append(following.boxes(f))
+        scans.append(following.last_scan)
+    assert scans.count("near") >= 40 and scans.count("full") >= 6
+    found = [iou_matrix(a, b).max(axis=1) if len(b) else np.zeros(len(a)) for a, b in zip(full, followed)]
+    hits = np.concatenate(found)
+    assert len(hits) >= 80 and np.mean(hits > 0.5) >= 0.95 and np.mean(hits[hits > 0.5]) >= 0.9
+
+
+def test_shrinking_by_halves_stays_close_to_one_area_resize():
+    from emorec.core.blazeface import shrink
+    frame = astronaut()
+    for size in ((192, 192), (192, 144), (100, 75), (511, 300)):
+        fast = shrink(frame, *size).astype(int)
+        exact = cv2.resize(frame, size, interpolation=cv2.INTER_AREA).astype(int)
+        assert fast.shape == exact.shape and np.abs(fast - exact).mean() < 2.5
