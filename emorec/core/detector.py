@@ -223,8 +223,8 @@ class BlazeFaceDetector:
         self.settings = settings or DetectorSettings(detector="blazeface")
         self.name = "blazeface" if variant == "full-range" else "blazeface-short"
         # detection and classification run one after the other: two runtime threads use the idle core
-        self.num_threads = num_threads or min(2, os.cpu_count() or 1)
-        self.model = BlazeFaceModel(VARIANTS[variant], path, num_threads=num_threads)
+        self.num_threads: int = num_threads or min(2, os.cpu_count() or 1)
+        self.model = BlazeFaceModel(VARIANTS[variant], path, num_threads=self.num_threads)
         self.framing = BLAZEFACE_FRAMING if framed else (0.0, 0.0, 1.0)
         self._near_model = self.model if variant == "short-range" else None
 
@@ -274,10 +274,10 @@ class BlazeFaceDetector:
             hits.append((np.array([c[0] - s / 2, c[1] - s / 2, s, s]), float(scores[i]), keypoints[i] + [x0, y0]))
         if not hits:
             return Found.of_boxes(np.zeros((0, 4), int))
-        found = self._framed(np.array([h[0] for h in hits], np.float32), np.array([h[1] for h in hits], np.float32),
-                             np.array([h[2] for h in hits], np.float32))
-        keep = dedupe_indices(found.boxes)
-        return Found(found.boxes[keep], found.scores[keep], found.eyes[keep])
+        merged = self._framed(np.array([h[0] for h in hits], np.float32), np.array([h[1] for h in hits], np.float32),
+                              np.array([h[2] for h in hits], np.float32))
+        keep = dedupe_indices(merged.boxes)
+        return Found(merged.boxes[keep], merged.scores[keep], merged.eyes[keep])
 
 
 #: The detectors by ``--detector`` name: settings → detector.
