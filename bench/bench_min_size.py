@@ -2,7 +2,10 @@
 640×480 clips of a real face (scikit-image's astronaut photo scaled so that her face is 40–200 px), and the
 time per frame.
 
-    python bench/bench_min_size.py [--frames 30] [--min-sizes 30,40,48,60,80] [--sizes 40,50,...]
+    python bench/bench_min_size.py [--detectors haar,blazeface] [--frames 30] [--min-sizes 30,40,48,60,80]
+                                   [--sizes 40,50,...] [--detect-widths 320,0]
+
+``--min-sizes`` and ``--detect-widths`` are Haar's; BlazeFace runs once, with its defaults (no floor of its own).
 
 Each clip has ``--frames`` frames: the photo drifts a few pixels and its scale breathes by ±4 % from frame to
 frame, with a little sensor noise, so every frame is a new detection problem (as from a webcam). A frame counts
@@ -18,10 +21,10 @@ import time
 
 import cv2
 import numpy as np
-from common import astronaut_bgr, median_ms
+from common import astronaut_bgr, host_header, median_ms
 
 from emorec.common.quiet import quiet_libraries
-from emorec.core.detector import DetectorSettings
+from emorec.core.detector import DetectorSettings, detect
 from emorec.core.recognizer import Recognizer
 
 FACE = (177, 66, 95, 95)     # the astronaut's face in the 512×512 photo, as the cascade finds it at full size
@@ -78,6 +81,7 @@ def loop_ms(rec, frames):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--detectors", default="haar,blazeface", help="comma-separated detector names")
     ap.add_argument("--frames", type=int, default=30)
     ap.add_argument("--min-sizes", default="40,48,56,64,80")
     ap.add_argument("--sizes", default="40,50,60,70,80,100,120,160,200")
@@ -89,28 +93,33 @@ def main():
     sizes = [int(s) for s in args.sizes.split(",")]
     clips = {s: clip(s, args.frames, seed=s) for s in sizes}
     base = Recognizer()
-    configs = [(m, w) for w in (int(v) for v in args.detect_widths.split(","))
-               for m in (int(v) for v in args.min_sizes.split(","))]
-    recs = {c: Recognizer(settings=DetectorSettings(min_size=c[0], detect_width=c[1]), classifier=base.classifier)
-            for c in configs}
+    names = args.detectors.split(",")
+    configs = [("haar", m, w) for w in (int(v) for v in args.detect_widths.split(","))
+               for m in (int(v) for v in args.min_sizes.split(",")) if "haar" in names]
+    configs += [(name, None, None) for name in names if name != "haar"]
+    recs = {c: Recognizer(settings=DetectorSettings(detector=c[0], min_size=c[1], detect_width=c[2] or 0),
+                          classifier=base.classifier) for c in configs}
     recalls = {c: [recall(recs[c], *clips[s]) for s in sizes] for c in configs}
-    grays = [cv2.cvtColor(clips[s][0][0], cv2.COLOR_BGR2GRAY) for s in sizes]
+    firsts = [clips[s][0][0] for s in sizes]
     # the same photo's lower half (suit, flag, rocket): texture, but no face
     empty = [cv2.resize(astronaut_bgr()[280:], FRAME[::-1], interpolation=cv2.INTER_LINEAR)] * 10
     scans, loops, idle = ({c: [] for c in configs} for _ in range(3))
     for _ in range(args.rounds):      # interleaved, so that the host's load changes hit every setting alike
         for c in configs:
             detector = recs[c].detector
-            scans[c].append(np.median([median_ms(lambda g=g: detector(g), repeat=5, warmup=1) for g in grays]))
+            scans[c].append(np.median([median_ms(lambda f=f: detect(detector, cv2.cvtColor(f, cv2.COLOR_BGR2GRAY), f),
+                                                 repeat=5, warmup=1) for f in firsts]))
             loops[c].append(np.mean([loop_ms(recs[c], clips[s][0]) for s in sizes]))
             idle[c].append(loop_ms(recs[c], empty))
+    print(host_header())
     print(f"640×480 frames, {args.frames} per face size; recall = frames whose face was found; times: medians of "
           f"{args.rounds} interleaved rounds\n")
-    print("| --min-size | --detect-width | " + " | ".join(f"{s} px" for s in sizes)
+    print("| detector | --min-size | --detect-width | " + " | ".join(f"{s} px" for s in sizes)
           + " | full scan | frame, mean over the clips | frame without a face |")
-    print("|---|---|" + "---|" * len(sizes) + "---|---|---|")
+    print("|---|---|---|" + "---|" * len(sizes) + "---|---|---|")
     for c in configs:
-        print(f"| {c[0]} | {c[1]} | " + " | ".join(f"{100 * r:.0f} %" for r in recalls[c])
+        print(f"| {c[0]} | {c[1] if c[1] is not None else '—'} | {c[2] if c[2] is not None else '—'} | "
+              + " | ".join(f"{100 * r:.0f} %" for r in recalls[c])
               + f" | {np.median(scans[c]):.1f} ms | {np.median(loops[c]):.1f} ms | {np.median(idle[c]):.1f} ms |")
     print(f"\nbaseline in this run: classify one face with TTA {median_ms(lambda: base.classify(np.zeros((48, 48), np.uint8)), 50):.2f} ms")
 
