@@ -72,7 +72,9 @@ def _run_train(args):
         config.out = config.out or str(MODEL_DIR / f"{config.arch}-{datetime.now():%Y%m%d-%H%M%S}")
     from emorec.training.train import finish, fit, prepare
     run = prepare(config, resume=bool(args.resume), replace_default=args.replace_default)
-    interrupted = fit(run)
+    # On a terminal, Keras's progress bars; sent to a file or a pipe, one plain line per epoch (bars there are
+    # escape codes and a redrawn line per step: an 8-epoch log was 83 KB).
+    interrupted = fit(run, verbose=1 if sys.stdout.isatty() else 2)
     finish(run, interrupted)
     return 130 if interrupted else 0
 

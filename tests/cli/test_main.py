@@ -78,6 +78,8 @@ def test_train_then_evaluate_and_preview_from_the_command_line(tiny_csv, tmp_pat
     assert main(["train", "--data", str(tiny_csv), "--arch", "shallow", "--epochs", "1", "--batch-size", "8",
                  "--out", str(out)]) == 0
     assert (out / "emotion_cnn.h5").exists()
+    log = capsys.readouterr().out               # not a terminal: one plain line per epoch, no bars
+    assert "\x1b[" not in log and "━" not in log and "\r" not in log and "1/1" in log
     assert main(["evaluate", "--model", str(out), "--data", str(tiny_csv), "--tta"]) == 0
     assert main(["calibrate", "--model", str(out), "--data", str(tiny_csv)]) == 0
     text = capsys.readouterr().out
