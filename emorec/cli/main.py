@@ -8,7 +8,7 @@ from pathlib import Path
 from emorec.cli.entry import run_entry_point
 from emorec.common.argtypes import HelpFormatter, number
 from emorec.common.errors import InputError
-from emorec.common.invocation import command, python
+from emorec.common.invocation import command, prog, python
 from emorec.common.labels import MODEL_DIR
 from emorec.common.quiet import quiet_libraries
 
@@ -285,7 +285,7 @@ def _run_serve(args):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="main.py", description=usage(),
+    parser = argparse.ArgumentParser(prog=prog("main.py"), description=usage(),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_train(sub)

@@ -6,11 +6,12 @@ import sys
 from emorec.cli.entry import run_entry_point
 from emorec.cli.flags import add_recognizer_flags, recognizer_kwargs
 from emorec.common.argtypes import HelpFormatter
+from emorec.common.invocation import prog
 from emorec.common.quiet import quiet_libraries
 
 
 def build_parser():
-    p = argparse.ArgumentParser(prog="UI.py", formatter_class=HelpFormatter,
+    p = argparse.ArgumentParser(prog=prog("UI.py"), formatter_class=HelpFormatter,
                                 description="Live facial emotion recognition in a window: every face is boxed "
                                             "in its emotion's colour, with the probabilities of the largest (or "
                                             "clicked) face as bars. Keys: space = pause, q/Esc = quit.",

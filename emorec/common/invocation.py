@@ -32,6 +32,13 @@ def python() -> str:
     return _shown(exe)
 
 
+def prog(script: str = "main.py") -> str:
+    """The name ``usage:`` lines give the program: ``emorec`` / ``emorec-ui`` when this process was started
+    that way, else the script's name (main.py, UI.py)."""
+    started = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return CONSOLE_SCRIPTS[script] if started in CONSOLE_SCRIPTS.values() else script
+
+
 def command(script: str = "main.py") -> str:
     """How to run ``script`` (main.py or UI.py) again: ``emorec`` / ``emorec-ui`` when this process was started
     that way, else '<this interpreter> <the script>', e.g. ``.venv/bin/python main.py``."""

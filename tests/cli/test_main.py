@@ -105,3 +105,13 @@ def test_the_command_line_builds_without_importing_tensorflow():
 def test_output_paths_that_cannot_work_are_refused_before_any_work(argv, message, tiny_csv, tmp_path, capsys):
     argv = [a.format(csv=tiny_csv, tmp=tmp_path) for a in argv]
     assert main(argv) == 2 and message in capsys.readouterr().err
+
+
+def test_installed_commands_name_themselves(monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["/somewhere/bin/emorec"])
+    assert build_parser().format_usage().startswith("usage: emorec ")
+    assert "emorec train" in build_parser().description
+    monkeypatch.setattr(sys, "argv", ["/somewhere/bin/emorec-ui"])
+    assert ui_parser().format_usage().startswith("usage: emorec-ui ")
+    monkeypatch.setattr(sys, "argv", ["main.py"])
+    assert build_parser().format_usage().startswith("usage: main.py ")
