@@ -42,6 +42,14 @@ FILE_TYPES = {"annotated": "video/mp4", "frames_csv": "text/csv", "timeline": "i
               "summary": "application/json"}
 
 
+def new_job_id() -> str:
+    """A random job id (URL-safe) that never begins with '-' or '_', so that it cannot pass for a flag when a
+    user pastes it into a command line."""
+    while (job_id := secrets.token_urlsafe(12))[0] in "-_":
+        pass
+    return job_id
+
+
 @dataclass(eq=False)
 class Job:
     """One video job: written by the job's thread, read by the requests that poll it. Also the progress
@@ -129,7 +137,7 @@ class JobStore:
                                  f"{', '.join(sorted(VIDEO_EXTENSIONS))}")
         suffix = "." + name.rsplit(".", 1)[1].lower()
         self.sweep()
-        job_id = secrets.token_urlsafe(12)
+        job_id = new_job_id()
         job = Job(job_id, name.rsplit("/", 1)[-1], self.root / job_id)
         # under the user's own name (made safe), which the timeline's title and summary.json show
         upload = job.folder / "upload" / (re.sub(r"[^\w.-]+", "_", Path(job.name).stem)[:80] + suffix)

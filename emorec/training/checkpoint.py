@@ -130,12 +130,14 @@ def save_curves(history, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
     epochs = [h["epoch"] for h in history]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
     for ax, key, title in ((ax1, "accuracy", "accuracy"), (ax2, "loss", "loss")):
         ax.plot(epochs, [h[key] for h in history], label="train (augmented)")
         ax.plot(epochs, [h[f"val_{key}"] for h in history], label="validation")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))   # whole epochs, never 0.5 or 1.5
         ax.set_title(title)
         ax.grid(alpha=0.3)
         ax.legend()

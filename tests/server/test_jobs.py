@@ -132,3 +132,12 @@ def test_a_job_deleted_while_it_starts_writing_leaves_no_files(tmp_path, monkeyp
             time.sleep(0.01)
         assert job.finished_at is not None
         assert not job.folder.exists() and list(jobs_dir.iterdir()) == []
+
+
+def test_job_ids_never_begin_like_a_flag(monkeypatch):
+    import secrets
+
+    from emorec.server.jobs import new_job_id
+    drawn = iter(["-abc", "_def", "Ghij"])
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda n: next(drawn))
+    assert new_job_id() == "Ghij"

@@ -46,3 +46,14 @@ def test_next_schedule_halves_the_lr_on_a_plateau_and_stops_early():
     assert next_schedule(s, False, cfg, 1e-3) == (5e-4, False)
     assert next_schedule(s, False, cfg, 5e-4) == (None, True)
     assert next_schedule(s, True, cfg, 5e-4) == (None, False)
+
+
+def test_curves_have_whole_epoch_ticks(tmp_path, monkeypatch):
+    import emorec.training.checkpoint as checkpoint
+    figures = []
+    monkeypatch.setattr(checkpoint, "save_figure", lambda fig, path, dpi: figures.append(fig))
+    history = [{"epoch": n, "accuracy": 0.3, "val_accuracy": 0.3, "loss": 1.0, "val_loss": 1.0} for n in (1, 2)]
+    checkpoint.save_curves(history, tmp_path / "curves.png")
+    for ax in figures[0].axes:
+        ticks = [t for t in ax.get_xticks() if 1 <= t <= 2]
+        assert ticks and all(float(t).is_integer() for t in ticks)
