@@ -264,9 +264,11 @@ def record_input(path: str | Path, folder: str | Path, source: dict, settings: d
         seconds = time.perf_counter() - t0
         shares = result["summary"]["overall"]["label_share"]
         size = result.get("size")
-        record = InputRecord(input=str(path), kind=kind_of(path), folder=str(folder), status=Status.DONE,
+        kind = kind_of(path)
+        record = InputRecord(input=str(path), kind=kind, folder=str(folder), status=Status.DONE,
                              seconds=round(seconds, 3), frames=result["frames"], faces=result["faces"],
-                             frames_per_s=round(result["frames"] / seconds, 2) if seconds else None,
+                             # a rate for a video; an image is one frame, and its time is in seconds
+                             frames_per_s=round(result["frames"] / seconds, 2) if seconds and kind == "video" else None,
                              main_label=max(shares, key=shares.get) if shares else "",
                              label_share={e: v for e, v in shares.items() if v},
                              outputs={k: str(v) for k, v in outputs.items()},
@@ -285,8 +287,9 @@ def record_input(path: str | Path, folder: str | Path, source: dict, settings: d
 
 
 def failed_record(path: str | Path, folder: str | Path | None, reason: str) -> InputRecord:
-    return InputRecord(input=str(path), kind=kind_of(path), folder=str(folder) if folder else "",
-                       status=Status.FAILED, reason=reason)
+    """A failed input's record; it names its result folder only where one is left (an earlier run's files)."""
+    return InputRecord(input=str(path), kind=kind_of(path), folder=str(folder) if folder and Path(folder).is_dir()
+                       else "", status=Status.FAILED, reason=reason)
 
 
 def clear_outputs(folder: Path, remove_empty: bool = False) -> None:

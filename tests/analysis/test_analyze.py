@@ -2,6 +2,7 @@ import errno
 import json
 import os
 from dataclasses import replace
+from pathlib import Path
 
 import cv2
 import pytest
@@ -96,6 +97,10 @@ def test_corrupt_files_are_reported_and_the_rest_goes_on(inputs, tmp_path, tiny_
     status = {r["input"].rsplit("/", 1)[-1]: r["status"] for r in index}
     assert status == {"a.png": "done", "b.jpg": "done", "clip.avi": "done", "broken.mp4": "failed",
                       "broken.png": "failed", "missing.avi": "failed"}
+    # the index names only result folders that exist
+    assert all(Path(r["folder"]).is_dir() for r in read_csv(out / "index.csv") if r["folder"])
+    assert all(not r.get("folder") for r in index if r["status"] == "failed")
+    assert all("frames_per_s" in r for r in index if r["status"] == "done" and r["kind"] == "video")
     captured = capsys.readouterr()
     assert "broken.mp4" in captured.err and "cannot read video" in captured.err and "not found" in captured.err
     # each finished input gets a one-line result in the terminal
@@ -334,10 +339,11 @@ def test_index_and_summary_keep_their_fields_and_order(inputs, tmp_path):
     out = tmp_path / "out"
     [record] = analyze_paths([inputs / "a.png"], out, AnalyzeOptions(), recognizer=fake_recognizer())
     summary = json.loads((out / "a_png" / "summary.json").read_text())
-    assert list(summary) == ["input", "kind", "folder", "status", "seconds", "frames", "faces", "frames_per_s",
+    # an image is one frame: no frames per second
+    assert list(summary) == ["input", "kind", "folder", "status", "seconds", "frames", "faces",
                              "main_label", "label_share", "outputs", "size", "summary", "source", "settings", "created"]
     [row] = json.loads((out / "index.json").read_text())["files"]
-    assert list(row) == ["input", "kind", "folder", "status", "seconds", "frames", "faces", "frames_per_s",
+    assert list(row) == ["input", "kind", "folder", "status", "seconds", "frames", "faces",
                          "main_label", "label_share", "outputs"]
     assert row == record.as_dict() and record.width == 320
     missing = analyze_paths([inputs / "a.png", tmp_path / "gone.png"], out, AnalyzeOptions(),
