@@ -11,7 +11,8 @@ _D = DetectorSettings()
 
 def add_recognizer_flags(parser):
     g = parser.add_argument_group("model and detector")
-    g.add_argument("--model", help="model file (.h5) or run folder (default: the shipped model/default). "
+    g.add_argument("--model", help="model file (.h5), run folder or ensemble folder (default: the shipped "
+                                   "model/default). "
                                    "On a slow CPU: --model model/fast, " + FAST_MODEL_BLURB.replace("%", "%%"))
     g.add_argument("--detector", choices=list(DETECTORS), default=_D.detector,
                    help="face detector: blazeface (MediaPipe's BlazeFace full-range: finds rolled faces and faces "

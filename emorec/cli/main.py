@@ -1,6 +1,7 @@
 """Command line of main.py: train, evaluate, calibrate, preview, analyze. Thin: parse flags, call the package."""
 
 import argparse
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -261,10 +262,12 @@ def _add_serve(sub):
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on; anything but loopback lets other machines use it (a warning says so)")
     p.add_argument("--port", type=number(int, 1, 65535), default=8000, help="port to listen on")
-    p.add_argument("--cert", help="HTTPS certificate (PEM); browsers allow the camera only on localhost or HTTPS")
-    p.add_argument("--key", help="private key (PEM) of --cert")
+    p.add_argument("--cert", help="HTTPS certificate (PEM); browsers allow the camera only on localhost or HTTPS "
+                                  "(default: none, plain HTTP)")
+    p.add_argument("--key", help="private key (PEM) of --cert (default: none)")
     p.add_argument("--engines", type=number(int, 0), default=0,
-                   help="recognition engines (each its own interpreter) shared by all clients; 0 = one per core")
+                   help="recognition engines (each its own interpreter) shared by all clients; 0 = one per core "
+                        f"(default: 0, so {os.cpu_count() or 1} on this machine)")
     p.add_argument("--max-upload-mb", type=number(float, 0, low_open=True), default=200.0,
                    help="largest upload (image or video) in megabytes")
     p.add_argument("--jobs-dir", help="where video jobs keep their files (default: a temporary folder, "

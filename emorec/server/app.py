@@ -33,6 +33,7 @@ from fastapi import FastAPI, Query, Request, WebSocket
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
+from emorec import __version__
 from emorec.common.artifacts import library_versions
 from emorec.common.errors import InputError
 from emorec.common.labels import COLORS_HEX, EMOTIONS, VIDEO_EXTENSIONS
@@ -106,7 +107,8 @@ def create_app(options: ServeOptions | None = None, pool: Any = None) -> FastAPI
         jobs.close()     # running jobs stop, their files go
         executor.shutdown(wait=False, cancel_futures=True)
 
-    app = FastAPI(title="emorec", version="1", summary="Facial emotion recognition: images, video jobs, streams",
+    app = FastAPI(title="emorec", version=__version__,
+                  summary="Facial emotion recognition: images, video jobs, streams",
                   description=API_DESCRIPTION, openapi_tags=TAGS, docs_url=None, openapi_url="/api/openapi.json",
                   redoc_url=None, lifespan=lifespan)
     app.state.pool, app.state.jobs = pool, jobs

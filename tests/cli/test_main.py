@@ -115,3 +115,11 @@ def test_installed_commands_name_themselves(monkeypatch):
     assert ui_parser().format_usage().startswith("usage: emorec-ui ")
     monkeypatch.setattr(sys, "argv", ["main.py"])
     assert build_parser().format_usage().startswith("usage: main.py ")
+
+
+def test_serve_help_shows_every_default():
+    serve = next(a for a in build_parser()._subparsers._group_actions[0].choices.items() if a[0] == "serve")[1]
+    formatter = serve.formatter_class(serve.prog)
+    missing = [a.option_strings[-1] for a in serve._actions
+               if a.option_strings and a.nargs != 0 and "default" not in formatter._get_help_string(a)]
+    assert not missing

@@ -78,3 +78,8 @@ def test_schemathesis_finds_no_failure_against_a_live_server(live_server, tmp_pa
                           "--seed", "24", "--generation-database", "none", "--no-color"],
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0 and "No issues found" in run.stdout, run.stdout[-6000:] + run.stderr[-2000:]
+
+
+def test_the_api_docs_give_the_package_version(document):
+    from emorec import __version__
+    assert document["info"]["version"] == __version__
