@@ -51,7 +51,8 @@ def _run(args):
               "and run inside a desktop session (or Xvfb).", file=sys.stderr)
         return 2
     from emorec.desktop.window import App
-    app = App(root, recognizer, args.source if args.source else args.camera, output_dir=args.output_dir,
+    app = App(root, recognizer, args.source if args.source else args.camera, camera=args.camera,
+              output_dir=args.output_dir,
               loop=args.loop, mirror=args.mirror, record_video=args.record_video)
     try:
         root.mainloop()

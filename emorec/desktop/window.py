@@ -64,8 +64,11 @@ class App:
         """The PhotoImage on screen (None while there is no picture)."""
         return self.canvas.photo
 
-    def __init__(self, root, recognizer, source=0, *, output_dir=None, loop=False, mirror=False, record_video=False):
+    def __init__(self, root, recognizer, source=0, *, output_dir=None, loop=False, mirror=False, record_video=False,
+                 camera=0):
         self.root, self.recognizer = root, recognizer
+        self.camera = camera            # what the Camera button opens (--camera)
+        self._last_file: Path | None = None   # the file dialogs start in its folder
         self.output_dir = Path(default_output_dir() if output_dir is None else output_dir).expanduser().absolute()
         self.results: queue.Queue[Result] = queue.Queue(maxsize=1)
         self.messages: queue.Queue[Message] = queue.Queue()
@@ -179,6 +182,8 @@ class App:
         """Show ``source`` (camera index or path). The current worker is stopped first and the new one
         starts only once it has ended: two workers must never share the recognizer."""
         self._pending = source
+        if not str(source).isdigit():
+            self._last_file = Path(source)
         if self.worker is not None and self.worker.is_alive():
             self._send(Stop())
             self._stop_deadline = time.monotonic() + self.stop_timeout_s
@@ -219,16 +224,21 @@ class App:
             self.commands.put(command)
 
     def choose_camera(self):
-        self.start(0)
+        self.start(self.camera)
+
+    def _initial_dir(self):
+        """The folder of the file shown last (the file dialogs start there), else the current folder."""
+        folder = self._last_file.expanduser().absolute().parent if self._last_file else Path.cwd()
+        return str(folder if folder.is_dir() else Path.cwd())
 
     def choose_video(self):
-        path = filedialog.askopenfilename(title="Open a video", filetypes=[
+        path = filedialog.askopenfilename(title="Open a video", initialdir=self._initial_dir(), filetypes=[
             ("Videos", " ".join(f"*{e}" for e in sorted(VIDEO_EXTENSIONS))), ("All files", "*")])
         if path:
             self.start(path)
 
     def choose_image(self):
-        path = filedialog.askopenfilename(title="Open an image", filetypes=[
+        path = filedialog.askopenfilename(title="Open an image", initialdir=self._initial_dir(), filetypes=[
             ("Images", " ".join(f"*{e}" for e in sorted(IMAGE_EXTENSIONS))), ("All files", "*")])
         if path:
             self.start(path)

@@ -341,3 +341,16 @@ def test_a_recording_saved_as_the_window_closes_is_logged(app_factory, video, tm
         app.close()
     [line] = caplog.messages
     assert line.startswith(f"saved {tmp_path}/emotions-") and line.endswith(".csv")
+
+
+def test_the_camera_button_opens_the_camera_given_and_dialogs_start_beside_the_file(app_factory, video,
+                                                                                  monkeypatch):
+    app = app_factory(video, camera=57)
+    pump(app.root, lambda: app.frames_shown >= 1)
+    from tkinter import filedialog
+    asked = {}
+    monkeypatch.setattr(filedialog, "askopenfilename", lambda **kw: asked.update(kw) or "")
+    app.choose_image()
+    assert asked["initialdir"] == os.path.dirname(os.path.abspath(video))
+    app.choose_camera()                                 # --camera 57: no such camera here
+    pump(app.root, lambda: "no camera found at index 57" in canvas_text(app))
