@@ -95,7 +95,9 @@ def _drop_export(model_path):
 
 def describe(record):
     """A few lines for the console: the table and the choice."""
-    lines = ["input blur σ | accuracy | with flip TTA"]
+    lines = ["validation accuracy by input blur, through the LiteRT export the app runs (int8 weights; the "
+             "training log's figure is the float model's)",
+             "input blur σ | accuracy | with flip TTA"]
     for s, v in record["accuracy_by_sigma"].items():
         mark = "  <- chosen, built into the model" if float(s) == record["sigma"] else ""
         lines.append(f"  {float(s):4.2f}       | {100 * v['plain']:6.2f} % | {100 * v['tta']:6.2f} %{mark}")

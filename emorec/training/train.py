@@ -506,6 +506,8 @@ def write_metadata(out, config, record, dataset):
     if blur:
         meta["input_blur"] = blur
     write_json(metadata_path(out / MODEL_FILENAME), meta)
-    log.info(f"best model: {out / MODEL_FILENAME} (epoch {meta['best_epoch']} of {meta['epochs_run']}); "
-          f"validation accuracy {100 * val_accuracy:.2f} %")
+    done, planned = meta["epochs_run"], config.epochs or meta["epochs_run"]
+    of = f"{done}" if done >= planned else f"the {done} finished before the stop; {planned} planned"
+    log.info(f"best model: {out / MODEL_FILENAME} (epoch {meta['best_epoch']} of {of}); "
+          f"validation accuracy {100 * val_accuracy:.2f} % (the float model, as Keras measured it)")
     return meta

@@ -85,6 +85,7 @@ def test_train_then_evaluate_and_preview_from_the_command_line(tiny_csv, tmp_pat
     text = capsys.readouterr().out
     assert "test accuracy" in text and "flip TTA" in text and (out / "eval_test.md").exists()
     assert "input blur σ" in text and "built into" in text
+    assert "through the LiteRT export" in text     # the table says why it differs from the float model's figure
     assert main(["preview", "--data", str(tiny_csv), "--out", str(tmp_path / "p.png")]) == 0
     assert (tmp_path / "p.png").stat().st_size > 1000
     assert main(["train", "--data", str(tiny_csv), "--out", str(out)]) == 2      # refuses to overwrite a run

@@ -115,7 +115,8 @@ def test_sigterm_stops_like_ctrl_c_even_while_a_checkpoint_is_written(tmp_path, 
     record = read_json(tmp_path / "run" / RECORD)
     assert meta["epochs_run"] == 1 and record["epochs_done"] == 1 and len(record["history"]) == 1
     assert not list((tmp_path / "run").rglob(".*partial*"))
-    assert "--resume" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "--resume" in out and "(epoch 1 of the 1 finished before the stop; 3 planned)" in out
     assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
 
 
