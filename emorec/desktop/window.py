@@ -139,8 +139,7 @@ class App:
             b = ttk.Button(controls, text=text, command=cmd, width=chars)
             b.grid(row=i // 2, column=i % 2, sticky="ew", padx=2, pady=2)
             self.button[text] = b
-        self.checks = [ttk.Checkbutton(side, text="Mirror", variable=self.mirror,
-                                       command=lambda: self._send(Mirror(self.mirror.get()))),
+        self.checks = [ttk.Checkbutton(side, text="Mirror", variable=self.mirror, command=self.toggle_mirror),
                        ttk.Checkbutton(side, text="Loop videos", variable=self.loop,
                                        command=lambda: self._send(Loop(self.loop.get()))),
                        ttk.Checkbutton(side, text="Record annotated video too", variable=self.record_video)]
@@ -173,7 +172,7 @@ class App:
         """Pause only for a camera or a video that is playing; Record for those (not for a still: one picture
         is a Snapshot); Snapshot for anything shown."""
         self.button["Pause"].state(["!disabled" if self.state == "moving" else "disabled"])
-        recordable = self.state in ("moving", "ended") or self.recording
+        recordable = self.state == "moving" or self.recording     # an ended video has no frames left to record
         self.button["Record"].state(["!disabled" if recordable else "disabled"])
         self.button["Snapshot"].state(["!disabled" if self.latest is not None else "disabled"])
 
@@ -251,12 +250,22 @@ class App:
         self.button["Pause"].configure(text="Resume" if self.paused else "Pause")
         self.readout.set(self._readout_text())
 
+    def toggle_mirror(self):
+        """Mirror (or un-mirror) the picture; a "saved …" line is about the picture before, so it goes."""
+        if self.status.get().startswith("saved "):
+            self.status.set("")
+        self._send(Mirror(self.mirror.get()))
+
     def toggle_record(self):
         if self.state == "still" and not self.recording:
             self.status.set("a still image has nothing to record: “Snapshot” saves it")
             return
         if self.state is None and not self.recording:
             self.status.set("nothing to record: open a camera or a video first")
+            return
+        if self.state == "ended" and not self.recording:
+            self.status.set("the video has ended, so there is nothing left to record: open it again "
+                            "(tick “Loop videos” to keep it playing)")
             return
         self.recording = not self.recording
         self._send(StartRecording(self.output_dir, self.record_video.get()) if self.recording else StopRecording())

@@ -167,6 +167,9 @@ def test_end_of_video_keeps_the_last_frame_or_loops(app_factory, video):
     pump(app.root, lambda: app.status.get().startswith("end of"))
     assert app.latest.frame == 19 and "frames/s" not in app.readout.get()
     assert app.button["Pause"].instate(["disabled"])
+    assert app.button["Record"].instate(["disabled"])         # no frames left: it would write a one-row CSV
+    app.toggle_record()                                        # the key or a stale click: nothing starts
+    assert not app.recording and "the video has ended" in app.status.get()
     looping = app_factory(video, loop=True)
     pump(looping.root, lambda: looping.frames_shown >= 30)
     assert not looping.status.get().startswith("end of")
@@ -309,6 +312,10 @@ def test_record_is_not_offered_for_a_still(app_factory, image):
     assert app.button["Record"].instate(["disabled"]) and app.button["Snapshot"].instate(["!disabled"])
     app.toggle_record()                                  # the key or a stale click: nothing starts
     assert not app.recording and app.status.get() == "a still image has nothing to record: “Snapshot” saves it"
+    assert app.snapshot() is not None and app.status.get().startswith("saved ")
+    app.mirror.set(True)
+    app.toggle_mirror()                                  # the picture changes: the "saved" line was about the old one
+    assert app.status.get() == ""
 
 
 def nobody(detector="haar"):
