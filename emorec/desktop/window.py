@@ -13,6 +13,7 @@ import math
 import queue
 import time
 import tkinter as tk
+from collections import deque
 from datetime import datetime
 from pathlib import Path
 from tkinter import filedialog, ttk
@@ -45,6 +46,16 @@ log = logging.getLogger(__name__)
 
 POLL_MS = 10
 READOUT_EVERY_S = 0.25           # the frames/s and ms readout is refreshed this often
+RATE_WINDOW_S = 2.0              # frames/s: the new frames shown over this much wall time
+
+
+def shown_rate(times) -> float | None:
+    """Frames per second of wall time from the times (seconds, increasing) at which new frames were shown:
+    frames over the span, never a mean of per-frame rates (that overstates it whenever frames come unevenly:
+    a 30 frames/s source read as 31–37)."""
+    if len(times) < 2 or times[-1] <= times[0]:
+        return None
+    return (len(times) - 1) / (times[-1] - times[0])
 STOP_TIMEOUT_S = 3.0             # a worker that takes longer to stop is reported as stuck
 PICTURE_MIN = (320, 180)         # the picture shrinks down to this; the controls never shrink
 KEYS_TAG = "EmorecKeys"          # bind tag put first on every widget: the keys win whatever has focus
@@ -80,6 +91,7 @@ class App:
         self.display_ms = 0.0        # the window's own time per shown frame (moving average)
         self._readout_at = 0.0
         self.frames_shown = 0
+        self._shown_at: deque[float] = deque()    # when each new frame of the source was shown (shown_rate)
         self.selected_id = None
         self.state = None            # None (opening, or failed), "moving", "still" or "ended"
         self.paused = self.recording = False
@@ -207,6 +219,7 @@ class App:
         self._status_before_hint, self._face_seen_at = None, time.monotonic()
         self.canvas.clear()
         self.state, self.paused, self.recording = None, False, False
+        self._shown_at.clear()
         self.button["Pause"].configure(text="Pause")
         self.button["Record"].configure(text="Record")
         self.readout.set("\n")
@@ -246,6 +259,7 @@ class App:
         if self.state != "moving":
             return   # nothing is playing: a still, the end of a video, or no source
         self.paused = not self.paused
+        self._shown_at.clear()          # the pause is not a slow frame
         self._send(Pause(self.paused))
         self.button["Pause"].configure(text="Resume" if self.paused else "Pause")
         self.readout.set(self._readout_text())
@@ -345,6 +359,10 @@ class App:
 
     def _show(self, result: Result) -> None:
         started = time.perf_counter()
+        if result.fps is not None or not self._shown_at:      # a new frame of the source (not a redraw)
+            self._shown_at.append(time.monotonic())
+            while self._shown_at[-1] - self._shown_at[0] > RATE_WINDOW_S:
+                self._shown_at.popleft()
         first, self.latest = self.latest is None, result
         faces = result.faces
         self.canvas.show(result.rgba)
@@ -393,7 +411,8 @@ class App:
             return f"still image · {faces}\n{times}"
         if self.state == "ended":
             return f"last frame · {faces}\n{times}"
-        rate = f"{r.fps:.0f} frames/s · " if r.fps else ""
+        fps = shown_rate(self._shown_at)
+        rate = f"{fps:.0f} frames/s · " if fps else ""
         return f"{rate}{faces}\n{times}"
 
     def close(self):

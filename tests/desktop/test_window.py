@@ -361,3 +361,21 @@ def test_the_camera_button_opens_the_camera_given_and_dialogs_start_beside_the_f
     assert asked["initialdir"] == os.path.dirname(os.path.abspath(video))
     app.choose_camera()                                 # --camera 57: no such camera here
     pump(app.root, lambda: "no camera found at index 57" in canvas_text(app))
+
+
+def test_frames_per_second_is_frames_over_wall_time():
+    from emorec.desktop.window import shown_rate
+    times, t = [], 0.0
+    for i in range(61):                       # a 30 frames/s source whose frames come unevenly: 20 and 46.7 ms
+        times.append(t)
+        t += 0.020 if i % 2 else 0.0467
+    assert shown_rate(times) == pytest.approx(30.0, abs=0.1)
+    assert shown_rate(times[:1]) is None and shown_rate([]) is None
+
+
+def test_the_readout_never_shows_more_frames_per_second_than_the_file_has(app_factory, tmp_path):
+    clip = str(write_video(tmp_path / "thirty.avi", moving_square_frames(90), fps=30))
+    app = app_factory(clip, loop=True)
+    pump(app.root, lambda: app.frames_shown >= 45, timeout=20)
+    shown = float(re.match(r"(\d+) frames/s", app.readout.get()).group(1))
+    assert 10 <= shown <= 31
