@@ -242,3 +242,12 @@ def test_the_pages_log_no_error_in_the_console(server, tmp_path):
         assert console_errors(driver) == []
     finally:
         driver.quit()
+
+
+def test_the_live_readout_never_shows_more_frames_than_the_camera_gives(server, browser):
+    browser.get(server + "/")
+    WebDriverWait(browser, 30).until(lambda d: "1 face" in d.find_element(By.ID, "readout").text)
+    time.sleep(2.5)                       # a full rate window of answers
+    camera = browser.execute_script("return video.srcObject.getVideoTracks()[0].getSettings().frameRate")
+    shown = float(browser.find_element(By.ID, "readout").text.split(" frames/s")[0])
+    assert 0 < shown <= camera * 1.03

@@ -13,7 +13,7 @@ video.playsInline = true;
 const live = {
   ws: null, stream: null, seq: 0, inFlight: null, sentAt: new Map(),
   faces: [], frameW: 640, frameH: 480, selectedId: null,
-  rtt: 0, fps: 0, lastReply: 0, recording: null, started: 0, barsFace: undefined,
+  rtt: 0, fps: 0, lastReply: 0, replies: [], recording: null, started: 0, barsFace: undefined,
 };
 
 function showMessage(lines, hint) {
@@ -94,6 +94,7 @@ function connect() {
     live.inFlight = null;
     live.faces = [];
     live.fps = live.rtt = live.lastReply = 0;
+    live.replies = [];
     $("readout").textContent = "";
     showBars();
     status("");
@@ -130,10 +131,11 @@ function onReply(msg) {
     const now = performance.now(), sent = live.sentAt.get(msg.seq);
     live.sentAt.delete(msg.seq);
     if (sent !== undefined) live.rtt = live.rtt ? 0.8 * live.rtt + 0.2 * (now - sent) : now - sent;
-    if (live.lastReply) {
-      const rate = 1000 / Math.max(1, now - live.lastReply);
-      live.fps = live.fps ? 0.9 * live.fps + 0.1 * rate : rate;
-    }
+    // frames/s: answers over the last 2 s of wall time (a mean of per-frame rates overstates uneven ones)
+    live.replies.push(now);
+    while (now - live.replies[0] > 2000) live.replies.shift();
+    const span = now - live.replies[0];
+    live.fps = span > 0 ? (live.replies.length - 1) * 1000 / span : 0;
     live.lastReply = now;
     live.inFlight = null;
     if (msg.type === "faces") {
@@ -148,7 +150,10 @@ function onReply(msg) {
     $("readout").textContent = `${live.fps.toFixed(1)} frames/s · round trip ${live.rtt.toFixed(0)} ms · ` +
       `${live.faces.length} face${live.faces.length === 1 ? "" : "s"}`;
     showBars();
-    sendFrame();
+    // The next frame is a new one from the camera: never the same picture twice, so frames/s is never more
+    // than the camera gives.
+    if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(() => sendFrame());
+    else sendFrame();
   }
 }
 
