@@ -141,3 +141,22 @@ def test_job_ids_never_begin_like_a_flag(monkeypatch):
     drawn = iter(["-abc", "_def", "Ghij"])
     monkeypatch.setattr(secrets, "token_urlsafe", lambda n: next(drawn))
     assert new_job_id() == "Ghij"
+
+
+def test_every_video_job_records_the_servers_own_settings(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from emorec.core.detector import DetectorSettings
+    from emorec.network.files import model_digest, resolve_model_path
+    from emorec.server.app import ServeOptions, create_app
+    options = ServeOptions(model="fast", settings=DetectorSettings(detector="haar", min_size=60, pad=0.05),
+                           smoothing=0.3, tta=False, full_scan_every=5, engines=1, jobs_dir=str(tmp_path / "jobs"))
+    with TestClient(create_app(options)) as client:
+        for name in ("one.avi", "two.avi"):
+            job = client.post(f"/api/jobs?name={name}", content=small_video(tmp_path / name).read_bytes()).json()
+            state = wait_for(client, job["id"])
+            settings = client.get(state["files"]["summary"]).json()["settings"]
+            assert settings["detector"]["detector"] == "haar" and settings["detector"]["min_size"] == 60
+            assert settings["detector"]["pad"] == 0.05 and settings["smoothing"] == 0.3 and settings["tta"] is False
+            assert settings["full_scan_every"] == 5
+            assert settings["model"]["sha256"] == model_digest(resolve_model_path("fast"))
