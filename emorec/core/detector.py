@@ -86,17 +86,21 @@ class Detector(Protocol):
     def __call__(self, frame: np.ndarray, /) -> np.ndarray: ...
 
 
+def _frame_for(detector: Detector, gray: np.ndarray, color: np.ndarray | None) -> np.ndarray:
+    """The frame a detector is handed: the BGR one where there is one and it uses colour, else the gray one."""
+    return color if color is not None and getattr(detector, "color", False) else gray
+
+
 def detect(detector: Detector, gray: np.ndarray, color: np.ndarray | None = None) -> Found:
     """A full scan with any detector, as :class:`Found`; ``color``: the BGR frame, for a detector that uses it."""
-    image = color if color is not None and getattr(detector, "color", False) else gray
+    image = _frame_for(detector, gray, color)
     method = getattr(detector, "detect", None)
     return method(image) if callable(method) else Found.of_boxes(detector(image))
 
 
 def detect_near(detector: Detector, boxes: np.ndarray, gray: np.ndarray, color: np.ndarray | None = None) -> Found:
     """A search around known faces (``detector.near``; it may return boxes or :class:`Found`), as :class:`Found`."""
-    image = color if color is not None and getattr(detector, "color", False) else gray
-    found = detector.near(image, boxes)   # type: ignore[attr-defined]
+    found = detector.near(_frame_for(detector, gray, color), boxes)   # type: ignore[attr-defined]
     return found if isinstance(found, Found) else Found.of_boxes(found)
 
 
@@ -226,7 +230,9 @@ class BlazeFaceDetector:
         self.num_threads: int = num_threads or min(2, os.cpu_count() or 1)
         self.model = BlazeFaceModel(VARIANTS[variant], path, num_threads=self.num_threads)
         self.framing = BLAZEFACE_FRAMING if framed else (0.0, 0.0, 1.0)
+        # the short-range variant searches near with itself, its boxes as they are; full-range with short-range
         self._near_model = self.model if variant == "short-range" else None
+        self._near_table = np.array([(0.0, 0.0, 0.0, 1.0)] if variant == "short-range" else NEAR_FRAMING)
 
     def _framed(self, boxes: np.ndarray, scores: np.ndarray, keypoints: np.ndarray) -> Found:
         fx, fy, fs = self.framing
@@ -255,7 +261,6 @@ class BlazeFaceDetector:
         if self._near_model is None:
             from emorec.core.blazeface import SHORT_RANGE, BlazeFaceModel
             self._near_model = BlazeFaceModel(SHORT_RANGE, num_threads=self.num_threads)
-        table = np.array(NEAR_FRAMING if self._near_model is not self.model else [(0.0, 0.0, 0.0, 1.0)])
         hits: list[tuple[np.ndarray, float, np.ndarray]] = []
         for box in boxes:
             x0, y0, x1, y1 = near_region(box, frame.shape)
@@ -268,6 +273,7 @@ class BlazeFaceDetector:
             if not close.any():
                 continue
             i = int(np.argmax(np.where(close, scores, -1)))
+            table = self._near_table
             dx, dy, ds = (np.interp(side[i] / max(frame.shape[:2]), table[:, 0], table[:, k]) for k in (1, 2, 3))
             c = centre[i] + [dx * side[i], dy * side[i]]
             s = side[i] * ds

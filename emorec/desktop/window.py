@@ -47,8 +47,9 @@ log = logging.getLogger(__name__)
 POLL_MS = 10
 READOUT_EVERY_S = 0.25           # the frames/s and ms readout is refreshed this often
 RATE_WINDOW_S = 2.0              # frames/s: the new frames shown over this much wall time
-
-
+STOP_TIMEOUT_S = 3.0             # a worker that takes longer to stop is reported as stuck
+PICTURE_MIN = (320, 180)         # the picture shrinks down to this; the controls never shrink
+KEYS_TAG = "EmorecKeys"          # bind tag put first on every widget: the keys win whatever has focus
 def shown_rate(times) -> float | None:
     """Frames per second of wall time from the times (seconds, increasing) at which new frames were shown:
     frames over the span, never a mean of per-frame rates (that overstates it whenever frames come unevenly:
@@ -56,9 +57,8 @@ def shown_rate(times) -> float | None:
     if len(times) < 2 or times[-1] <= times[0]:
         return None
     return (len(times) - 1) / (times[-1] - times[0])
-STOP_TIMEOUT_S = 3.0             # a worker that takes longer to stop is reported as stuck
-PICTURE_MIN = (320, 180)         # the picture shrinks down to this; the controls never shrink
-KEYS_TAG = "EmorecKeys"          # bind tag put first on every widget: the keys win whatever has focus
+
+
 HINT = "Use “Open video…” or “Open image…” on the right, or “Camera” to retry."
 NO_FACE_S = 3.0                  # a source that shows no face this long gets a hint in the status line
 
@@ -359,7 +359,7 @@ class App:
 
     def _show(self, result: Result) -> None:
         started = time.perf_counter()
-        if result.fps is not None or not self._shown_at:      # a new frame of the source (not a redraw)
+        if not result.still and (self.latest is None or result.frame != self.latest.frame):   # not a redraw
             self._shown_at.append(time.monotonic())
             while self._shown_at[-1] - self._shown_at[0] > RATE_WINDOW_S:
                 self._shown_at.popleft()

@@ -46,7 +46,7 @@ def build_ensemble(models: list[str], out: str | Path) -> dict[str, Any]:
             raise InputError(f"{model} is itself an ensemble; give its members instead.")
     if len({p.resolve() for p in paths}) < len(paths):
         raise InputError("the same model is given twice; an ensemble's members must differ.")
-    if (out / MODEL_FILENAME).exists() or shipped_model_name(out) in ("default", "fast"):
+    if (out / MODEL_FILENAME).exists() or shipped_model_name(out):
         raise InputError(f"{out} holds a single model; write the ensemble to a folder of its own "
                          "(e.g. --out model/accurate).")
     members: list[str] = []
@@ -55,7 +55,7 @@ def build_ensemble(models: list[str], out: str | Path) -> dict[str, Any]:
         meta = load_metadata(path)
         tflite = ensure_export(path, meta)   # exported now, so that recognising never needs TensorFlow
         shipped = shipped_model_name(path.parent)
-        if shipped in ("default", "fast"):
+        if shipped:
             name = shipped
         else:
             name = _member_name(path, set(members))

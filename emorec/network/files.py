@@ -39,7 +39,7 @@ from emorec.common.quiet import quiet_libraries, silenced_stderr
 def resolve_model_path(path: str | Path | None = None) -> Path:
     """``None`` -> the shipped default; a folder -> its ``emotion_cnn.h5``, or its ``ensemble.json`` when it
     is an ensemble (:func:`ensemble_members`); checks the file exists. ``model/fast`` (or ``fast``, likewise
-    ``default`` and ``accurate``) names a shipped model, found in the package when the current folder has no
+    ``default``) names a shipped model, found in the package when the current folder has no
     such path (an installed wheel run from anywhere)."""
     path = Path(path) if path else DEFAULT_MODEL
     shipped = SHIPPED_MODELS.get(path.name) if path.parts in ((path.name,), ("model", path.name)) else None

@@ -61,7 +61,7 @@ class EnginePool:
         return self.detect(frame).boxes
 
     def _near(self, gray: np.ndarray, boxes: Any) -> Any:
-        """A search around known faces (:meth:`detector.HaarDetector.near`) on a free engine."""
+        """A search around known faces (the detector's ``near``: Haar's or BlazeFace's) on a free engine."""
         with self.engine() as (detector, _):
             return detector.near(gray, boxes)   # type: ignore[attr-defined]
 

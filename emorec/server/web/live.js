@@ -13,7 +13,7 @@ video.playsInline = true;
 const live = {
   ws: null, stream: null, seq: 0, inFlight: null, sentAt: new Map(),
   faces: [], frameW: 640, frameH: 480, selectedId: null,
-  rtt: 0, fps: 0, lastReply: 0, replies: [], recording: null, started: 0, barsFace: undefined,
+  rtt: 0, fps: 0, replies: [], recording: null, started: 0, barsFace: undefined,
 };
 
 function showMessage(lines, hint) {
@@ -93,7 +93,7 @@ function connect() {
     // Nothing on screen may look live while no answers come: boxes, bars and readout go, a message says why.
     live.inFlight = null;
     live.faces = [];
-    live.fps = live.rtt = live.lastReply = 0;
+    live.fps = live.rtt = 0;
     live.replies = [];
     $("readout").textContent = "";
     showBars();
@@ -136,7 +136,6 @@ function onReply(msg) {
     while (now - live.replies[0] > 2000) live.replies.shift();
     const span = now - live.replies[0];
     live.fps = span > 0 ? (live.replies.length - 1) * 1000 / span : 0;
-    live.lastReply = now;
     live.inFlight = null;
     if (msg.type === "faces") {
       live.faces = msg.faces;
