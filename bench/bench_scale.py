@@ -25,7 +25,7 @@ Measured, all in this one run:
 - Fixed costs: a 30-frame clip analysed on a fresh local Ray, as `main.py analyze --engine ray` does it (Ray
   starts, the actors load the model, Ray stops), against the same clip in process; ``ray.init`` of the
   benchmark's Ray; the actors' start on it, up to their first answer.
-- Per-segment overhead, three ways: (a) Ray's cost per unit: empty units (``SegmentWorker.images([])``)
+- Per-segment overhead, three ways: (a) Ray's cost per unit: empty units (``SegmentWorker.run(ImageBatch(()))``)
   pushed through :class:`emorec.analysis.ray_engine.OrderedResults` to the actors, and the round trip of one such call;
   (b) what a segment's worker does beyond its frames: reopen the video at the segment's first frame
   (``Video(path, start)``: open, seek to the key frame before it, decode forward to it); (c) the whole, end
@@ -71,17 +71,13 @@ from emorec.analysis.outputs import (
     AnalyzeOptions,
     VideoOutputs,
 )
-from emorec.analysis.ray_engine import (
-    SEGMENT_FRAMES,
-    Failed,
-    OrderedResults,
-    SegmentWorker,
-    Unit,
-    resync_period,
-    segments,
-)
+from emorec.analysis.ray_engine.planner import SEGMENT_FRAMES, resync_period, segments
+from emorec.analysis.ray_engine.scheduler import OrderedResults
+from emorec.analysis.ray_engine.work import Failed, ImageBatch, Unit, VideoSegment
+from emorec.analysis.ray_engine.worker import SegmentWorker
 from emorec.common.labels import EMOTIONS
 from emorec.core.drawing import draw_faces
+from emorec.core.options import RecognizerOptions
 from emorec.core.recognizer import track
 from emorec.core.sources import Video
 from emorec.core.tracking import DEFAULT_SMOOTHING, Tracker
@@ -151,7 +147,7 @@ class Runs:
         self.log = tmp / "analyze.log"
 
     def options(self, no_video=False):
-        return AnalyzeOptions(no_video=no_video, recognizer={"model": self.model} if self.model else {})
+        return AnalyzeOptions(no_video=no_video, recognizer=RecognizerOptions(model=self.model))
 
     def analyze(self, name, paths, no_video=False, workers=None, engine="local", **cluster):
         """Wall seconds of one run."""
@@ -215,14 +211,14 @@ def ray_unit_costs(ray, kwargs, count, units=400, calls=60):
     t0 = time.perf_counter()
     actors = [actor.remote(kwargs) for _ in range(count)]
     try:
-        ray.get([a.images.remote([]) for a in actors])
+        ray.get([a.run.remote(ImageBatch(())) for a in actors])
         start = time.perf_counter() - t0
         trips = []
         for _ in range(calls):
             t0 = time.perf_counter()
-            ray.get(actors[0].images.remote([]))
+            ray.get(actors[0].run.remote(ImageBatch(())))
             trips.append(time.perf_counter() - t0)
-        stream = OrderedResults(ray, actors, [Unit(0, "images", ([],))] * units)
+        stream = OrderedResults(ray, actors, [Unit(0, ImageBatch(()))] * units)
         t0 = time.perf_counter()
         for _ in range(units):
             stream.take()
@@ -297,7 +293,7 @@ def worker_rate(path, kwargs):
         if worker.error:
             raise SystemExit(f"the worker cannot start: {worker.error}")
         t0 = time.perf_counter()
-        result = worker.video(str(path), 0, None, 1)
+        result = worker.run(VideoSegment(str(path), 0, None, 1))
         seconds = time.perf_counter() - t0
     finally:
         cv2.setNumThreads(threads)
@@ -365,7 +361,7 @@ def main():
 
 
 def run(ray, args, tmp):
-    from emorec.analysis.ray_engine import _connect
+    from emorec.analysis.ray_engine.cluster import connect
     runs = Runs(tmp, args.model)
     kwargs = runs.options().recognizer
     most = max(args.ray_workers)
@@ -385,7 +381,7 @@ def run(ray, args, tmp):
     # One local Ray for the rest, as a cluster joined with --address would be.
     with stderr_to(runs.log):
         t0 = time.perf_counter()
-        _connect(ray, None, most)
+        connect(ray, None, most)
         ray_start = time.perf_counter() - t0
         actor_start, per_unit_ms, trip_ms = ray_unit_costs(ray, kwargs, most)
 

@@ -260,11 +260,12 @@ def breakdown(model, jpeg):
     """What the server does for one streamed frame, stage by stage, in this process (median ms, one at a time)."""
     from emorec.core.detector import crop_faces
     from emorec.core.preprocess import as_gray_frame, flip_tta
-    from emorec.server.app import ServeOptions, _recognize_message
+    from emorec.server.app import _recognize_message
     from emorec.server.http import decode_image
+    from emorec.server.options import ServeOptions
     from emorec.server.pool import EnginePool
     pool = EnginePool(model, 0)
-    rec = pool.recognizer(smoothing=ServeOptions.smoothing, tta=ServeOptions.tta)
+    rec = pool.recognizer(ServeOptions().recognizer)
     frame = decode_image(jpeg)
     gray = as_gray_frame(frame)
     boxes = rec.boxes(gray)

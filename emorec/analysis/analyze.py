@@ -166,7 +166,7 @@ def analyze_paths(paths: Iterable[str | Path], out: str | Path, options: Analyze
         # Built here even when worker processes do the work, so that a missing or wrong model is reported
         # the same way for any --workers, and a stale export is rebuilt once, not by every worker at once.
         from emorec.core.recognizer import Recognizer
-        recognizer = Recognizer(**options.recognizer)
+        recognizer = Recognizer(options=options.recognizer)
     overall = progress_bar(len(todo), "done", "file", position=0, disable=not todo)   # no bar for nothing
     try:
         if engine == "ray" and todo:

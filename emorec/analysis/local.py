@@ -34,8 +34,8 @@ def _init_worker(options, lock, slots):
         _WORKER["slot"] = slots.value
     _WORKER["options"] = options
     try:   # one runtime thread per process: the processes already use every core
-        _WORKER["recognizer"] = Recognizer(**options.recognizer,
-                                           classifier=Classifier(options.recognizer.get("model"), num_threads=1))
+        _WORKER["recognizer"] = Recognizer(options=options.recognizer,
+                                           classifier=Classifier(options.recognizer.model, num_threads=1))
     except Exception as e:   # an initializer that raises breaks the whole pool; _work reports it per input
         _WORKER["error"] = error_message(e)
 

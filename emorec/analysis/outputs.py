@@ -14,10 +14,12 @@ from typing import Any
 import cv2
 
 from emorec.analysis.results import Summary, Timeline, plot_timeline
+from emorec.common.argtypes import number
 from emorec.common.artifacts import atomic_path, now_iso, remove_partials, write_json
 from emorec.common.errors import OutputError, error_message
-from emorec.core.detector import DetectorSettings
+from emorec.common.options import flag_of, option
 from emorec.core.drawing import draw_faces
+from emorec.core.options import RecognizerOptions
 from emorec.core.records import AnnotatedVideo, FaceCsv
 from emorec.core.sources import Video, kind_of, read_image
 
@@ -25,12 +27,13 @@ from emorec.core.sources import Video, kind_of, read_image
 OUTPUT_NAMES = ("summary.json", "annotated.png", "annotated.mp4", "faces.csv", "frames.csv", "timeline.png")
 
 
-@dataclass
+@dataclass(frozen=True)
 class AnalyzeOptions:
-    every: int = 1
-    no_video: bool = False
-    overwrite: bool = False
-    recognizer: dict[str, Any] = field(default_factory=dict)   # keyword arguments for Recognizer
+    """What ``main.py analyze`` is asked to do, beside its inputs and engine; each field is also its flag."""
+    every: int = option(1, "analyse every Nth video frame", type=number(int, 1))
+    no_video: bool = option(False, "videos: write the CSV, summary and timeline only")
+    overwrite: bool = option(False, "redo files that are already done")
+    recognizer: RecognizerOptions = option(factory=RecognizerOptions, group=RecognizerOptions.FLAGS_TITLE)
 
 
 class Status(str, enum.Enum):
@@ -93,20 +96,9 @@ def analysis_settings(options: AnalyzeOptions, model: dict[str, str] | None = No
     :func:`model_identity`, found from ``options`` when not given), the detector's settings, the recognizer's
     smoothing, detection schedule and TTA, ``every`` and whether the annotated video is written. A re-run whose
     settings differ redoes the input."""
-    from emorec.core.recognizer import FULL_SCAN_EVERY
-    from emorec.core.tracking import DEFAULT_SMOOTHING
     rec = options.recognizer
-    detector = rec.get("settings") or DetectorSettings()
-    return {"model": model or model_identity(rec.get("model")),
-            "detector": detector.record() if isinstance(detector, DetectorSettings) else detector,
-            "smoothing": rec.get("smoothing", DEFAULT_SMOOTHING), "detect_every": rec.get("detect_every", 1),
-            "full_scan_every": rec.get("full_scan_every", FULL_SCAN_EVERY), "tta": rec.get("tta", True),
-            "every": options.every, "no_video": options.no_video}
-
-
-#: How a setting is named in a message: by the flag that sets it.
-_FLAGS = {"smoothing": "--smoothing", "detect_every": "--detect-every", "full_scan_every": "--full-scan-every",
-          "every": "--every", "no_video": "--no-video", "tta": "--no-tta"}
+    return {"model": model or model_identity(rec.model), **rec.record(), "every": options.every,
+            "no_video": options.no_video}
 
 
 def settings_changes(before: Any, now: dict[str, Any]) -> str | None:
@@ -125,19 +117,20 @@ def settings_changes(before: Any, now: dict[str, Any]) -> str | None:
         old = was.get(name, "(not recorded)")
         if old == value:
             continue
-        if name == "align":
-            changes.append(f"--no-align {'left out' if value else 'added'}")
-        else:
-            changes.append(f"--{name.replace('_', '-')} {'default' if old is None else old} → "
-                           f"{'default' if value is None else value}")
-    for name, flag in _FLAGS.items():
-        if before[name] != now[name]:
-            if isinstance(now[name], bool):   # a switch: say which way it went
-                on = now[name] if flag != "--no-tta" else not now[name]
-                changes.append(f"{flag} {'added' if on else 'left out'}")
-            else:
-                changes.append(f"{flag} {before[name]} → {now[name]}")
+        changes.append(_change(name, old, value))
+    for name in now:
+        if name not in ("model", "detector") and before[name] != now[name]:
+            changes.append(_change(name, before[name], now[name]))
     return ", ".join(changes) or "other settings"
+
+
+def _change(name: str, before: Any, now: Any) -> str:
+    """One setting's change in words: '--every 1 → 2', '--no-tta added' (a switch: which way it went)."""
+    flag = flag_of(AnalyzeOptions, name)
+    if isinstance(now, bool):
+        on = not now if flag == "--no-" + name.replace("_", "-") else now   # --no-tta switches tta off
+        return f"{flag} {'added' if on else 'left out'}"
+    return f"{flag} {'default' if before is None else before} → {'default' if now is None else now}"
 
 
 def recognize_image(path: str | Path, recognizer: Any) -> tuple[list, bytes, tuple[int, int]]:

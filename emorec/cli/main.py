@@ -1,7 +1,6 @@
 """Command line of main.py: train, evaluate, calibrate, preview, analyze. Thin: parse flags, call the package."""
 
 import argparse
-import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -214,17 +213,16 @@ def _run_preview(args):
 
 
 def _add_analyze(sub):
+    from emorec.analysis.outputs import AnalyzeOptions
     from emorec.analysis.ray_engine import SEGMENT_FRAMES
-    from emorec.cli.flags import add_recognizer_flags
+    from emorec.common.options import add_flags
     p = sub.add_parser("analyze", help="label faces in images, folders and videos",
                        formatter_class=HelpFormatter,
                        description="Annotated copies, per-frame CSVs, summaries and timelines for images, "
                                    "folders (recursive) and videos. Re-running skips finished files.")
     p.add_argument("paths", nargs="+", metavar="PATH", help="image, video or folder")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--every", type=number(int, 1), default=1, help="analyse every Nth video frame")
-    p.add_argument("--no-video", action="store_true", help="videos: write the CSV, summary and timeline only")
-    p.add_argument("--overwrite", action="store_true", help="redo files that are already done")
+    add_flags(p, AnalyzeOptions)
     p.add_argument("--workers", type=number(int, 1),
                    help="local engine: files analysed in parallel processes (default 1); ray engine: Ray workers, "
                         "each with its own model (default: one per CPU of the cluster)")
@@ -236,54 +234,37 @@ def _add_analyze(sub):
                         "this run); every node needs this project at the same path and the inputs on shared storage")
     p.add_argument("--segment-frames", type=number(int, 1),
                    help=f"ray engine: frames per video segment, the unit of work (default: {SEGMENT_FRAMES})")
-    add_recognizer_flags(p)
     p.set_defaults(func=_run_analyze)
 
 
 def _run_analyze(args):
     from emorec.analysis.analyze import analyze_paths
     from emorec.analysis.outputs import AnalyzeOptions
-    from emorec.cli.flags import recognizer_kwargs
     from emorec.cli.terminal import report
-    options = AnalyzeOptions(every=args.every, no_video=args.no_video, overwrite=args.overwrite,
-                             recognizer=recognizer_kwargs(args))
+    from emorec.common.options import from_args
+    options = from_args(AnalyzeOptions, args)
     if args.engine == "local" and (args.address or args.segment_frames):
         raise InputError("--address and --segment-frames belong to --engine ray; add --engine ray")
     cluster = {"segment_frames": args.segment_frames} if args.segment_frames else {}
     return report(analyze_paths(args.paths, args.out, options, workers=args.workers, engine=args.engine,
-                                address=args.address, **cluster), args.out, options.recognizer["settings"])
+                                address=args.address, **cluster), args.out, options.recognizer.settings)
 
 
 def _add_serve(sub):
-    from emorec.cli.flags import add_recognizer_flags
+    from emorec.common.options import add_flags
+    from emorec.server.options import ServeOptions
     p = sub.add_parser("serve", help="the browser app and HTTP API", formatter_class=HelpFormatter,
                        description="Serve the live camera page (/), the upload page (/upload) and the HTTP API "
                                    "(/api/recognize, /api/stream, /api/jobs, /api/health; docs at /api/docs).")
-    p.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on; anything but loopback lets other machines use it (a warning says so)")
-    p.add_argument("--port", type=number(int, 1, 65535), default=8000, help="port to listen on")
-    p.add_argument("--cert", help="HTTPS certificate (PEM); browsers allow the camera only on localhost or HTTPS "
-                                  "(default: none, plain HTTP)")
-    p.add_argument("--key", help="private key (PEM) of --cert (default: none)")
-    p.add_argument("--engines", type=number(int, 0), default=0,
-                   help="recognition engines (each its own interpreter) shared by all clients; 0 = one per core "
-                        f"(default: 0, so {os.cpu_count() or 1} on this machine)")
-    p.add_argument("--max-upload-mb", type=number(float, 0, low_open=True), default=200.0,
-                   help="largest upload (image or video) in megabytes")
-    p.add_argument("--jobs-dir", help="where video jobs keep their files (default: a temporary folder, "
-                                      "deleted when the server stops)")
-    p.add_argument("--job-ttl", type=number(float, 0, low_open=True), default=60.0,
-                   help="minutes a finished video job's files are kept")
-    add_recognizer_flags(p)
+    add_flags(p, ServeOptions)
     p.set_defaults(func=_run_serve)
 
 
 def _run_serve(args):
-    from emorec.cli.flags import recognizer_kwargs
-    from emorec.server.app import ServeOptions, serve
-    options = ServeOptions(**recognizer_kwargs(args), engines=args.engines, max_upload_mb=args.max_upload_mb,
-                           jobs_dir=args.jobs_dir or "", job_ttl_s=args.job_ttl * 60)
-    serve(options, host=args.host, port=args.port, cert=args.cert, key=args.key)
+    from emorec.common.options import from_args
+    from emorec.server.app import serve
+    from emorec.server.options import ServeOptions
+    serve(from_args(ServeOptions, args))
     return 0
 
 

@@ -4,7 +4,7 @@ import argparse
 import sys
 
 from emorec.cli.entry import run_entry_point
-from emorec.cli.flags import add_recognizer_flags, recognizer_kwargs
+from emorec.cli.flags import add_recognizer_flags, recognizer_options
 from emorec.common.argtypes import HelpFormatter
 from emorec.common.invocation import prog
 from emorec.common.quiet import quiet_libraries
@@ -38,7 +38,7 @@ def main(argv=None):
 
 def _run(args):
     from emorec.core.recognizer import Recognizer
-    recognizer = Recognizer(**recognizer_kwargs(args))
+    recognizer = Recognizer(options=recognizer_options(args))
     try:
         import tkinter as tk
     except ImportError as e:

@@ -19,24 +19,42 @@ import cv2
 import numpy as np
 from numpy.typing import ArrayLike
 
+from emorec.common.argtypes import number
 from emorec.common.errors import DetectorError
 from emorec.common.labels import CASCADE_PATH, INPUT_SIZE
+from emorec.common.options import option
 from emorec.core.preprocess import to_face48
 
+#: The ``--detector`` names, in the order ``--help`` lists them (:data:`DETECTORS` maps each to its detector).
+DETECTOR_NAMES = ("blazeface", "haar", "blazeface-short")
 
-@dataclass
+
+@dataclass(frozen=True)
 class DetectorSettings:
-    detector: str = "blazeface"   # a name in DETECTORS (bench/bench_detectors.py: model card, "Detectors")
+    """How faces are found and framed. Each field is also a flag of UI.py, analyze and serve
+    (:func:`common.options.add_flags`); its default here is the one default."""
+    # a name in DETECTORS (bench/bench_detectors.py: model card, "Detectors")
+    detector: str = option("blazeface", "face detector: blazeface (MediaPipe's BlazeFace full-range: finds rolled "
+                           "faces and faces down to ~40 px in a 640×480 frame, and gives the eyes, so crops are "
+                           "levelled), haar (OpenCV's frontal-face cascade: upright faces of 48 px or more at the "
+                           "defaults), blazeface-short (BlazeFace short-range: only faces close to the camera)",
+                           choices=DETECTOR_NAMES)
     # Haar's defaults measured on 640×480 webcam-like frames (bench/bench_frame.py): ~6.7 ms per frame on
     # this 2-core CPU, every face of the 1- and 4-face test frames found. Lower min_size for faces
     # farther than ~2 m from the camera; it is the knob that costs the most time.
-    scale_factor: float = 1.2     # image pyramid step; larger is faster, finds fewer faces
-    min_neighbors: int = 5        # detections needed to keep a face; larger is stricter
-    # smallest face side, in frame pixels; None: the detector's own (MIN_SIZE: Haar 48, bench/bench_min_size.py)
-    min_size: int | None = None
-    detect_width: int = 320       # Haar only: frames wider than this are downscaled for detection (0 = never)
-    pad: float = 0.1              # crops grow by this fraction of the box side on every edge
-    align: bool = True            # with a detector that finds eyes: rotate each crop so they are level
+    scale_factor: float = option(1.2, "Haar only: pyramid step (>1; larger is faster, finds fewer faces)",
+                                 type=number(float, 1, low_open=True))
+    min_neighbors: int = option(5, "Haar only: detections needed to accept a face (larger is stricter)",
+                                type=number(int, 0))
+    # None: the detector's own (MIN_SIZE: Haar 48, bench/bench_min_size.py)
+    min_size: int | None = option(None, "smallest face side in pixels; smaller faces are ignored (default: haar 48, "
+                                        "blazeface none: as small as it finds)", type=number(int, 1))
+    detect_width: int = option(320, "Haar only: downscale frames wider than this for detection (0 = full size)",
+                               type=number(int, 0))
+    pad: float = option(0.1, "grow each face crop by this fraction of its side", type=number(float, 0))
+    align: bool = option(True, "rotate crops to level the eyes (with a detector that finds eyes: blazeface)",
+                         off_help="do not rotate crops to level the eyes (with a detector that finds eyes: "
+                                  "blazeface)")
 
     @property
     def smallest(self) -> int:

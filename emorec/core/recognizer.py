@@ -4,7 +4,7 @@ detect (Haar or BlazeFace: :mod:`detector`) → square + pad → clip → crop 4
 detector finds them) → classify all faces in one batched call → track ids and smooth probabilities.
 Imports neither Tk nor TensorFlow.
 
->>> rec = Recognizer()                      # shipped model + the default detector (DetectorSettings)
+>>> rec = Recognizer()                      # shipped model, default options (options.RecognizerOptions)
 >>> for face in rec.image(photo_bgr):       # a still: H×W×3 uint8, OpenCV's BGR order; no state kept
 ...     print(face.id, face.box, face.label, round(face.confidence, 2), face.probs["happy"])
 >>> for frame_bgr in frames:                # a stream: tracks, smoothing and near searches carry over
@@ -12,8 +12,9 @@ Imports neither Tk nor TensorFlow.
 """
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -21,7 +22,6 @@ from numpy.typing import ArrayLike
 from emorec.common.labels import CASCADE_PATH, EMOTIONS
 from emorec.core.detector import (
     Detector,
-    DetectorSettings,
     Found,
     clip_boxes,
     crop_faces,
@@ -30,6 +30,7 @@ from emorec.core.detector import (
     make_detector,
     square_boxes,
 )
+from emorec.core.options import RecognizerOptions
 from emorec.core.preprocess import (
     BOTH,
     PLAIN,
@@ -40,7 +41,7 @@ from emorec.core.preprocess import (
     classify_passes,
     flip_tta,
 )
-from emorec.core.tracking import DEFAULT_SMOOTHING, Tracker, greedy_match, iou_matrix
+from emorec.core.tracking import Tracker, greedy_match, iou_matrix
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +78,6 @@ class Face:
                    EMOTIONS[k], float(probs[k]))
 
 
-#: Full scans every this many detections when the detector can search near known faces (10 frames ≈ 333 ms
-#: at 30 frames/s: the longest a new face waits to be found).
-FULL_SCAN_EVERY = 10
-
-
 @dataclass
 class Detection:
     """What one frame's detection step hands to classification: ``boxes`` (N, 4) int (squared, padded,
@@ -98,6 +94,9 @@ class Recognizer:
     detector: a name in :data:`detector.DETECTORS` ("haar", "blazeface"), or any object meeting
     :class:`detector.Detector` (a callable gray H×W uint8 → (N, 4) boxes); default: ``settings.detector``.
     classifier: callable N×48×48 uint8 → N×7 probabilities (default: :class:`classifier.Classifier`).
+    options: a :class:`options.RecognizerOptions` (default: its defaults), and ``changes`` to it by field name
+    (``smoothing=0.3``, ``tta=False``, or a detector setting such as ``pad=0``); ``model``: the model's path, as
+    ``options.model``.
     smoothing: EMA weight of a track's past, 0 = off. detect_every: run the detector every Nth frame
     and reuse the tracked boxes in between (classification still runs on every frame).
     full_scan_every: with a detector that can search near known faces (``detector.near``, as
@@ -117,25 +116,27 @@ class Recognizer:
     """
 
     def __init__(self, model: str | Path | None = None, cascade: str | Path = CASCADE_PATH, *,
-                 detector: Detector | str | None = None,
-                 classifier: Classify | None = None, settings: DetectorSettings | None = None,
-                 smoothing: float = DEFAULT_SMOOTHING, detect_every: int = 1,
-                 full_scan_every: int = FULL_SCAN_EVERY, carry: int = 1, tta: bool = True, alternate: bool = True):
-        self.settings = settings or DetectorSettings()
+                 detector: Detector | str | None = None, classifier: Classify | None = None,
+                 options: RecognizerOptions | None = None, **changes: Any):
+        options = (options or RecognizerOptions()).replace(**changes)
+        if model is not None:
+            options = options.replace(model=str(model))
         if isinstance(detector, str):
-            self.settings = replace(self.settings, detector=detector)
-        self.detector: Detector = make_detector(self.settings, cascade) if detector is None or isinstance(
+            options = options.replace(detector=detector)
+        self.options = options
+        self.detector: Detector = make_detector(options.settings, cascade) if detector is None or isinstance(
             detector, str) else detector
         if classifier is None:
-            from emorec.core.classifier import Classifier
-            classifier = Classifier(model)
+            from emorec.core.classifier import Classifier  # loads LiteRT: only when no classifier is given
+            classifier = Classifier(options.model)
         self.classifier: Classify = classifier
-        self.tracker = Tracker(smoothing=smoothing)
-        self.detect_every = max(1, int(detect_every))
-        self.full_scan_every = max(1, int(full_scan_every)) if hasattr(self.detector, "near") else 1
-        self.carry = int(carry)
-        self.tta = bool(tta)
-        self.alternate = bool(alternate)
+        self.tracker = Tracker(smoothing=options.smoothing)
+        if not hasattr(self.detector, "near"):
+            self.options = options = options.replace(full_scan_every=1)
+        self.settings = options.settings
+        self.detect_every = max(1, options.detect_every)
+        self.full_scan_every = max(1, options.full_scan_every)
+        self.carry, self.tta, self.alternate = options.carry, options.tta, options.alternate
         self.reset()
 
     def reset(self, start: int = 0) -> None:
@@ -160,7 +161,7 @@ class Recognizer:
         """Frames after which detection starts again from a full scan on schedule: frame indexes that are
         multiples of this do not depend on earlier frames, so a video can be cut there into segments that
         are recognized apart (:mod:`emorec.analysis.ray_engine`) and still give the boxes of one uninterrupted run."""
-        return resync_period(self.detect_every, self.full_scan_every)
+        return self.options.resync_period
 
     # ---------------------------------------------------------------- stills
 
@@ -276,11 +277,6 @@ class Recognizer:
             continuing = np.array([t is not None for t in greedy_match(iou, self.tracker.iou_threshold)])
             passes[continuing] = index % 2      # PLAIN on even frames, MIRROR on odd ones
         return passes
-
-
-def resync_period(detect_every: int = 1, full_scan_every: int = FULL_SCAN_EVERY) -> int:
-    """Frames between full scans on schedule (see :attr:`Recognizer.resync_period`)."""
-    return max(1, int(detect_every)) * max(1, int(full_scan_every))
 
 
 def track(tracker: Tracker, boxes: np.ndarray, probs: np.ndarray) -> list[Face]:

@@ -24,7 +24,6 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,11 +36,8 @@ from emorec import __version__
 from emorec.common.artifacts import library_versions
 from emorec.common.errors import InputError
 from emorec.common.labels import COLORS_HEX, EMOTIONS, VIDEO_EXTENSIONS
-from emorec.core.detector import DetectorSettings
 from emorec.core.drawing import draw_faces
-from emorec.core.recognizer import FULL_SCAN_EVERY
 from emorec.core.records import CSV_COLUMNS
-from emorec.core.tracking import DEFAULT_SMOOTHING
 from emorec.server.http import (
     HttpError,
     decode_image,
@@ -50,6 +46,7 @@ from emorec.server.http import (
     video_here,
 )
 from emorec.server.jobs import JobStore, prepare_root
+from emorec.server.options import ServeOptions
 from emorec.server.pages import DOCS_URL, add_pages
 from emorec.server.pool import EnginePool
 from emorec.server.schema import IMAGE_TYPES, Faces, Health, body, errors, without_guessed_422
@@ -65,21 +62,6 @@ TAGS = [{"name": "images", "description": "one image in, its faces out; nothing 
         {"name": "server", "description": "what this server runs and accepts"}]
 
 
-@dataclass
-class ServeOptions:
-    model: str | None = None
-    settings: DetectorSettings | None = None
-    smoothing: float = DEFAULT_SMOOTHING
-    tta: bool = True
-    detect_every: int = 1
-    full_scan_every: int = FULL_SCAN_EVERY
-    engines: int = 0                             # 0: one per core
-    max_upload_mb: float = 200.0
-    jobs_dir: str = ""                           # "": a temporary folder
-    job_ttl_s: float = 3600.0
-    jobs_max_mb: float = 2000.0
-
-
 def create_app(options: ServeOptions | None = None, pool: Any = None) -> FastAPI:
     """The FastAPI app. ``pool``: an :class:`pool.EnginePool` (built from ``options`` when not given).
 
@@ -88,11 +70,10 @@ def create_app(options: ServeOptions | None = None, pool: Any = None) -> FastAPI
     options = options or ServeOptions()
     if options.jobs_dir:
         prepare_root(options.jobs_dir)      # before the model loads: a folder that cannot be written fails at once
-    pool = pool or EnginePool(options.model, options.engines, options.settings)
-    limit = int(options.max_upload_mb * 1e6)
-    recognizer_kwargs = {"smoothing": options.smoothing, "tta": options.tta, "detect_every": options.detect_every,
-                         "full_scan_every": options.full_scan_every}
-    jobs = JobStore(pool, recognizer_kwargs, options.jobs_dir, options.job_ttl_s, options.jobs_max_mb * 1e6)
+    recognizing = options.recognizer
+    pool = pool or EnginePool(recognizing.model, options.engines, recognizing.settings)
+    limit = options.limit_bytes
+    jobs = JobStore(pool, options)
 
     # Decoding and recognition run on as many threads as there are engines: more would only wait for an
     # engine while holding their decoded frames (16 streams on 16 threads cost ~100 MB for nothing).
@@ -128,7 +109,7 @@ def create_app(options: ServeOptions | None = None, pool: Any = None) -> FastAPI
         videos `/api/jobs` accepts (the upload page sends those as jobs), versions."""
         return Health(status="ok", model=pool.model_path.parent.name + "/" + pool.model_path.name,
                       arch=pool.metadata.get("arch"), classes=list(EMOTIONS), colors=COLORS_HEX,
-                      csv_columns=CSV_COLUMNS, video_extensions=sorted(VIDEO_EXTENSIONS), tta=options.tta,
+                      csv_columns=CSV_COLUMNS, video_extensions=sorted(VIDEO_EXTENSIONS), tta=recognizing.tta,
                       engines=pool.size, max_upload_mb=options.max_upload_mb, versions=library_versions())
 
     recognized = {200: {"description": "the faces found; with `annotated=true`, the image with them drawn, as PNG",
@@ -154,7 +135,7 @@ def create_app(options: ServeOptions | None = None, pool: Any = None) -> FastAPI
             data = await _first_file(request, data)
         frame = await in_executor(decode_image, data)
         started = time.perf_counter()
-        faces = await in_executor(pool.recognizer(tta=options.tta).image, frame)
+        faces = await in_executor(pool.recognizer(recognizing).image, frame)
         if annotated:
             png = cv2.imencode(".png", draw_faces(frame, faces))[1].tobytes()
             return Response(png, media_type="image/png")
@@ -166,7 +147,7 @@ def create_app(options: ServeOptions | None = None, pool: Any = None) -> FastAPI
         ``{"type": "faces", "seq", "width", "height", "faces", "ms", "dropped"}`` or
         ``{"type": "error", "seq", "error"}``. Text ``{"type": "reset"}`` forgets the tracks."""
         await ws.accept()
-        await run_stream(ws, pool.recognizer(**recognizer_kwargs), in_executor)
+        await run_stream(ws, pool.recognizer(recognizing), in_executor)
 
     jobs.add_routes(app, limit)
     return app
@@ -225,13 +206,13 @@ def check_listen(host: str, port: int) -> None:
         raise InputError(f"{where}: {fix}") from None
 
 
-def serve(options: ServeOptions, host: str = "127.0.0.1", port: int = 8000, cert: str | None = None,
-          key: str | None = None) -> None:
+def serve(options: ServeOptions) -> None:
     """Run the server until Ctrl-C; logs the URL (and a warning when others on the network can reach it).
 
     Everything that can be checked before serving is, each an :class:`EmorecError` naming the fix: the
     certificate pair, the address, the jobs' folder, the model."""
     import uvicorn
+    host, port, cert, key = options.host, options.port, options.cert, options.key
     if bool(cert) != bool(key):
         raise InputError("HTTPS needs both --cert and --key (a certificate and its private key, PEM files)")
     for path in (cert, key):
@@ -249,4 +230,4 @@ def serve(options: ServeOptions, host: str = "127.0.0.1", port: int = 8000, cert
                     "machines.")
     # No permessage-deflate: JPEG frames do not compress (99.5 %), and it cost ~3 ms a frame both ends.
     uvicorn.run(app, host=host, port=port, ssl_certfile=cert, ssl_keyfile=key, log_level="warning",
-                ws_max_size=int(options.max_upload_mb * 1e6), ws_per_message_deflate=False)
+                ws_max_size=options.limit_bytes, ws_per_message_deflate=False)

@@ -1,10 +1,11 @@
 """Video jobs for the server: upload → the ``main.py analyze`` code path → downloadable files.
 
 A job's video is streamed to disk (refused past the upload limit, deleted if the client goes away), checked
-by decoding its first frame, then analysed by :func:`analyze.analyze_one` on one background thread (one
+by decoding its first frame, then analysed by :func:`emorec.analysis.outputs.analyze_one` on one background thread (one
 video at a time, so live streams keep their share of the engines). Job ids are random; files are served
-only by their output name, never by a path from the client. Finished jobs are deleted after ``ttl_s``
-seconds, oldest first when the jobs' folder passes ``max_bytes``, and all of them when the server stops.
+only by their output name, never by a path from the client. Finished jobs are deleted after ``--job-ttl``
+minutes, oldest first when the jobs' folder passes :attr:`emorec.server.options.ServeOptions.jobs_max_mb`, and
+all of them when the server stops.
 """
 
 import asyncio
@@ -30,6 +31,7 @@ from emorec.common.errors import Cancelled, SourceError, error_message, output_e
 from emorec.common.labels import VIDEO_EXTENSIONS
 from emorec.core.sources import Video
 from emorec.server.http import HttpError, body_chunks
+from emorec.server.options import ServeOptions
 from emorec.server.schema import VIDEO_NAME_PATTERN, VIDEO_TYPES, Deleted, JobState, JobStatus, body, errors
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{16}$")
@@ -105,19 +107,19 @@ def prepare_root(root: str | Path = "") -> tuple[Path, bool]:
 class JobStore:
     """The server's video jobs: created from uploads, run one at a time, swept when old."""
 
-    def __init__(self, pool: Any, recognizer_kwargs: dict[str, Any], root: str | Path = "", ttl_s: float = 3600.0,
-                 max_bytes: float = 2e9) -> None:
-        self.pool, self.recognizer_kwargs = pool, recognizer_kwargs
-        # What each job's summary.json records: this server's own settings and model, worked out (the model's
-        # hash included) once, by the first job, not per job.
-        self.options = AnalyzeOptions(recognizer={**recognizer_kwargs, "model": str(pool.model_path),
-                                                  "settings": getattr(pool, "settings", None)})
+    def __init__(self, pool: Any, options: ServeOptions) -> None:
+        self.pool = pool
+        # One recognizer's options for every job: the server's own settings, with the pool's detector and model.
+        self.recognizer_options = pool.options(options.recognizer)
+        # What each job's summary.json records: those settings and the model, worked out (the model's hash
+        # included) once, by the first job, not per job.
+        self.options = AnalyzeOptions(recognizer=self.recognizer_options)
         self._settings: dict[str, Any] | None = None
-        self.root, self._own_root = prepare_root(root)
+        self.root, self._own_root = prepare_root(options.jobs_dir)
         for folder in self.root.iterdir():   # jobs of a server that stopped without cleaning up (e.g. killed)
             if folder.is_dir() and _ID.match(folder.name) and (folder / "upload").is_dir():
                 shutil.rmtree(folder, ignore_errors=True)
-        self.ttl_s, self.max_bytes = ttl_s, max_bytes
+        self.ttl_s, self.max_bytes = options.job_ttl_s, options.jobs_max_mb * 1e6
         self.jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._swept_at = time.monotonic()
@@ -165,7 +167,7 @@ class JobStore:
             return
         job.status = JobStatus.running
         try:
-            recognizer = self.pool.recognizer(**self.recognizer_kwargs)
+            recognizer = self.pool.recognizer(self.recognizer_options)
             if self._settings is None:
                 self._settings = analysis_settings(self.options)
             record = analyze_one(upload, job.folder / "result", source_identity(upload), self.options,

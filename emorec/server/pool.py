@@ -19,6 +19,7 @@ import numpy as np
 from emorec.common.labels import CASCADE_PATH
 from emorec.core.classifier import Classifier
 from emorec.core.detector import Detector, DetectorSettings, Found, detect, make_detector
+from emorec.core.options import RecognizerOptions
 from emorec.core.recognizer import Recognizer
 
 
@@ -31,7 +32,7 @@ class EnginePool:
 
     def __init__(self, model: str | Path | None = None, size: int | None = None,
                  settings: DetectorSettings | None = None, cascade: str | Path = CASCADE_PATH) -> None:
-        self.settings = settings or DetectorSettings()
+        self.settings = settings or RecognizerOptions().settings
         self.size = max(1, int(size or os.cpu_count() or 1))
         first = Classifier(model, num_threads=1)          # checks and exports the model once
         self.model_path, self.metadata = first.model_path, first.metadata
@@ -69,6 +70,12 @@ class EnginePool:
         with self.engine() as (_, classifier):
             return classifier(crops)
 
-    def recognizer(self, **kwargs: Any) -> Recognizer:
-        """A Recognizer with its own tracker whose detection and classification run on this pool."""
-        return Recognizer(detector=self, classifier=self.classify, settings=self.settings, **kwargs)
+    def options(self, options: RecognizerOptions | None = None) -> RecognizerOptions:
+        """``options`` (default: the defaults) with this pool's detector settings and model, which its engines
+        were built with."""
+        return (options or RecognizerOptions()).replace(settings=self.settings, model=str(self.model_path))
+
+    def recognizer(self, options: RecognizerOptions | None = None, **changes: Any) -> Recognizer:
+        """A Recognizer with its own tracker whose detection and classification run on this pool: ``options``
+        (and ``changes`` to them, e.g. ``tta=False``) with the pool's detector settings and model."""
+        return Recognizer(detector=self, classifier=self.classify, options=self.options(options), **changes)

@@ -6,8 +6,8 @@ import os
 
 
 def die_once_halfway_through_a_segment():
-    import emorec.analysis.ray_engine as engine
-    open_at = engine._open_at
+    import emorec.analysis.ray_engine.work as work
+    open_at = work.open_at
 
     class Dying:
         def __init__(self, video):
@@ -26,4 +26,4 @@ def die_once_halfway_through_a_segment():
         def close(self):
             self.video.close()
 
-    engine._open_at = lambda path, start: Dying(open_at(path, start))
+    work.open_at = lambda path, start: Dying(open_at(path, start))

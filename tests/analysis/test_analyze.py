@@ -17,6 +17,7 @@ from emorec.cli.main import main
 from emorec.common.errors import OutputError
 from emorec.common.labels import EMOTIONS
 from emorec.core.detector import DetectorSettings
+from emorec.core.options import RecognizerOptions
 from emorec.core.recognizer import Recognizer
 from tests.helpers import FakeClassifier, FakeDetector, moving_square_frames, read_csv, write_video
 
@@ -308,7 +309,7 @@ def test_summary_records_the_settings_and_a_rerun_with_other_settings_redoes_it(
                     "pad": 0.1, "align": True}
     assert (settings["every"], settings["tta"], settings["no_video"]) == (1, True, False)
 
-    smaller = AnalyzeOptions(recognizer={"settings": DetectorSettings(min_size=40)})
+    smaller = AnalyzeOptions(recognizer=RecognizerOptions(settings=DetectorSettings(min_size=40)))
     with caplog.at_level("INFO", logger="emorec"):
         [record] = analyze_paths([clip], out, smaller, recognizer=fake_recognizer())
     assert record.status == "done"

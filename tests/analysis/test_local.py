@@ -1,21 +1,35 @@
 """emorec.analysis.local: analyze's in-process engine and its worker processes."""
 
+import multiprocessing
 import os
+import signal
+import threading
 
 from emorec.analysis.analyze import analyze_paths
 from emorec.analysis.outputs import AnalyzeOptions
 from emorec.cli.main import main
 
 
-class DyingDetector:
-    """Kills the (worker) process that calls it, as the kernel's out-of-memory killer would."""
-    def __call__(self, gray):
-        os._exit(1)
+def kill_workers_as_they_start(stop):
+    """Every worker process this process starts is killed at once, as the kernel's out-of-memory killer would."""
+    while not stop.is_set():
+        for child in multiprocessing.active_children():
+            try:
+                os.kill(child.pid, signal.SIGKILL)
+            except (ProcessLookupError, TypeError):
+                pass
+        stop.wait(0.005)
 
 
 def test_a_worker_that_dies_fails_its_inputs_with_a_message(inputs, tmp_path):
-    options = AnalyzeOptions(no_video=True, recognizer={"detector": DyingDetector()})
-    records = analyze_paths([inputs], tmp_path / "out", options, workers=2)
+    stop = threading.Event()
+    killer = threading.Thread(target=kill_workers_as_they_start, args=(stop,))
+    killer.start()
+    try:
+        records = analyze_paths([inputs], tmp_path / "out", AnalyzeOptions(no_video=True), workers=2)
+    finally:
+        stop.set()
+        killer.join()
     assert [r.status for r in records] == ["failed"] * 3
     assert all("stopped abruptly" in r.reason and "run again" in r.reason for r in records)
 

@@ -16,9 +16,11 @@ import pytest
 
 from emorec.analysis.analyze import analyze_paths
 from emorec.analysis.outputs import AnalyzeOptions
-from emorec.analysis.ray_engine import plan_units, resync_period, segments
+from emorec.analysis.ray_engine.planner import plan_units, resync_period, segments
+from emorec.analysis.ray_engine.work import ImageBatch, VideoSegment
 from emorec.cli.main import main
 from emorec.common.labels import EMOTIONS
+from emorec.core.options import RecognizerOptions
 from emorec.core.recognizer import Recognizer
 from tests.helpers import write_video
 
@@ -122,22 +124,22 @@ def test_segments_start_where_detection_starts_afresh():
     assert segments(125, 10, 40) == [(0, 40), (40, 80), (80, 120), (120, None)]
     assert segments(125, 30, 40) == [(0, 30), (30, 60), (60, 90), (90, 120), (120, None)]   # multiples of 30
     assert segments(5, 10, 40) == [(0, None)]
-    options = AnalyzeOptions(every=2, recognizer={"detect_every": 3, "full_scan_every": 5})
+    options = AnalyzeOptions(every=2, recognizer=RecognizerOptions(detect_every=3, full_scan_every=5))
     assert resync_period(options) == 30
 
 
 def test_units_keep_the_inputs_order_and_batch_images(inputs, monkeypatch):
     todo = [(inputs / n, None, None) for n in ("one.png", "two.png", "faces.mp4", "broken.mp4", "one.png")]
     units, jobs = plan_units(todo, AnalyzeOptions(), segment_frames=50, images_per_task=16)
-    assert [u.method for u in units] == ["images", "video", "video", "images"]
-    assert [u.args[1:3] for u in units if u.method == "video"] == [(0, 50), (50, None)]
+    assert [type(u.work) for u in units] == [ImageBatch, VideoSegment, VideoSegment, ImageBatch]
+    assert [(u.work.start, u.work.stop) for u in units if isinstance(u.work, VideoSegment)] == [(0, 50), (50, None)]
     assert [list(j.units) for j in jobs if j.error is None] == [[0], [0], [1, 2], [3]]
     assert "cannot read video" in jobs[3].error
     assert [u.job for u in units] == [0, 2, 2, 4]           # each unit names the input it belongs to
     monkeypatch.chdir(inputs)   # workers do not share the driver's working directory: they get absolute paths
     from pathlib import Path
     units, _ = plan_units([(Path("faces.mp4"), None, None), (Path("one.png"), None, None)], AnalyzeOptions())
-    assert units[0].args[0] == str(inputs / "faces.mp4") and units[1].args[0] == [str(inputs / "one.png")]
+    assert units[0].work.path == str(inputs / "faces.mp4") and units[1].work.paths == (str(inputs / "one.png"),)
 
 
 def test_asking_for_ray_wrongly_gets_one_line(inputs, tmp_path, capsys, monkeypatch):

@@ -61,7 +61,10 @@ class GatedPool:
         self.model_path = tmp_path / "m" / "emotion_cnn.h5"
         self.started, self.release = threading.Event(), threading.Event()
 
-    def recognizer(self, **kw):
+    def options(self, options=None):
+        return options
+
+    def recognizer(self, options=None, **changes):
         def gated(frame):
             self.started.set()
             assert self.release.wait(30), "the test never released the first frame"
@@ -96,19 +99,19 @@ def test_serve_refuses_a_busy_port_saying_what_to_do_and_half_an_https_setup(tmp
     with socket.create_server(("127.0.0.1", 0)) as busy:
         port = busy.getsockname()[1]
         with pytest.raises(InputError, match=f"cannot listen on 127.0.0.1:{port}") as e:
-            serve(ServeOptions(), port=port)
+            serve(ServeOptions(port=port))
         # the host is already 127.0.0.1: the way out is another port, or stopping the other server
         assert "--host" not in str(e.value) and "pass another --port, or stop that program" in str(e.value)
         assert "while attempting" not in str(e.value)
     with socket.create_server(("0.0.0.0", 0)) as busy:
         port = busy.getsockname()[1]
         with pytest.raises(InputError, match="another --port.*or --host 127.0.0.1 to serve this machine only"):
-            serve(ServeOptions(), host="0.0.0.0", port=port)
+            serve(ServeOptions(host="0.0.0.0", port=port))
     for host in ("192.0.2.1", "nosuch.invalid"):           # TEST-NET-1, nobody's address; a name nobody has
         with pytest.raises(InputError, match=f"this machine has no address {host}: pass --host 127.0.0.1"):
-            serve(ServeOptions(), host=host, port=free_port())
+            serve(ServeOptions(host=host, port=free_port()))
     with pytest.raises(InputError, match="both --cert and --key"):
-        serve(ServeOptions(), cert=str(tmp_path / "c.pem"))
+        serve(ServeOptions(cert=str(tmp_path / "c.pem")))
 
 
 @pytest.mark.parametrize("where", ["a file", "under a file", "read-only"])

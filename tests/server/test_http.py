@@ -52,7 +52,10 @@ class BrokenPool:
     def __init__(self, tmp_path):
         self.model_path = tmp_path / "m" / "emotion_cnn.h5"
 
-    def recognizer(self, **kw):
+    def options(self, options=None):
+        return options
+
+    def recognizer(self, options=None, **changes):
         def boom(frame):
             raise RuntimeError("detector crashed")
         boom.reset = lambda: None

@@ -147,10 +147,12 @@ def test_every_video_job_records_the_servers_own_settings(tmp_path):
     from fastapi.testclient import TestClient
 
     from emorec.core.detector import DetectorSettings
+    from emorec.core.options import RecognizerOptions
     from emorec.network.files import model_digest, resolve_model_path
     from emorec.server.app import ServeOptions, create_app
-    options = ServeOptions(model="fast", settings=DetectorSettings(detector="haar", min_size=60, pad=0.05),
-                           smoothing=0.3, tta=False, full_scan_every=5, engines=1, jobs_dir=str(tmp_path / "jobs"))
+    recognizer = RecognizerOptions(model="fast", settings=DetectorSettings(detector="haar", min_size=60, pad=0.05),
+                                   smoothing=0.3, tta=False, full_scan_every=5)
+    options = ServeOptions(recognizer=recognizer, engines=1, jobs_dir=str(tmp_path / "jobs"))
     with TestClient(create_app(options)) as client:
         for name in ("one.avi", "two.avi"):
             job = client.post(f"/api/jobs?name={name}", content=small_video(tmp_path / name).read_bytes()).json()
