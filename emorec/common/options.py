@@ -40,7 +40,7 @@ def _nested(cls: type, f: dataclasses.Field) -> type | None:
 
 
 def _default(f: dataclasses.Field) -> Any:
-    return f.default_factory() if f.default_factory is not MISSING else f.default  # type: ignore[misc]
+    return f.default_factory() if f.default_factory is not MISSING else f.default
 
 
 def flag_name(f: dataclasses.Field) -> str:
