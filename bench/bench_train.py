@@ -38,11 +38,13 @@ def main():
     import keras
 
     from emorec.training.checkpoint import base_of
+    from emorec.training.config import TrainConfig
     from emorec.training.precision import native_bf16
-    from emorec.training.train import TrainConfig, _build_trainer, _one_hot
+    from emorec.training.targets import one_hot
+    from emorec.training.trainer import build_trainer
     n = args.batch_size * args.steps
     x, source = images(n)
-    y = _one_hot(np.arange(n) % 7)
+    y = one_hot(np.arange(n) % 7)
     xf = x[..., None].astype(np.float32)
     print(host_header())
     print(f"native bf16: {'yes' if native_bf16() else 'no (bfloat16 is emulated here)'}")
@@ -51,7 +53,7 @@ def main():
     for arch in args.arch:
         times = {}
         for precision in args.precision:
-            model = _build_trainer(TrainConfig(data="", out="", arch=arch, precision=precision), args.steps)
+            model = build_trainer(TrainConfig(data="", out="", arch=arch, precision=precision), args.steps)
             model.fit(xf[:3 * args.batch_size], y[:3 * args.batch_size], batch_size=args.batch_size, verbose=0)
             t0 = time.perf_counter()
             model.fit(xf, y, batch_size=args.batch_size, verbose=0)

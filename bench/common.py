@@ -122,7 +122,7 @@ def fer2013_csv():
 
 
 def short_run_scores(dataset, configs, tta=False):
-    """Train each named :class:`emorec.training.train.TrainConfig` (its ``out`` is replaced by a temporary folder)
+    """Train each named :class:`emorec.training.config.TrainConfig` (its ``out`` is replaced by a temporary folder)
     and score its best model on the validation split (PublicTest), never on PrivateTest.
     ``configs``: {name: TrainConfig}; returns {name: evaluate.score(...) dict}."""
     import tempfile

@@ -8,8 +8,8 @@ import argparse
 
 from common import SHARED_DATA, fer2013_csv, host_header, short_run_scores
 
+from emorec.training.config import TrainConfig
 from emorec.training.data import load_dataset
-from emorec.training.train import TrainConfig
 
 
 def main():

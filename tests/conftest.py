@@ -72,8 +72,9 @@ def tiny_model(tmp_path_factory, worker_id):
     workers share, and the others wait for it (tests only read it, or copy it)."""
     from filelock import FileLock
 
+    from emorec.training.config import TrainConfig
     from emorec.training.data import load_csv
-    from emorec.training.train import TrainConfig, train
+    from emorec.training.train import train
     shared = tmp_path_factory.getbasetemp()
     if worker_id != "master":
         shared = shared.parent

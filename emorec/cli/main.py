@@ -38,7 +38,7 @@ def usage() -> str:
 
 
 def _add_train(sub):
-    from emorec.training.train import add_config_flags
+    from emorec.training.config import add_config_flags
     p = sub.add_parser("train", help="train a model", formatter_class=HelpFormatter,
                        description="Train a CNN on FER2013 (the Kaggle CSV or class folders). Every finished epoch "
                                    "is saved; Ctrl-C or kill stops after saving, and --resume goes on.")
@@ -52,7 +52,7 @@ def _add_train(sub):
 
 
 def _run_train(args):
-    from emorec.training.train import config_from_args, given_flags
+    from emorec.training.config import config_from_args, given_flags
     config = config_from_args(args)
     if args.resume:
         out = args.resume if isinstance(args.resume, str) else args.out

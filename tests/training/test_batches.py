@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from emorec.training.train import TrainConfig, class_weights
+from emorec.training.config import TrainConfig
+from emorec.training.targets import class_weights
 
 
 def test_mixup_and_cutmix_mix_images_and_targets_alike_and_as_a_function_of_the_key():

@@ -29,8 +29,9 @@ from emorec.common.artifacts import read_json
 from emorec.common.errors import TrainingError
 from emorec.training.batches import epoch_batches
 from emorec.training.checkpoint import RECORD
+from emorec.training.config import TrainConfig
 from emorec.training.devices import choose, device_count, plan, usable, validation_data
-from emorec.training.train import TrainConfig, prepare
+from emorec.training.train import prepare
 from tests.helpers import csv_rows, write_csv
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,8 +8,9 @@ import pytest
 from emorec.cli.main import main
 from emorec.common.errors import TrainingError
 from emorec.core.classifier import Classifier
+from emorec.training.config import TrainConfig
 from emorec.training.data import load_csv
-from emorec.training.train import TrainConfig, teacher_targets, training_targets
+from emorec.training.targets import teacher_targets, training_targets
 from tests.helpers import csv_rows, write_csv
 
 

@@ -79,12 +79,13 @@ def test_missing_or_foreign_votes_file_names_the_problem(tmp_path, data):
 
 def test_ferplus_from_the_command_line_reaches_the_training_targets(tmp_path, data, capsys, monkeypatch):
     import emorec.training.train as train_module
+    from emorec.training.targets import training_targets
     path, usages, labels = data
     votes = ferplus_file(tmp_path / "new.csv", usages, labels)
     seen = {}
 
     def prepare(config, resume, replace_default):
-        seen["targets"] = train_module.training_targets(config, load_csv(path, use_cache=False))
+        seen["targets"] = training_targets(config, load_csv(path, use_cache=False))
         return "run"
     monkeypatch.setattr(train_module, "prepare", prepare)
     monkeypatch.setattr(train_module, "fit", lambda run, **kw: False)

@@ -55,8 +55,9 @@ def test_policy_is_restored_and_the_float32_copy_computes_the_same():
 def test_a_bf16_run_saves_float32_models_and_records_its_precision(tmp_path):
     import keras
 
+    from emorec.training.config import TrainConfig
     from emorec.training.data import load_csv
-    from emorec.training.train import TrainConfig, train
+    from emorec.training.train import train
     from tests.helpers import csv_rows, write_csv
     rows, _ = csv_rows(["Training"] * 3 + ["PublicTest", "PrivateTest"])
     data = write_csv(tmp_path / "fer.csv", rows)

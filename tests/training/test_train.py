@@ -17,9 +17,11 @@ from emorec.cli.main import main
 from emorec.common.artifacts import read_json
 from emorec.common.errors import OutputError, TrainingError
 from emorec.common.labels import DEFAULT_MODEL_DIR, EMOTIONS, FAST_MODEL_DIR
-from emorec.training.checkpoint import RECORD, read_record
+from emorec.training.checkpoint import RECORD, base_of, read_record
+from emorec.training.config import TrainConfig
 from emorec.training.data import load_csv
-from emorec.training.train import TrainConfig, base_of, class_weights, prepare, train
+from emorec.training.targets import class_weights
+from emorec.training.train import prepare, train
 from tests.helpers import csv_rows, write_csv
 
 
