@@ -1,5 +1,6 @@
-"""The package's shape: layers that only import downwards, no import cycle, one exception hierarchy, no
-printing in library code, no process-wide state changed by an import, no sys.path patching."""
+"""The package's shape: layers that only import downwards, modules short enough to read in one sitting, no
+import cycle, one exception hierarchy, no printing in library code, no process-wide state changed by an import,
+no sys.path patching."""
 
 import ast
 import subprocess
@@ -14,6 +15,7 @@ PACKAGE = ROOT / "emorec"
 #: Each subpackage's layer: a module may import its own subpackage and lower layers, never a higher or a
 #: sibling one (training, desktop and analysis are siblings on one layer).
 LAYERS = {"common": 0, "network": 1, "core": 2, "training": 3, "desktop": 3, "analysis": 3, "server": 4, "cli": 5}
+MAX_MODULE_LINES = 350
 
 
 def module_name(path):
@@ -55,6 +57,12 @@ def test_layers_only_import_downwards():
             if a and b and a != b and LAYERS[b] >= LAYERS[a]:
                 wrong.append(f"{name} -> {target}")
     assert not wrong, "imports that go up or sideways:\n" + "\n".join(wrong)
+
+
+def test_every_module_reads_in_one_sitting():
+    long = {str(p.relative_to(PACKAGE.parent)): n for p in PACKAGE.rglob("*.py")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}
+    assert not long, f"modules over {MAX_MODULE_LINES} lines (split them by what they do): {long}"
 
 
 def test_no_import_cycle():

@@ -20,16 +20,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from emorec.common.labels import CASCADE_PATH, EMOTIONS
-from emorec.core.detector import (
-    Detector,
-    Found,
-    clip_boxes,
-    crop_faces,
-    detect,
-    detect_near,
-    make_detector,
-    square_boxes,
-)
+from emorec.core.boxes import clip_boxes, crop_faces, square_boxes
+from emorec.core.detector import Detector, Found, detect, detect_near, make_detector
 from emorec.core.options import RecognizerOptions
 from emorec.core.preprocess import (
     BOTH,

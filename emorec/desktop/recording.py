@@ -1,11 +1,15 @@
-"""Where the window saves things, and its recordings: per-face rows in the one CSV format (and optionally
+"""Where the window saves things, its snapshots, and its recordings: per-face rows in the one CSV format (and optionally
 the annotated video), written under temporary names and renamed into place when the recording stops."""
 
 import time
 from datetime import datetime
 from pathlib import Path
 
-from emorec.common.errors import output_error
+import cv2
+import numpy as np
+
+from emorec.common.artifacts import atomic_path
+from emorec.common.errors import OutputError, output_error
 from emorec.core.records import AnnotatedVideo, FaceCsv
 
 
@@ -25,6 +29,20 @@ def ensure_folder(folder):
     except OSError as e:
         raise output_error(folder, e, "create the folder") from None
     return folder
+
+
+def save_snapshot(bgr: np.ndarray, folder: str | Path) -> Path:
+    """Save an annotated BGR frame as ``snapshot-<date-time>.png`` in ``folder`` (created if needed), whole or
+    not at all; returns its path. Raises :class:`errors.OutputError` naming the problem and the fix."""
+    folder = ensure_folder(folder)
+    path = folder / f"snapshot-{datetime.now():%Y%m%d-%H%M%S-%f}.png"
+    try:
+        with atomic_path(path) as tmp:
+            if not cv2.imwrite(str(tmp), bgr):
+                raise OutputError(f"cannot write {path}: OpenCV could not write the PNG.")
+    except OSError as e:
+        raise output_error(path, e) from None
+    return path
 
 
 class Recording:

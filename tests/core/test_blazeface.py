@@ -10,6 +10,7 @@ import pytest
 
 from emorec.common.errors import DetectorError
 from emorec.core.blazeface import FULL_RANGE, SHORT_RANGE, BlazeFaceModel, anchor_centres, decode, weighted_nms
+from emorec.core.boxes import crop_faces, eye_roll
 from emorec.core.detector import (
     DETECTORS,
     BlazeFaceDetector,
@@ -17,9 +18,7 @@ from emorec.core.detector import (
     DetectorSettings,
     Found,
     HaarDetector,
-    crop_faces,
     detect,
-    eye_roll,
     make_detector,
 )
 from emorec.core.recognizer import Recognizer

@@ -273,7 +273,7 @@ def test_in_a_stream_a_face_gets_both_passes_on_its_first_frame_then_one_alterna
     for _ in range(5):
         rec(frame)
     assert [len(b) for b in clf.batches] == [2, 1, 1, 3, 2]
-    from emorec.core.detector import crop_faces
+    from emorec.core.boxes import crop_faces
     from emorec.core.preprocess import as_gray_frame
     gray = as_gray_frame(frame)
     a, b = crop_faces(gray, np.array([[12, 10, 60, 60], [200, 100, 60, 60]]))

@@ -1,6 +1,7 @@
 """The window under Xvfb (conftest.display starts it), and its command line (emorec/ui_main.py)."""
 
 import csv
+import gc
 import os
 import re
 import shutil
@@ -60,6 +61,10 @@ def app_factory(display, tmp_path):
     yield make
     for app in apps:
         app.close()
+    # Collect the closed windows here, on the Tk thread: a Tk variable freed by a garbage collection that
+    # happens to run on a later test's worker thread aborts the process ("Tcl_AsyncDelete: wrong thread").
+    apps.clear()
+    gc.collect()
 
 
 @pytest.fixture
@@ -324,14 +329,14 @@ def nobody(detector="haar"):
 
 
 def test_no_face_for_a_while_names_the_smallest_face_and_the_flags(app_factory, image, video, monkeypatch):
-    import emorec.desktop.window as window_module
+    import emorec.desktop.readout as readout_module
     app = app_factory(image, nobody())                   # a still: said at once
     pump(app.root, lambda: app.frames_shown == 1)
     assert app.status.get() == "no face of 48 px or more found; for smaller faces: --min-size 24"
     learned = app_factory(image, nobody("blazeface"))    # BlazeFace: its own smallest face, no Haar flags
     pump(learned.root, lambda: learned.frames_shown == 1)
     assert re.fullmatch(r"no face of \d+ px or more found", learned.status.get())
-    monkeypatch.setattr(window_module, "NO_FACE_S", 0.0)   # a moving source: after NO_FACE_S seconds
+    monkeypatch.setattr(readout_module, "NO_FACE_S", 0.0)   # a moving source: after NO_FACE_S seconds
     rec = nobody()
     moving = app_factory(video, rec, loop=True)
     pump(moving.root, lambda: moving.status.get().startswith("no face of 48 px"))
@@ -364,7 +369,7 @@ def test_the_camera_button_opens_the_camera_given_and_dialogs_start_beside_the_f
 
 
 def test_frames_per_second_is_frames_over_wall_time():
-    from emorec.desktop.window import shown_rate
+    from emorec.desktop.readout import shown_rate
     times, t = [], 0.0
     for i in range(61):                       # a 30 frames/s source whose frames come unevenly: 20 and 46.7 ms
         times.append(t)
@@ -379,3 +384,14 @@ def test_the_readout_never_shows_more_frames_per_second_than_the_file_has(app_fa
     pump(app.root, lambda: app.frames_shown >= 45, timeout=20)
     shown = float(re.match(r"(\d+) frames/s", app.readout.get()).group(1))
     assert 10 <= shown <= 31
+
+
+def test_a_stills_readout_gives_the_time_it_took_to_show_it(app_factory, image):
+    from emorec.desktop.readout import Readout
+    app = app_factory(image)
+    pump(app.root, lambda: app.frames_shown == 1)
+    assert app._readout.display_ms > 0 and f"display {app._readout.display_ms:.1f} ms" in app.readout.get()
+    readout = Readout()
+    readout.displayed(30.0)
+    readout.displayed(5.0, alone=True)                 # a still (again, e.g. after Mirror): its own time
+    assert readout.display_ms == 5.0

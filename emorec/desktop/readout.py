@@ -1,0 +1,106 @@
+"""What the window says about what it shows: the side panel's readout, and the status line's no-face hint.
+
+The readout is two short lines, '30 frames/s · 1 face' and 'recognize 4 ms · display 2 ms' (the
+worker's time for a frame, and the window's own). The rate is new frames shown per second of wall time, so it
+never reads above what the source delivers."""
+
+import tkinter as tk
+from collections import deque
+from collections.abc import Callable, Sequence
+
+from emorec.desktop.worker import Result
+
+READOUT_EVERY_S = 0.25           # refreshed this often: a number changing 30 times a second is unreadable
+RATE_WINDOW_S = 2.0              # frames/s: the new frames shown over this much wall time
+NO_FACE_S = 3.0                  # a source that shows no face this long gets a hint in the status line
+
+
+def shown_rate(times: Sequence[float]) -> float | None:
+    """Frames per second of wall time from the times (seconds, increasing) at which new frames were shown:
+    frames over the span, never a mean of per-frame rates (that overstates it whenever frames come unevenly:
+    a 30 frames/s source read as 31–37)."""
+    if len(times) < 2 or times[-1] <= times[0]:
+        return None
+    return (len(times) - 1) / (times[-1] - times[0])
+
+
+class Readout:
+    """What the readout needs to remember: when new frames were shown (over :data:`RATE_WINDOW_S`), the
+    window's own time per frame (a moving average) and when the text was last refreshed."""
+
+    def __init__(self) -> None:
+        self.shown_at: deque[float] = deque()
+        self.display_ms = 0.0
+        self.refreshed_at = 0.0
+
+    def restart(self) -> None:
+        """A new source, or a pause: the gap is not a slow frame."""
+        self.shown_at.clear()
+
+    def new_frame(self, now: float) -> None:
+        """A new frame of the source was shown at ``now`` (seconds, monotonic); a redraw is not one."""
+        self.shown_at.append(now)
+        while self.shown_at[-1] - self.shown_at[0] > RATE_WINDOW_S:
+            self.shown_at.popleft()
+
+    def displayed(self, ms: float, alone: bool = False) -> None:
+        """The window took ``ms`` to show a frame (averaged over the frames of a stream; ``alone``: a still,
+        whose time is its own)."""
+        self.display_ms = 0.9 * self.display_ms + 0.1 * ms if self.display_ms and not alone else ms
+
+    def due(self, now: float, force: bool = False) -> bool:
+        """Whether the text should be refreshed at ``now`` (then it counts as refreshed); ``force``: yes."""
+        if not force and now - self.refreshed_at <= READOUT_EVERY_S:
+            return False
+        self.refreshed_at = now
+        return True
+
+    def text(self, latest: Result | None, *, paused: bool, state: str | None) -> str:
+        """The two lines for ``latest`` (the result on screen), the window ``paused`` or not, in ``state``."""
+        if latest is None:
+            return "\n"
+        n = len(latest.faces)
+        faces = f"{n} face{'s' if n != 1 else ''}"
+        times = f"recognize {latest.ms:.1f} ms · display {self.display_ms:.1f} ms"
+        if paused:
+            return f"paused · {faces}\n{times}"
+        if latest.still:
+            return f"still image · {faces}\n{times}"
+        if state == "ended":
+            return f"last frame · {faces}\n{times}"
+        fps = shown_rate(self.shown_at)
+        rate = f"{fps:.0f} frames/s · " if fps else ""
+        return f"{rate}{faces}\n{times}"
+
+
+class NoFaceHint:
+    """A source that has shown no face for :data:`NO_FACE_S` seconds (a still: at once) gets a hint in the
+    status line (the smallest face size looked for, and what finds smaller ones); the first face found puts
+    back the status line it replaced."""
+
+    def __init__(self, status: tk.StringVar) -> None:
+        self.status = status
+        self.face_seen_at = 0.0        # when the last face was shown (or the source opened)
+        self.replaced: str | None = None   # the status line the hint replaced
+
+    def restart(self, now: float) -> None:
+        """A new source opened at ``now``."""
+        self.face_seen_at, self.replaced = now, None
+
+    def forget(self) -> None:
+        """A message took the status line: it is not put back."""
+        self.replaced = None
+
+    def update(self, result: Result, now: float, hint: Callable[[], str] | None, *, paused: bool) -> None:
+        """``result`` was shown at ``now``; ``hint`` gives the hint's text (None: the recognizer has none)."""
+        if result.faces:
+            self.face_seen_at = now
+            if self.replaced is not None:
+                self.status.set(self.replaced)
+                self.replaced = None
+            return
+        if hint is None or self.replaced is not None or paused:
+            return
+        if result.still or now - self.face_seen_at >= NO_FACE_S:
+            self.replaced = self.status.get()
+            self.status.set(hint())
