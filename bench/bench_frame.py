@@ -61,7 +61,8 @@ def loop_times(rec, frames, rounds=10, block=20):
 def stage_times(rec, frame):
     """Per stage, median ms; ``total``: the whole frame as the window runs it (median and mean); ``total_both``:
     the same with both passes for every face on every frame; ``total_full``: with a full scan on every frame."""
-    from emorec.core.detector import crop_faces, detect
+    from emorec.core.boxes import crop_faces
+    from emorec.core.detector import detect
     gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
     faces = rec.image(frame)
     raw = detect(rec.detector, gray, frame).boxes
@@ -178,7 +179,7 @@ def report(model, rec, ours, peer, paths, frame):
     seconds, n = cold_start(model, paths["1 face"])
     print(f"cold start (new process → first recognized frame, {n} face): {seconds:.2f} s")
     gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-    from emorec.core.detector import crop_faces
+    from emorec.core.boxes import crop_faces
     rec.reset()
     speeds = export_speeds(model, crop_faces(gray, rec.boxes(gray, frame)))
     print(f"one pass of one face through LiteRT (1 thread; {network_cost(model or '')}): "

@@ -258,7 +258,7 @@ def deflate(data):
 
 def breakdown(model, jpeg):
     """What the server does for one streamed frame, stage by stage, in this process (median ms, one at a time)."""
-    from emorec.core.detector import crop_faces
+    from emorec.core.boxes import crop_faces
     from emorec.core.preprocess import as_gray_frame, flip_tta
     from emorec.server.app import _recognize_message
     from emorec.server.http import decode_image

@@ -122,20 +122,17 @@ MAX_BLUR_SIGMA = 2.0
 
 def input_blur(meta: dict[str, Any], meta_file: object = "the model's metadata") -> float:
     """The σ of the Gaussian input blur a model has (0 when none): ``input_blur.sigma``, built into the network
-    by :mod:`emorec.training.calibrate`; or, from models calibrated before the blur moved into the network,
-    ``inference.blur_sigma``, which the LiteRT export then builds in (:func:`ensure_export`)."""
-    record = meta.get("input_blur") or meta.get("inference") or {}
-    sigma = record.get("sigma", record.get("blur_sigma", 0.0)) if isinstance(record, dict) else record
+    by :mod:`emorec.training.calibrate`."""
+    if "input_blur" not in meta and isinstance(meta.get("inference"), dict) and "blur_sigma" in meta["inference"]:
+        raise ModelError(f"{meta_file} asks for an input blur outside the network (\"inference\": "
+                         "{\"blur_sigma\": ...}), as models calibrated before the blur moved into the network "
+                         f"did; run `{command()} calibrate --model ... --data ...` to build it into the model.")
+    record = meta.get("input_blur") or {}
+    sigma = record.get("sigma", 0.0) if isinstance(record, dict) else record
     if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not 0 <= sigma <= MAX_BLUR_SIGMA:
         raise ModelError(f"{meta_file}: the input blur σ must be a number from 0 to {MAX_BLUR_SIGMA}, got "
                          f"{sigma!r}; run `{command()} calibrate --model ... --data ...` to choose it again.")
     return float(sigma)
-
-
-def legacy_blur(meta: dict[str, Any], meta_file: object = "the model's metadata") -> float:
-    """The σ an older model's metadata asks preprocessing for (``inference.blur_sigma``), which its network
-    lacks; 0 for models whose blur is in the network."""
-    return 0.0 if "input_blur" in meta else input_blur(meta, meta_file)
 
 
 def export_path(model_path: str | Path) -> Path:
@@ -157,34 +154,29 @@ def _export_locations(model_path, digest):
     yield cached, cached.with_suffix(".tflite.json")
 
 
-def _is_fresh(tflite, stamp, digest, blur):
+def _is_fresh(tflite, stamp, digest):
     try:
         info = read_json(stamp)
     except (OSError, ValueError):
         return False   # missing or damaged stamp: export again
     return (tflite.exists() and info.get("source_sha256") == digest and info.get("quantization") == QUANTIZATION
-            and info.get("added_input_blur", 0.0) == blur)
+            and not info.get("added_input_blur"))    # older versions built a blur into some exports
 
 
 def ensure_export(model_path: str | Path, metadata: dict[str, Any] | None = None) -> Path:
     """Return the path of a ``.tflite`` export that matches ``model_path``, (re)building it if needed.
 
     The export is written beside the model; where that folder is read-only (an installed or shared model),
-    it goes to :func:`export_cache_dir` instead. An older model whose metadata asks for an input blur its
-    network lacks (:func:`legacy_blur`) is exported with that blur built in.
+    it goes to :func:`export_cache_dir` instead.
     """
     model_path = Path(model_path)
     digest = file_sha256(model_path)
     meta = load_metadata(model_path) if metadata is None else metadata
-    blur = legacy_blur(meta, metadata_path(model_path))
+    input_blur(meta, metadata_path(model_path))      # a model calibrated the old way is refused, with the fix
     for tflite, stamp in _export_locations(model_path, digest):
-        if _is_fresh(tflite, stamp, digest, blur):
+        if _is_fresh(tflite, stamp, digest):
             return tflite
-    keras_model = load_keras_model(model_path)
-    if blur:      # (a blur the network already has is replaced, not doubled)
-        from emorec.network.architectures import with_input_blur
-        keras_model = with_input_blur(keras_model, blur)
-    flatbuffer = to_litert(keras_model)
+    flatbuffer = to_litert(load_keras_model(model_path))
     import tensorflow as tf
     failure = None
     for tflite, stamp in _export_locations(model_path, digest):
@@ -192,7 +184,7 @@ def ensure_export(model_path: str | Path, metadata: dict[str, Any] | None = None
             with atomic_path(tflite) as tmp:
                 tmp.write_bytes(flatbuffer)
             write_json(stamp, {"source": model_path.name, "source_sha256": digest, "quantization": QUANTIZATION,
-                               "added_input_blur": blur, "created": now_iso(), "tensorflow": tf.__version__})
+                               "created": now_iso(), "tensorflow": tf.__version__})
             return tflite
         except OSError as e:
             failure = failure or output_error(tflite, e, what="write the model's LiteRT export")

@@ -96,37 +96,23 @@ def test_the_fast_model_costs_a_third_of_the_default():
     assert fast <= 88e6 and default > 3 * fast
 
 
-def _set_blur(model_path, sigma):
-    """A model as an older version wrote it: a blur in the metadata for preprocessing to apply, none in the network."""
-    from emorec.network.architectures import without_input_blur
-    from emorec.network.files import load_keras_model
-    without_input_blur(load_keras_model(model_path)).save(model_path)
-    meta_file = model_path.with_suffix(".json")
+def test_a_model_calibrated_the_old_way_is_refused_with_the_fix(model_copy):
+    from emorec.common.errors import ModelError
+    meta_file = model_copy.with_suffix(".json")
     meta = json.loads(meta_file.read_text())
     meta.pop("input_blur", None)
-    meta["inference"] = {"blur_sigma": sigma}
+    meta["inference"] = {"blur_sigma": 0.7}       # an older version's record: the blur applied outside the network
     meta_file.write_text(json.dumps(meta))
-
-
-def test_an_older_models_blur_is_built_into_its_export(model_copy):
-    from emorec.network.architectures import blur_matrix
-    faces = np.random.default_rng(2).integers(0, 256, (4, 48, 48), dtype=np.uint8)
-    _set_blur(model_copy, 0)
-    sharp = Classifier(model_copy)
-    assert sharp.input_blur == 0
-    _set_blur(model_copy, 0.7)
-    soft = Classifier(model_copy)          # the metadata changed: exported again, with the blur in the network
-    assert soft.input_blur == 0.7
-    m = blur_matrix(0.7)
-    pre_blurred = (m @ faces.astype(np.float32) @ m.T)[..., None]
-    # equal up to the int8 quantization of the export (the blur's weights are quantized too)
-    assert np.abs(soft(faces) - sharp.run(pre_blurred)).max() < 0.02
-    assert np.abs(soft(faces) - sharp(faces)).max() > 10 * np.abs(soft(faces) - sharp.run(pre_blurred)).max()
+    with pytest.raises(ModelError, match=r"outside the network .* calibrate --model"):
+        Classifier(model_copy)
 
 
 @pytest.mark.parametrize("sigma", [-0.5, 5, "0.7", True, [0.7]])
 def test_a_bad_input_blur_is_refused_with_the_fix(model_copy, sigma):
-    _set_blur(model_copy, sigma)
+    meta_file = model_copy.with_suffix(".json")
+    meta = json.loads(meta_file.read_text())
+    meta["input_blur"] = {**meta.get("input_blur", {}), "sigma": sigma}
+    meta_file.write_text(json.dumps(meta))
     with pytest.raises(ModelError, match="input blur.*calibrate"):
         Classifier(model_copy)
 
