@@ -53,7 +53,19 @@ def _analyze_in_pool(todo, options, workers, on_done, settings):
     results = {}
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
                              initargs=(options, ctx.RLock(), ctx.Value("i", 0))) as pool:
-        futures = {pool.submit(_work, *item, settings): item for item in todo}
+        futures = {}
+        for item in todo:
+            try:
+                futures[pool.submit(_work, *item, settings)] = item
+            # A worker that dies while the pool is still starting the others breaks the pool (or, racing with
+            # the pool's cleanup, the start of the next process): what was not submitted fails like the rest.
+            except (BrokenProcessPool, OSError, ValueError):
+                break
+        submitted = {folder for _, folder, _ in futures.values()}
+        for path, folder, _ in todo:
+            if folder not in submitted:
+                results[folder] = failed_record(path, folder, WORKER_DIED)
+                on_done()
         try:
             for fut in as_completed(futures):
                 path, folder, _ = futures[fut]

@@ -5,6 +5,7 @@ import os
 import signal
 import threading
 
+from emorec.analysis import local
 from emorec.analysis.analyze import analyze_paths
 from emorec.analysis.outputs import AnalyzeOptions
 from emorec.cli.main import main
@@ -32,6 +33,16 @@ def test_a_worker_that_dies_fails_its_inputs_with_a_message(inputs, tmp_path):
         killer.join()
     assert [r.status for r in records] == ["failed"] * 3
     assert all("stopped abruptly" in r.reason and "run again" in r.reason for r in records)
+
+
+def test_a_pool_that_breaks_while_starting_its_workers_fails_what_it_did_not_take(inputs, tmp_path, monkeypatch):
+    # What ProcessPoolExecutor.submit raises when a worker dies while the next one is being spawned.
+    def submit(self, *args, **kwargs):
+        raise ValueError("bad value(s) in fds_to_keep")
+    monkeypatch.setattr(local.ProcessPoolExecutor, "submit", submit)
+    records = analyze_paths([inputs], tmp_path / "out", AnalyzeOptions(no_video=True), workers=2)
+    assert [r.status for r in records] == ["failed"] * 3
+    assert all("stopped abruptly" in r.reason for r in records)
 
 
 def test_two_workers_give_the_same_results_as_one(inputs, tmp_path, tiny_model):
