@@ -1,5 +1,5 @@
-"""Command-line value checks and the help formatter, shared by every command line and by :class:`TrainConfig`'s
-flags."""
+"""Command-line value checks and the help formatter, shared by every command line and by the flags of
+:class:`emorec.training.config.TrainConfig`."""
 
 import argparse
 

@@ -19,7 +19,7 @@ from emorec.common.errors import DetectorError
 from emorec.common.labels import BLAZEFACE_FULL_PATH, BLAZEFACE_SHORT_PATH
 from emorec.common.quiet import silenced_stderr
 
-#: Keypoint rows of :attr:`Found.keypoints` from BlazeFace, in the network's order.
+#: Keypoint rows of the keypoints :func:`decode` and :meth:`BlazeFaceModel.detect` give, in the network's order.
 KEYPOINTS = ("right_eye", "left_eye", "nose", "mouth", "right_ear", "left_ear")
 
 

@@ -92,7 +92,7 @@ class Recognizer:
     smoothing: EMA weight of a track's past, 0 = off. detect_every: run the detector every Nth frame
     and reuse the tracked boxes in between (classification still runs on every frame).
     full_scan_every: with a detector that can search near known faces (``detector.near``, as
-    :class:`HaarDetector` can), scan the whole frame only every Nth detection, and in between only around the
+    :class:`detector.HaarDetector` can), scan the whole frame only every Nth detection, and in between only around the
     faces found before, at their sizes; a new face is found at the next full scan. 1 = always full scans.
     A face the near search misses is carried over for ``carry`` detections before it is dropped, and the
     next detection is a full scan.

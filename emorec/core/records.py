@@ -19,7 +19,7 @@ CSV_COLUMNS = ["frame", "time_s", *FACE_COLUMNS]
 
 
 class _Committed:
-    """As a context manager: :meth:`commit` on success, :meth:`abort` on an exception."""
+    """As a context manager: ``commit()`` on success, ``abort()`` on an exception (both the subclass's)."""
 
     def __enter__(self):
         return self

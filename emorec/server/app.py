@@ -65,7 +65,7 @@ TAGS = [{"name": "images", "description": "one image in, its faces out; nothing 
 def create_app(options: ServeOptions | None = None, pool: Any = None) -> FastAPI:
     """The FastAPI app. ``pool``: an :class:`pool.EnginePool` (built from ``options`` when not given).
 
-    The jobs' folder is checked first (an :class:`OutputError` if it cannot be written), before the model loads.
+    The jobs' folder is checked first (an :class:`errors.OutputError` if it cannot be written), before the model loads.
     """
     options = options or ServeOptions()
     if options.jobs_dir:
@@ -209,7 +209,7 @@ def check_listen(host: str, port: int) -> None:
 def serve(options: ServeOptions) -> None:
     """Run the server until Ctrl-C; logs the URL (and a warning when others on the network can reach it).
 
-    Everything that can be checked before serving is, each an :class:`EmorecError` naming the fix: the
+    Everything that can be checked before serving is, each an :class:`errors.EmorecError` naming the fix: the
     certificate pair, the address, the jobs' folder, the model."""
     import uvicorn
     host, port, cert, key = options.host, options.port, options.cert, options.key

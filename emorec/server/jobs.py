@@ -55,7 +55,7 @@ def new_job_id() -> str:
 @dataclass(eq=False)
 class Job:
     """One video job: written by the job's thread, read by the requests that poll it. Also the progress
-    object :func:`analyze.analyze_one` updates (``total``, ``update``)."""
+    object :func:`outputs.analyze_one` updates (``total``, ``update``)."""
     id: str
     name: str
     folder: Path
@@ -91,7 +91,7 @@ class Job:
 
 def prepare_root(root: str | Path = "") -> tuple[Path, bool]:
     """The jobs' folder (``root``, or a new temporary one when empty), created and checked writable once, at
-    start: a read-only folder, or a file in the way, is an :class:`OutputError` then, not a failed upload later.
+    start: a read-only folder, or a file in the way, is an :class:`errors.OutputError` then, not a failed upload later.
     Returns the folder and whether it is a temporary one of our own."""
     where = str(root) if root else tempfile.gettempdir()
     try:

@@ -8,7 +8,7 @@ pixel) closes that gap: it raised the stage-2 model's PublicTest accuracy with f
 
 The best σ depends on the model, so it is measured, not assumed: each σ in :data:`SIGMAS` is scored on the
 bare network through the same LiteRT runtime the recognizer uses, with the flip TTA it runs live. The best
-one becomes part of the network (:func:`models.with_input_blur`: two fixed matrix products that equal
+one becomes part of the network (:func:`architectures.with_input_blur`: two fixed matrix products that equal
 OpenCV's Gaussian blur), the ``.h5`` is rewritten and the choice recorded as ``input_blur`` in its metadata.
 So the model file carries everything it needs and preprocessing has no σ to agree on. Training does this
 on its validation split (PublicTest for the Kaggle CSV); never on the test split, which is kept for the
@@ -33,7 +33,7 @@ SIGMAS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0)
 def accuracy_by_sigma(network, x, y, sigmas=SIGMAS, batch_size=256):
     """{σ: {"plain": accuracy, "tta": accuracy with the horizontal flip}}; ``network(tensor)`` maps an
     N×48×48×1 float32 tensor to N×7 probabilities (e.g. :meth:`classifier.Classifier.run` of a bare network).
-    Each σ blurs with :func:`models.blur_matrix`, exactly as the built-in blur will."""
+    Each σ blurs with :func:`architectures.blur_matrix`, exactly as the built-in blur will."""
     from emorec.network.architectures import blur_matrix
     table = {}
     for sigma in sigmas:

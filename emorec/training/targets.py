@@ -30,7 +30,7 @@ def one_hot(y: np.ndarray) -> np.ndarray:
 
 def training_targets(config: TrainConfig, dataset: Dataset) -> np.ndarray:
     """One-hot labels, or with ``config.ferplus`` the FER2013 label mixed with the FER+ vote shares; with
-    ``config.teacher`` either of those mixed with the teacher's softened probabilities (:func:`distilled`)."""
+    ``config.teacher`` either of those mixed with the teacher's softened probabilities (:func:`teacher_targets`)."""
     x, y = dataset.split("train")
     targets = one_hot(y)
     if config.ferplus:
