@@ -16,16 +16,40 @@ _lock = threading.Lock()
 
 
 def quiet_libraries():
-    """TensorFlow's C++ INFO/WARNING lines off (must run before TensorFlow is imported), OpenCV's and FFmpeg's
-    logging off, library loggers at ERROR, and warnings shown as one plain line without source code."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    """For a command line, before the libraries load: TensorFlow's C++ INFO/WARNING lines off, OpenCV's and
+    FFmpeg's logging off, library loggers at ERROR, and warnings shown as one plain line without source code.
+    Process-wide, so only the entry points (``emorec/cli``, the benchmarks) call it; library code changes none
+    of this (see :func:`import_keras`, :func:`kept_logger_levels`)."""
+    _quiet_tensorflow_environment()
     os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")     # AV_LOG_QUIET: no "moov atom not found" lines
     import cv2
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
-    for name in ("absl", "python_multipart", "multipart", "tensorflow"):
+    for name in LIBRARY_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.formatwarning = lambda message, category, *args, **kwargs: f"warning: {message}\n"
+
+
+#: The third-party loggers that talk at INFO/WARNING where the user needs none of it.
+LIBRARY_LOGGERS = ("absl", "python_multipart", "multipart", "tensorflow")
+
+
+def _quiet_tensorflow_environment():
+    # A default only (a user's own TF_CPP_MIN_LOG_LEVEL wins); read once, when TensorFlow's C++ side loads.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+@contextlib.contextmanager
+def kept_logger_levels(*names):
+    """Inside the block a library may set these loggers' levels (TensorFlow's converter sets absl's back to
+    WARNING); after it they are what they were before."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 @contextlib.contextmanager
@@ -50,8 +74,9 @@ def silenced_stderr():
 
 
 def import_keras():
-    """``import keras`` (and with it TensorFlow) without the absl/oneDNN lines TensorFlow prints at import."""
-    quiet_libraries()
+    """``import keras`` (and with it TensorFlow) without the absl/oneDNN lines TensorFlow prints at import.
+    Sets ``TF_CPP_MIN_LOG_LEVEL`` where it is unset, nothing else outside the import."""
+    _quiet_tensorflow_environment()
     with silenced_stderr():
         import keras
         if keras.backend.backend() != "tensorflow":

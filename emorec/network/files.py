@@ -33,7 +33,7 @@ from emorec.common.labels import (
     shipped_model_name,
     user_cache_dir,
 )
-from emorec.common.quiet import quiet_libraries, silenced_stderr
+from emorec.common.quiet import kept_logger_levels, silenced_stderr
 
 
 def resolve_model_path(path: str | Path | None = None) -> Path:
@@ -202,9 +202,10 @@ def to_litert(keras_model: Any, quantize: bool = True, representative: Iterable[
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if representative is not None:
         converter.representative_dataset = lambda: ([x] for x in representative)
-    with contextlib.redirect_stdout(io.StringIO()), silenced_stderr():   # the converter prints its whole signature
+    # The converter prints its whole signature, and sets absl's logger back to WARNING (which would make
+    # Keras's .h5 saves talk): the caller's levels are kept.
+    with contextlib.redirect_stdout(io.StringIO()), silenced_stderr(), kept_logger_levels("absl", "tensorflow"):
         flatbuffer = converter.convert()
-    quiet_libraries()   # the converter sets absl's logger back to WARNING, and Keras's .h5 saves would talk
     return flatbuffer
 
 
