@@ -1,5 +1,5 @@
 """`pip install .` gives a wheel that works from any folder, offline: the shipped models and their LiteRT exports,
-the cascade and the web pages are inside it, with the two console scripts."""
+the cascade and the web pages are inside it, with the two console scripts; TensorFlow only with the train extra."""
 
 import subprocess
 import sys
@@ -18,6 +18,7 @@ def test_the_wheel_carries_the_model_the_cascade_the_pages_and_the_commands(tmp_
         names = set(z.namelist())
         entry_points = next(z.read(n).decode() for n in names if n.endswith("entry_points.txt"))
         stamps = {d: z.read(f"emorec/assets/{d}/emotion_cnn.tflite.json") for d in ("model", "fast")}
+        metadata = next(z.read(n).decode() for n in names if n.endswith(".dist-info/METADATA"))
     for folder in ("model", "fast"):          # model/default and model/fast
         for name in ("emotion_cnn.h5", "emotion_cnn.json", "emotion_cnn.tflite", "emotion_cnn.tflite.json"):
             assert f"emorec/assets/{folder}/{name}" in names
@@ -29,6 +30,12 @@ def test_the_wheel_carries_the_model_the_cascade_the_pages_and_the_commands(tmp_
     assert {"emorec/server/web/live.html", "emorec/server/web/upload.html"} <= names
     assert "emorec = emorec.cli.main:main" in entry_points and "emorec-ui = emorec.cli.window:main" in entry_points
     assert not [n for n in names if n.startswith(("tests/", "data/", "bench/")) or "__pycache__" in n]
+    # The light install: TensorFlow and Keras only with the train extra; LiteRT always.
+    requires = [line.split(":", 1)[1].strip() for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
+    heavy = [r for r in requires if r.startswith(("tensorflow", "keras"))]
+    assert heavy and all("; extra == " in r for r in heavy), heavy      # train, and dev which has it
+    assert {r.split("<")[0] for r in heavy if "extra == 'train'" in r} == {"keras", "tensorflow-cpu"}
+    assert any(r.startswith("ai-edge-litert") and "extra" not in r for r in requires)
 
 
 def test_the_shipped_detector_files_are_the_ones_notice_names():

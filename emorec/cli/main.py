@@ -10,7 +10,7 @@ from emorec.common.argtypes import HelpFormatter, number
 from emorec.common.errors import InputError
 from emorec.common.invocation import command, prog, python
 from emorec.common.labels import MODEL_DIR
-from emorec.common.quiet import quiet_libraries
+from emorec.common.quiet import quiet_libraries, require_training_libraries
 
 USAGE = """\
 emotion recognizer — training and analysis (the live window is `{ui}`)
@@ -52,6 +52,7 @@ def _add_train(sub):
 
 
 def _run_train(args):
+    require_training_libraries("train")
     from emorec.training.config import config_from_args, given_flags
     config = config_from_args(args)
     if args.resume:
@@ -149,6 +150,7 @@ def _add_calibrate(sub):
 
 
 def _run_calibrate(args):
+    require_training_libraries("calibrate")
     from emorec.network.files import resolve_model_path
     from emorec.training.calibrate import calibrate, describe
     from emorec.training.data import load_dataset
@@ -199,6 +201,7 @@ def _add_preview(sub):
 
 
 def _run_preview(args):
+    require_training_libraries("preview")
     from emorec.training.data import load_dataset
     from emorec.training.preview import preview_grid
     if Path(args.out).suffix.lower() not in FIGURE_TYPES:

@@ -2,6 +2,7 @@
 :class:`emorec.training.config.TrainConfig`."""
 
 import argparse
+import re
 
 
 def number(kind, low, high=None, low_open=False, high_open=False):
@@ -22,12 +23,13 @@ def number(kind, low, high=None, low_open=False, high_open=False):
 
 
 class HelpFormatter(argparse.HelpFormatter):
-    """Appends "(default: X)" to a flag's help only when X says something (not None/False/"") and the help
-    text does not already state its default."""
+    """Appends "(default: X)" to a flag's help only when X says something (not None/False/""), the help text
+    does not already state its default in parentheses, and the flag is not a switch that turns something off
+    (``--no-tta``'s default True would read as if it were on)."""
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if action.default not in (None, False, "", argparse.SUPPRESS) and "default" not in text \
-                and action.option_strings:
+        if action.default not in (None, False, "", argparse.SUPPRESS) and not re.search(r"\(default\b", text) \
+                and action.option_strings and not isinstance(action, argparse._StoreFalseAction):
             text += " (default: %(default)s)"
         return text

@@ -35,6 +35,11 @@ class TrainingError(EmorecError):
     """A training run that cannot start or go on as asked; the message says what to do."""
 
 
+class MissingLibrary(EmorecError):
+    """An optional library a command needs is not installed (e.g. TensorFlow in a light install); the message
+    gives the install command."""
+
+
 class InputError(EmorecError, ValueError):
     """A bad argument: a command-line flag out of range, or an array of the wrong dtype or shape."""
 

@@ -9,10 +9,11 @@ from pathlib import Path
 
 #: The entry-point scripts at the top of a checkout, and the console scripts an installed package has instead.
 CONSOLE_SCRIPTS = {"main.py": "emorec", "UI.py": "emorec-ui"}
-_CHECKOUT = Path(__file__).resolve().parents[2]
+#: The folder above the package: a checkout's root (with main.py) when run from one.
+CHECKOUT = Path(__file__).resolve().parents[2]
 
 
-def _shown(path: Path) -> str:
+def shown_path(path: Path) -> str:
     """``path`` relative to the current folder when it lies inside it, else absolute; quoted for a shell."""
     path = Path(path).absolute()
     try:
@@ -29,7 +30,7 @@ def python() -> str:
     found = shutil.which(exe.name)
     if found and Path(found).absolute() == exe.absolute():
         return exe.name
-    return _shown(exe)
+    return shown_path(exe)
 
 
 def prog(script: str = "main.py") -> str:
@@ -45,5 +46,5 @@ def command(script: str = "main.py") -> str:
     started = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
     if started in CONSOLE_SCRIPTS.values():
         return CONSOLE_SCRIPTS[script]
-    path = _CHECKOUT / script
-    return f"{python()} {_shown(path) if path.is_file() else script}"
+    path = CHECKOUT / script
+    return f"{python()} {shown_path(path) if path.is_file() else script}"

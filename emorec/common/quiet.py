@@ -6,11 +6,15 @@ Our own messages say what went wrong and what to do; the libraries' INFO/WARN li
 
 import contextlib
 import importlib
+import importlib.util
 import logging
 import os
 import sys
 import threading
 import warnings
+
+from emorec.common.errors import MissingLibrary
+from emorec.common.invocation import CHECKOUT, python, shown_path
 
 _lock = threading.Lock()
 
@@ -73,9 +77,41 @@ def silenced_stderr():
             os.close(saved)
 
 
-def import_keras():
+def require_training_libraries(needed_for: str) -> None:
+    """Raise :class:`errors.MissingLibrary` naming the install command when TensorFlow or Keras is missing:
+    a light install (``pip install emorec``) recognises through LiteRT alone, and training, calibrating,
+    previewing the augmentation and exporting a model need the ``train`` extra."""
+    missing = [name for name in ("tensorflow", "keras") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise MissingLibrary(f"{needed_for} needs {' and '.join(TRAINING_LIBRARIES[m] for m in missing)}, which "
+                             f"this install leaves out (recognising needs neither): {training_install_command()}")
+
+
+#: What :func:`require_training_libraries` calls each library in its message.
+TRAINING_LIBRARIES = {"tensorflow": "TensorFlow", "keras": "Keras"}
+
+
+def training_install_command() -> str:
+    """The command that adds training to this install: requirements.txt in a checkout, else the extra."""
+    if (CHECKOUT / "requirements.txt").is_file() and (CHECKOUT / "main.py").is_file():
+        return f"{python()} -m pip install -r {shown_path(CHECKOUT / 'requirements.txt')}"
+    return f"{python()} -m pip install 'emorec[train]'"
+
+
+def import_tensorflow(needed_for: str = "exporting a model to LiteRT"):
+    """``import tensorflow``, or :class:`errors.MissingLibrary` with the install command where it is missing."""
+    require_training_libraries(needed_for)
+    _quiet_tensorflow_environment()
+    with silenced_stderr():
+        import tensorflow
+    return tensorflow
+
+
+def import_keras(needed_for: str = "this command"):
     """``import keras`` (and with it TensorFlow) without the absl/oneDNN lines TensorFlow prints at import.
-    Sets ``TF_CPP_MIN_LOG_LEVEL`` where it is unset, nothing else outside the import."""
+    Sets ``TF_CPP_MIN_LOG_LEVEL`` where it is unset, nothing else outside the import. Where either is missing,
+    :class:`errors.MissingLibrary` with the install command."""
+    require_training_libraries(needed_for)
     _quiet_tensorflow_environment()
     with silenced_stderr():
         import keras

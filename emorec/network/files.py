@@ -33,7 +33,13 @@ from emorec.common.labels import (
     shipped_model_name,
     user_cache_dir,
 )
-from emorec.common.quiet import kept_logger_levels, silenced_stderr
+from emorec.common.quiet import (
+    import_keras,
+    import_tensorflow,
+    kept_logger_levels,
+    require_training_libraries,
+    silenced_stderr,
+)
 
 
 def resolve_model_path(path: str | Path | None = None) -> Path:
@@ -176,8 +182,9 @@ def ensure_export(model_path: str | Path, metadata: dict[str, Any] | None = None
     for tflite, stamp in _export_locations(model_path, digest):
         if _is_fresh(tflite, stamp, digest):
             return tflite
+    require_training_libraries(f"{model_path} has no up-to-date LiteRT export (.tflite), and making one")
     flatbuffer = to_litert(load_keras_model(model_path))
-    import tensorflow as tf
+    tf = import_tensorflow()
     failure = None
     for tflite, stamp in _export_locations(model_path, digest):
         try:
@@ -196,7 +203,7 @@ def to_litert(keras_model: Any, quantize: bool = True, representative: Iterable[
     """A Keras model's LiteRT flatbuffer (bytes): with ``quantize``, int8 weights and float activations (what
     the app runs); with ``representative`` too (an iterable of N×48×48×1 float32 inputs), int8 activations
     as well, their ranges set on those inputs."""
-    import tensorflow as tf
+    tf = import_tensorflow()
     converter = tf.lite.TFLiteConverter.from_keras_model(keras_model)
     if quantize:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -215,8 +222,7 @@ def load_keras_model(model_path: str | Path) -> Any:
         raise ModelError(f"{model_path} is an ensemble (its members' probabilities averaged); this command needs "
                          "one network: give one of its members (" +
                          ", ".join(str(m) for m in ensemble_members(model_path)) + ").")
-    from emorec.common.quiet import import_keras
-    keras = import_keras()
+    keras = import_keras(f"loading the Keras model {model_path}")
     try:
         model = keras.models.load_model(model_path, compile=False)
     except Exception as e:  # Keras and h5py raise many types for a damaged or foreign file

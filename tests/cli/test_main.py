@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -122,5 +123,7 @@ def test_serve_help_shows_every_default():
     serve = next(a for a in build_parser()._subparsers._group_actions[0].choices.items() if a[0] == "serve")[1]
     formatter = serve.formatter_class(serve.prog)
     missing = [a.option_strings[-1] for a in serve._actions
-               if a.option_strings and a.nargs != 0 and "default" not in formatter._get_help_string(a)]
+               if a.option_strings and a.nargs != 0 and not re.search(r"\(default\b", formatter._get_help_string(a))]
     assert not missing
+    switches_off = [a for a in serve._actions if a.option_strings and a.option_strings[-1].startswith("--no-")]
+    assert switches_off and not [a for a in switches_off if "(default: True)" in formatter._get_help_string(a)]
