@@ -220,7 +220,8 @@ def write_index(out: str | Path, finished: dict[str, dict[str, Any]],
     records = [InputRecord.from_summary(summary, status=Status.DONE, folder=str(out / name)).as_dict()
                for name, summary in sorted(finished.items())] + [r.as_dict() for r in failures]
     write_json(out / "index.json", {"created": now_iso(), "files": records})
-    cols = ["input", "kind", "status", "reason", "folder", "frames", "faces", "main_label", "seconds", "frames_per_s"]
+    cols = ["input", "kind", "status", "reason", "folder", "frames", "face_frames", "main_label", "seconds",
+            "frames_per_s"]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(cols)
@@ -236,7 +237,7 @@ def describe_result(record: InputRecord, no_face: str = "no face found") -> str:
     an image '2 faces: happy ×1, neutral ×1'; a video '300 frames, 290 face-frames: labelled happy in 87 %,
     neutral in 13 %' (a face-frame is one face in one analysed frame; the shares are of those). ``no_face``:
     what to say when there was none (the command line names the smallest face size looked for)."""
-    n = record.faces or 0
+    n = record.face_frames or 0
     shares = sorted((record.label_share or {}).items(), key=lambda kv: -kv[1])
     if record.kind == "video":
         head = f"{record.frames} frames, "

@@ -55,7 +55,7 @@ class InputRecord:
     reason: str | None = None
     seconds: float | None = None
     frames: int | None = None
-    faces: int | None = None
+    face_frames: int | None = None       # faces summed over the analysed frames (an image: its faces)
     frames_per_s: float | None = None
     main_label: str | None = None
     label_share: dict[str, float] | None = None
@@ -72,6 +72,8 @@ class InputRecord:
     def from_summary(cls, summary: dict[str, Any], **changes: Any) -> "InputRecord":
         """The record a finished input's summary.json holds, with ``changes``."""
         values = {k: summary[k] for k in RECORD_KEYS if k in summary}
+        if "faces" in summary and "face_frames" not in summary:     # written before 0.3.1
+            values["face_frames"] = summary["faces"]
         size = summary.get("size")
         width = size[0] if isinstance(size, list) and size else None
         return cls(**{**values, "status": Status(values.get("status", "done")), "width": width, **changes})
@@ -152,7 +154,7 @@ def write_image_outputs(folder: Path, faces: list, png: bytes, size: tuple[int, 
         table.add(0, 0.0, faces)
     summary = Summary()
     summary.add(faces)
-    return {"frames": 1, "faces": len(faces), "size": list(size), "summary": summary.result()}, outputs
+    return {"frames": 1, "face_frames": len(faces), "size": list(size), "summary": summary.result()}, outputs
 
 
 def analyze_image(path: str | Path, folder: Path, recognizer: Any) -> tuple[dict, dict]:
@@ -199,7 +201,7 @@ class VideoOutputs:
         self._files.close()
         plot_timeline(self.timeline, self.outputs["timeline"], title, duration_s=frames / self.fps)
         return {"frames": frames, "analysed_frames": self.timeline.frames, "fps": self.fps,
-                "faces": self.summary.faces, "summary": self.summary.result(), "width": self.width}, self.outputs
+                "face_frames": self.summary.faces, "summary": self.summary.result(), "width": self.width}, self.outputs
 
 
 def analyze_video(path: str | Path, folder: Path, recognizer: Any, options: AnalyzeOptions,
@@ -259,7 +261,7 @@ def record_input(path: str | Path, folder: str | Path, source: dict, settings: d
         size = result.get("size")
         kind = kind_of(path)
         record = InputRecord(input=str(path), kind=kind, folder=str(folder), status=Status.DONE,
-                             seconds=round(seconds, 3), frames=result["frames"], faces=result["faces"],
+                             seconds=round(seconds, 3), frames=result["frames"], face_frames=result["face_frames"],
                              # a rate for a video; an image is one frame, and its time is in seconds
                              frames_per_s=round(result["frames"] / seconds, 2) if seconds and kind == "video" else None,
                              main_label=max(shares, key=shares.get) if shares else "",

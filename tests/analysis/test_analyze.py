@@ -12,7 +12,7 @@ import emorec.analysis.outputs
 import emorec.analysis.results
 from emorec.analysis.analyze import analyze_paths, collect_inputs
 from emorec.analysis.analyze import describe_result as _describe_result
-from emorec.analysis.outputs import AnalyzeOptions
+from emorec.analysis.outputs import AnalyzeOptions, InputRecord
 from emorec.cli.main import main
 from emorec.common.errors import OutputError
 from emorec.common.labels import EMOTIONS
@@ -55,6 +55,8 @@ def test_images_and_video_produce_every_output(inputs, tmp_path):
     summary = json.loads((folder / "summary.json").read_text())
     assert sum(summary["summary"]["overall"]["label_share"].values()) == pytest.approx(1)
     assert list(summary["summary"]["tracks"]) == ["1"]
+    # one face in 12 frames: 12 face-frames, named as such (not "faces": 12)
+    assert summary["face_frames"] == summary["summary"]["overall"]["face_frames"] == 12 and "faces" not in summary
     assert (folder / "timeline.png").stat().st_size > 1000
     image_folder = out / "in__a_png"
     assert cv2.imread(str(image_folder / "annotated.png")).shape == (240, 320, 3)
@@ -118,11 +120,11 @@ def test_terminal_result_line_cannot_be_read_as_a_probability(inputs, tmp_path):
     video = next(r for r in records if r.kind == "video")
     top = max(video.label_share, key=video.label_share.get)
     assert _describe_result(video).startswith(f"12 frames, 12 face-frames: labelled {top} in ")
-    video = replace(video, frames=300, faces=290, label_share={"neutral": 0.13, "happy": 0.87})
+    video = replace(video, frames=300, face_frames=290, label_share={"neutral": 0.13, "happy": 0.87})
     assert _describe_result(video) == "300 frames, 290 face-frames: labelled happy in 87 %, neutral in 13 %"
-    image = replace(video, kind="image", faces=4, label_share={"happy": 0.5, "sad": 0.25, "fear": 0.25})
+    image = replace(video, kind="image", face_frames=4, label_share={"happy": 0.5, "sad": 0.25, "fear": 0.25})
     assert _describe_result(image) == "4 faces: happy ×2, sad ×1, fear ×1"
-    assert _describe_result(replace(image, faces=1, label_share={"sad": 1.0})) == "1 face: sad"
+    assert _describe_result(replace(image, face_frames=1, label_share={"sad": 1.0})) == "1 face: sad"
 
 
 def test_index_lists_everything_in_the_output_folder(inputs, tmp_path):
@@ -341,10 +343,10 @@ def test_index_and_summary_keep_their_fields_and_order(inputs, tmp_path):
     [record] = analyze_paths([inputs / "a.png"], out, AnalyzeOptions(), recognizer=fake_recognizer())
     summary = json.loads((out / "a_png" / "summary.json").read_text())
     # an image is one frame: no frames per second
-    assert list(summary) == ["input", "kind", "folder", "status", "seconds", "frames", "faces",
+    assert list(summary) == ["input", "kind", "folder", "status", "seconds", "frames", "face_frames",
                              "main_label", "label_share", "outputs", "size", "summary", "source", "settings", "created"]
     [row] = json.loads((out / "index.json").read_text())["files"]
-    assert list(row) == ["input", "kind", "folder", "status", "seconds", "frames", "faces",
+    assert list(row) == ["input", "kind", "folder", "status", "seconds", "frames", "face_frames",
                          "main_label", "label_share", "outputs"]
     assert row == record.as_dict() and record.width == 320
     missing = analyze_paths([inputs / "a.png", tmp_path / "gone.png"], out, AnalyzeOptions(),
@@ -397,3 +399,8 @@ def test_the_fast_model_is_chosen_by_name_from_any_folder(tmp_path, monkeypatch,
     assert "photo.jpg: 1 face: happy" in capsys.readouterr().out
     summary = json.loads((tmp_path / "r" / "photo_jpg" / "summary.json").read_text())
     assert summary["settings"]["model"]["path"] == str((FAST_MODEL_DIR / "emotion_cnn.h5").resolve())
+
+
+def test_a_summary_written_before_face_frames_had_its_name_still_gives_its_count():
+    record = InputRecord.from_summary({"input": "a.mp4", "kind": "video", "status": "done", "frames": 10, "faces": 9})
+    assert record.face_frames == 9 and "faces" not in record.as_dict()

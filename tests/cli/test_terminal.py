@@ -6,7 +6,7 @@ from emorec.cli.terminal import report
 
 
 def done(name, faces=1):
-    return InputRecord(input=f"/in/{name}", kind="image", status=Status.DONE, faces=faces,
+    return InputRecord(input=f"/in/{name}", kind="image", status=Status.DONE, face_frames=faces,
                        label_share={"happy": 1.0} if faces else {}, width=640)
 
 
