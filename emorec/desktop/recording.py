@@ -48,9 +48,10 @@ def save_snapshot(bgr: np.ndarray, folder: str | Path) -> Path:
 class Recording:
     """Per-face rows to a :class:`records.FaceCsv` (and optionally an annotated .mp4), owned by the worker.
 
-    ``frame`` is the source's frame index, counted on across a video's loops so that the frames of one
-    recording are unique and increasing; ``time_s`` is seconds since the recording started for a live camera,
-    the video timestamp (frame / fps) for files. Both files appear under their names only on :meth:`close`;
+    For a live camera ``frame`` and ``time_s`` both count from the start of the recording (frame 0 is the
+    first frame recorded; seconds since Record), as the browser page's recordings do. For a file both are the
+    video's own: its frame index (counted on across loops, so that a recording's frames are unique and
+    increasing) and its timestamp (frame / fps). Both files appear under their names only on :meth:`close`;
     :meth:`abort` deletes them. Write failures raise :class:`errors.OutputError`.
     """
 
@@ -72,10 +73,14 @@ class Recording:
             raise
         self._started = time.monotonic()
         self._last, self._offset = -1, 0
+        self._first: int | None = None       # a live camera's first recorded frame index
 
     def add(self, frame_index: int, faces: list, annotated) -> None:
         """One frame: its index in the source, its faces and the annotated BGR frame (for the .mp4). An index
         that goes back (the video looped) is counted on from the last one."""
+        if self._live:
+            self._first = frame_index if self._first is None else self._first
+            frame_index -= self._first
         frame = frame_index + self._offset
         if frame <= self._last:
             self._offset += self._last + 1 - frame

@@ -35,6 +35,7 @@ from starlette.exceptions import HTTPException
 from emorec import __version__
 from emorec.common.artifacts import library_versions
 from emorec.common.errors import InputError
+from emorec.common.invocation import command
 from emorec.common.labels import COLORS_HEX, EMOTIONS, VIDEO_EXTENSIONS
 from emorec.core.drawing import draw_faces
 from emorec.core.records import CSV_COLUMNS
@@ -110,7 +111,8 @@ def create_app(options: ServeOptions | None = None, pool: Any = None) -> FastAPI
         return Health(status="ok", model=pool.model_path.parent.name + "/" + pool.model_path.name,
                       arch=pool.metadata.get("arch"), classes=list(EMOTIONS), colors=COLORS_HEX,
                       csv_columns=CSV_COLUMNS, video_extensions=sorted(VIDEO_EXTENSIONS), tta=recognizing.tta,
-                      engines=pool.size, max_upload_mb=options.max_upload_mb, versions=library_versions())
+                      engines=pool.size, max_upload_mb=options.max_upload_mb, versions=library_versions(),
+                      serve_command=f"{command()} serve")
 
     recognized = {200: {"description": "the faces found; with `annotated=true`, the image with them drawn, as PNG",
                         "content": {"image/png": {}}}, **errors({

@@ -67,6 +67,8 @@ class Health(BaseModel):
     engines: int = Field(description="recognition engines shared by all clients")
     max_upload_mb: float
     versions: dict[str, str]
+    serve_command: str = Field(description="how this server was started, for the pages' hints "
+                                           "(e.g. `emorec serve` or `.venv/bin/python main.py serve`)")
 
 
 class JobStatus(str, Enum):

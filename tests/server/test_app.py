@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from emorec.common.errors import InputError
+from emorec.common.invocation import command
 from emorec.common.labels import VIDEO_EXTENSIONS
 from emorec.core.recognizer import Recognizer
 from emorec.core.records import CSV_COLUMNS
@@ -25,6 +26,7 @@ def test_health_names_the_model_classes_colours_and_csv_format(client):
     assert set(info["colors"]) == set(info["classes"]) and all(c.startswith("#") for c in info["colors"].values())
     assert info["csv_columns"] == CSV_COLUMNS and "ai-edge-litert" in info["versions"]
     assert info["video_extensions"] == sorted(VIDEO_EXTENSIONS)      # the upload page's list: one source
+    assert info["serve_command"] == f"{command()} serve"          # the pages' "still running?" hint
 
 
 def test_recognize_returns_every_face_with_box_probabilities_label_and_confidence(client):

@@ -7,6 +7,8 @@ missing browser fails the test. Screenshots go to a temporary folder, or to docs
 EMOREC_SCREENSHOTS=docs (how docs/live.png and docs/upload.png are made).
 """
 
+import csv
+import io
 import os
 import shutil
 import time
@@ -110,6 +112,30 @@ def test_live_page_boxes_and_labels_the_fake_cameras_face(server, browser, tmp_p
     draws, sent = browser.execute_script("return [barDraws, live.seq - sentBefore]")
     assert draws <= sent + 1          # one answer may have been on its way
     screenshot(browser, "live.png", tmp_path)
+
+
+def test_snapshot_and_recording_are_confirmed_and_a_recording_counts_from_its_start(server, browser):
+    browser.get(server + "/")
+    wait = WebDriverWait(browser, 30)
+    wait.until(lambda d: "1 face" in d.find_element(By.ID, "readout").text)
+    wait.until(lambda d: d.execute_script("return live.seq") > 5)      # frames before Record, not recorded
+    browser.execute_script("window.saved = []; emorec.download = (blob, name) => "
+                           "blob.text().then((text) => saved.push({name, text}));")
+    status = browser.find_element(By.ID, "status")
+    browser.find_element(By.ID, "snapshot").click()
+    wait.until(lambda d: "snapshot saved: emotions-" in status.text)
+    browser.find_element(By.ID, "record").click()
+    wait.until(lambda d: d.execute_script("return live.recording && live.recording.length") >= 3)
+    browser.find_element(By.ID, "record").click()
+    wait.until(lambda d: "recording saved:" in status.text and ".csv" in status.text)
+    seq = browser.execute_script("return live.seq")
+    wait.until(lambda d: d.execute_script("return live.seq") > seq + 3)   # replies came, and the line stayed
+    assert "recording saved:" in status.text
+    csv_file = next(f for f in browser.execute_script("return saved") if f["name"].endswith(".csv"))
+    rows = list(csv.DictReader(io.StringIO(csv_file["text"])))
+    frames = [int(r["frame"]) for r in rows]
+    assert frames[0] == 0 and frames == sorted(frames) and len(rows) >= 3     # frame 0 = the first recorded
+    assert 0 <= float(rows[0]["time_s"]) < 5
 
 
 def test_upload_page_annotates_an_image(server, browser, tmp_path):

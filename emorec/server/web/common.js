@@ -12,6 +12,16 @@ const emorec = {
     return emorec.info;
   },
 
+  // How the server was started, for "is it still running?" hints (known once /api/health has answered).
+  serveHint() {
+    return emorec.info ? `Is <code>${emorec.escape(emorec.info.serve_command)}</code> still running?`
+      : "Is the emorec server still running?";
+  },
+
+  escape(text) {
+    return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  },
+
   // Readable text on a colour: black on light colours, white on dark ones.
   textOn(hex) {
     const n = parseInt(hex.slice(1), 16);

@@ -13,7 +13,7 @@ video.playsInline = true;
 const live = {
   ws: null, stream: null, seq: 0, inFlight: null, sentAt: new Map(),
   faces: [], frameW: 640, frameH: 480, selectedId: null,
-  rtt: 0, fps: 0, replies: [], recording: null, started: 0, barsFace: undefined,
+  rtt: 0, fps: 0, replies: [], recording: null, started: 0, firstSeq: null, notice: null, barsFace: undefined,
 };
 
 function showMessage(lines, hint) {
@@ -23,6 +23,17 @@ function showMessage(lines, hint) {
 }
 
 function status(text) { $("status").textContent = text; }
+
+// A confirmation (a snapshot or recording saved) stays on the status line for a few seconds, whatever the
+// replies that come meanwhile; a recording in progress shows its count instead.
+const NOTICE_MS = 6000;
+function notice(text) {
+  live.notice = { text, until: performance.now() + NOTICE_MS };
+  status(text);
+}
+function idleStatus() {
+  return live.notice && performance.now() < live.notice.until ? live.notice.text : "";
+}
 
 // The bars show the selected (or largest) face; they are redrawn only when that face's result is a new one
 // (a reply, a click, a lost connection), not on every animation frame.
@@ -99,7 +110,7 @@ function connect() {
     showBars();
     status("");
     showMessage(["The connection to the emorec server was lost."],
-      "Reconnecting… Is <code>python main.py serve</code> still running?");
+      `Reconnecting… ${emorec.serveHint()}`);
     setTimeout(connect, 1000);
   };
   live.ws = ws;
@@ -141,8 +152,12 @@ function onReply(msg) {
       live.faces = msg.faces;
       live.frameW = msg.width;
       live.frameH = msg.height;
-      if (live.recording) live.recording.push(...emorec.csvRows(msg.seq, (now - live.started) / 1000, msg.faces));
-      status(live.recording ? `recording: ${live.recording.length} face rows` : "");
+      if (live.recording) {
+        // Frame and time both from the start of the recording, as the window records a camera.
+        if (live.firstSeq === null) live.firstSeq = msg.seq;
+        live.recording.push(...emorec.csvRows(msg.seq - live.firstSeq, (now - live.started) / 1000, msg.faces));
+      }
+      status(live.recording ? `recording: ${live.recording.length} face rows` : idleStatus());
     } else {
       status(`server: ${msg.error}`);
     }
@@ -182,19 +197,25 @@ view.addEventListener("click", (e) => {
   showBars();
 });
 
-$("snapshot").onclick = () => view.toBlob((b) => emorec.download(b, `emotions-${emorec.stamp()}.png`), "image/png");
+$("snapshot").onclick = () => view.toBlob((b) => {
+  const name = `emotions-${emorec.stamp()}.png`;
+  emorec.download(b, name);
+  notice(`snapshot saved: ${name} (in your downloads)`);
+}, "image/png");
 
 $("record").onclick = () => {
   const button = $("record");
   if (!live.recording) {
     live.recording = [];
     live.started = performance.now();
+    live.firstSeq = null;
     button.textContent = "Stop recording";
     button.classList.add("on");
   } else {
     const rows = [emorec.info.csv_columns.join(","), ...live.recording];
-    emorec.download(new Blob([rows.join("\n") + "\n"], { type: "text/csv" }), `emotions-${emorec.stamp()}.csv`);
-    status(`saved ${live.recording.length} face rows`);
+    const name = `emotions-${emorec.stamp()}.csv`;
+    emorec.download(new Blob([rows.join("\n") + "\n"], { type: "text/csv" }), name);
+    notice(`recording saved: ${live.recording.length} face rows in ${name} (in your downloads)`);
     live.recording = null;
     button.textContent = "Record";
     button.classList.remove("on");
@@ -207,7 +228,7 @@ $("camera").onchange = (e) => startCamera(e.target.value);
   try {
     await emorec.load();
   } catch (e) {
-    showMessage(["The emorec server cannot be reached."], `${e.message}. Is <code>python main.py serve</code> still running?`);
+    showMessage(["The emorec server cannot be reached."], `${emorec.escape(e.message)}. ${emorec.serveHint()}`);
     return;
   }
   showBars();

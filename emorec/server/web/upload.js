@@ -130,5 +130,5 @@ input.addEventListener("change", () => { handle(input.files); input.value = ""; 
 
 const ready = emorec.load();   // the server's classes, colours and video types, which handle() needs
 ready.catch((e) => {
-  drop.innerHTML = `<p class="error">The emorec server cannot be reached (${e.message}). Is <code>python main.py serve</code> still running?</p>`;
+  drop.innerHTML = `<p class="error">The emorec server cannot be reached (${emorec.escape(e.message)}). ${emorec.serveHint()}</p>`;
 });
