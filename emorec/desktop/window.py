@@ -14,6 +14,7 @@ import time
 import tkinter as tk
 from pathlib import Path
 from tkinter import filedialog, ttk
+from tkinter import font as tkfont
 
 from emorec.common.errors import EmorecError
 from emorec.common.labels import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
@@ -97,15 +98,19 @@ class App:
         root.columnconfigure(0, weight=1)
         root.rowconfigure(0, weight=1)
         # Column 0 (picture over status line) takes all the slack; the side panel keeps its width and
-        # spans both rows, so a status that wraps to two lines takes its height from the picture.
+        # spans both rows. The status row always has room for two lines, so a status that wraps (a saved
+        # file's path, the no-face hint) does not take its height from the picture.
         self.canvas = Picture(main, HINT)
         self.canvas.grid(row=0, column=0, sticky="nsew")
         self.canvas.bind("<Button-1>", self._on_click)
-        status = ttk.Label(main, textvariable=self.status, anchor="w", width=1)
-        status.grid(row=1, column=0, sticky="ew", pady=(6, 0))
+        status = ttk.Label(main, textvariable=self.status, anchor="nw", width=1)
+        status.grid(row=1, column=0, sticky="new", pady=(6, 0))
         status.bind("<Configure>", lambda e: status.configure(wraplength=max(e.width, 100)))
+        status_height = 2 * tkfont.nametofont("TkDefaultFont").metrics("linespace") + 8
         main.columnconfigure(0, weight=1)
         main.rowconfigure(0, weight=1)
+        main.rowconfigure(1, minsize=status_height + 6)
+        self.status_label = status
 
         buttons = [("Camera", self.choose_camera), ("Open video…", self.choose_video),
                    ("Open image…", self.choose_image), ("Pause", self.toggle_pause),
@@ -123,7 +128,7 @@ class App:
         root.update_idletasks()
         width, height = root.winfo_reqwidth(), root.winfo_reqheight()
         min_w = width - self.canvas.winfo_reqwidth() + PICTURE_MIN[0]
-        min_h = max(side.min_height, PICTURE_MIN[1] + status.winfo_reqheight() + 6) + 12
+        min_h = max(side.min_height, PICTURE_MIN[1] + status_height + 6) + 12
         root.minsize(min_w, min_h)
         root.geometry(f"{width}x{height}")
 

@@ -251,6 +251,21 @@ def test_texts_that_change_do_not_move_the_layout(app_factory, video):
     assert (app.root.winfo_width(), app.bars.winfo_rootx(), app.button["Record"].winfo_width()) == before
 
 
+def test_a_status_that_wraps_to_two_lines_does_not_shrink_the_picture(app_factory, image):
+    app = app_factory(image)
+    pump(app.root, lambda: app.frames_shown == 1)
+    app.status.set("one line")
+    app.root.update()
+    picture, one_line = app.canvas.winfo_height(), app.status_label.winfo_reqheight()
+    words = 1
+    while app.status_label.winfo_reqheight() < 1.5 * one_line:     # the shortest status that wraps
+        words += 1
+        app.status.set("no face found: " + "move closer " * words)
+        app.root.update()
+    assert app.status_label.winfo_reqheight() < 2.5 * one_line     # two lines, not three
+    assert app.canvas.winfo_height() == picture
+
+
 def test_small_window_keeps_every_control_reachable(app_factory, image):
     app = app_factory(image)
     root = app.root
