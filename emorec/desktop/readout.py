@@ -8,6 +8,9 @@ import tkinter as tk
 from collections import deque
 from collections.abc import Callable, Sequence
 
+from emorec.common.invocation import prog
+from emorec.core.detector import DetectorSettings
+from emorec.core.face_size import smaller_faces_flags, smallest_face
 from emorec.desktop.worker import Result
 
 READOUT_EVERY_S = 0.25           # refreshed this often: a number changing 30 times a second is unreadable
@@ -71,6 +74,19 @@ class Readout:
         fps = shown_rate(self.shown_at)
         rate = f"{fps:.0f} frames/s · " if fps else ""
         return f"{rate}{faces}\n{times}"
+
+
+def no_face_hint(settings: DetectorSettings, frame_width: int, *, camera: bool, still: bool) -> str:
+    """The status line's words when no face is found: the smallest face looked for, what can be done in the
+    window (come closer to the camera; open another file), then the flags that find smaller faces."""
+    text = f"no face of {smallest_face(settings, frame_width)} px or more found"
+    if camera:
+        action = "move closer to the camera and face it"
+    else:
+        action = f"open another {'picture (Open image…)' if still else 'video (Open video…)'}"
+    flags = smaller_faces_flags(settings, frame_width)
+    more = f", or for smaller faces start {prog('UI.py')} with {flags}" if flags else ""
+    return f"{text}: {action}{more}"
 
 
 class NoFaceHint:

@@ -18,9 +18,8 @@ from tkinter import font as tkfont
 
 from emorec.common.errors import EmorecError
 from emorec.common.labels import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
-from emorec.core.face_size import no_face_message
 from emorec.desktop.panel import SidePanel, bind_keys
-from emorec.desktop.readout import NoFaceHint, Readout
+from emorec.desktop.readout import NoFaceHint, Readout, no_face_hint
 from emorec.desktop.recording import default_output_dir, save_snapshot
 from emorec.desktop.widgets import Picture
 from emorec.desktop.worker import (
@@ -74,6 +73,7 @@ class App:
         self.selected_id = None
         self.state = None            # None (opening, or failed), "moving", "still" or "ended"
         self.paused = self.recording = False
+        self._camera_shown = False       # the source shown is a camera (the no-face hint's advice)
         self._poll_id = None
         self.status = tk.StringVar(value="starting…")
         self._hint = NoFaceHint(self.status)
@@ -176,7 +176,8 @@ class App:
         self.button["Record"].configure(text="Record")
         self.readout.set("\n")
         self._enable_source_buttons()
-        self.status.set(f"opening {'camera ' + str(source) if str(source).isdigit() else source}…")
+        self._camera_shown = str(source).isdigit()
+        self.status.set(f"opening {'camera ' + str(source) if self._camera_shown else source}…")
         self.commands = queue.Queue()
         self.worker = FrameWorker(self.recognizer, source, self.results, self.messages, self.commands,
                                   loop=self.loop.get(), mirror=self.mirror.get())
@@ -311,7 +312,8 @@ class App:
         self.canvas.show(result.rgba)
         settings = getattr(self.recognizer, "settings", None)
         self._hint.update(result, time.monotonic(), paused=self.paused,
-                          hint=None if settings is None else lambda: no_face_message(settings, result.bgr.shape[1]))
+                          hint=None if settings is None else lambda: no_face_hint(
+                              settings, result.bgr.shape[1], camera=self._camera_shown, still=result.still))
         self.bars.show(next((f for f in faces if f.id == self.selected_id), None) or
                        max(faces, key=lambda f: f.box[2] * f.box[3], default=None))
         self._readout.displayed((time.perf_counter() - started) * 1e3, alone=result.still)

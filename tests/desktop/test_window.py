@@ -19,6 +19,7 @@ from emorec.common.labels import EMOTIONS  # noqa: E402
 from emorec.core.detector import DetectorSettings  # noqa: E402
 from emorec.core.recognizer import Recognizer  # noqa: E402
 from emorec.core.records import CSV_COLUMNS  # noqa: E402
+from emorec.desktop.readout import no_face_hint  # noqa: E402
 from emorec.desktop.window import App  # noqa: E402
 from tests.helpers import CountingRecognizer, FakeClassifier, FakeDetector, moving_square_frames, write_video  # noqa: E402
 
@@ -347,16 +348,26 @@ def test_no_face_for_a_while_names_the_smallest_face_and_the_flags(app_factory, 
     import emorec.desktop.readout as readout_module
     app = app_factory(image, nobody())                   # a still: said at once
     pump(app.root, lambda: app.frames_shown == 1)
-    assert app.status.get() == "no face of 48 px or more found; for smaller faces: --min-size 24"
+    assert app.status.get() == ("no face of 48 px or more found: open another picture (Open image…), or for "
+                                "smaller faces start UI.py with --min-size 24")
     learned = app_factory(image, nobody("blazeface"))    # BlazeFace: its own smallest face, no Haar flags
     pump(learned.root, lambda: learned.frames_shown == 1)
-    assert re.fullmatch(r"no face of \d+ px or more found", learned.status.get())
+    assert re.fullmatch(r"no face of \d+ px or more found: open another picture \(Open image…\)", learned.status.get())
     monkeypatch.setattr(readout_module, "NO_FACE_S", 0.0)   # a moving source: after NO_FACE_S seconds
     rec = nobody()
     moving = app_factory(video, rec, loop=True)
-    pump(moving.root, lambda: moving.status.get().startswith("no face of 48 px"))
+    pump(moving.root, lambda: moving.status.get().startswith("no face of 48 px or more found: open another video"))
     rec.detector.sequence = ([[40, 60, 100, 100]],)      # a face comes: the status line is put back
     pump(moving.root, lambda: moving.status.get() == f"showing {video}")
+
+
+def test_the_no_face_hint_says_first_what_can_be_done_in_the_window():
+    haar = DetectorSettings(detector="haar")
+    assert no_face_hint(haar, 640, camera=True, still=False) == (
+        "no face of 48 px or more found: move closer to the camera and face it, or for smaller faces start UI.py "
+        "with --min-size 24 --detect-width 0")
+    assert no_face_hint(DetectorSettings(detector="blazeface", min_size=1), 640, camera=False, still=False) == \
+        "no face of 40 px or more found: open another video (Open video…)"
 
 
 def test_a_recording_saved_as_the_window_closes_is_logged(app_factory, video, tmp_path, caplog):
