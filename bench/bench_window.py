@@ -7,7 +7,8 @@ for 640×480 and 1280×960 frames, in a window at its natural size (a 640×480 p
 Needs a display: it starts Xvfb itself when there is none (apt-get install xvfb). The recognizer is not
 involved (bench_frame.py measures it); the worker's part (drawing the boxes) is timed separately.
 Then the whole app: UI.py's own entry point in a child process, on a 30 frames/s 640×480 video with one and
-with four faces (the astronaut photo, as bench_frame.py uses it), looped: frames/s shown and CPU share.
+with four faces (the astronaut photo, as bench_frame.py uses it), looped: frames/s shown, CPU share and the
+readout (its network time is what ``--model model/fast`` saves), for the shipped model and model/fast.
 """
 
 import itertools
@@ -63,13 +64,15 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seconds", type=float, default=10.0, help="seconds of UI.py measured per video")
     p.add_argument("--app-only", action="store_true", help="only the whole app (UI.py) on the two videos")
+    p.add_argument("--models", nargs="+", default=["model/default", "model/fast"],
+                   help="models the whole app runs with (default: both shipped ones)")
     args = p.parse_args()
     print(host_header(""))
     xvfb = start_xvfb()
     try:
         if not args.app_only:
             window_cost()
-        cpu_at_camera_rate(args.seconds)
+        cpu_at_camera_rate(args.seconds, models=args.models)
     finally:
         if xvfb is not None:
             xvfb.terminate()
@@ -148,7 +151,7 @@ def camera_clip(frame, path, frames=300, fps=30.0):
     return path
 
 
-def cpu_at_camera_rate(seconds=10.0, warm=3.0):
+def cpu_at_camera_rate(seconds=10.0, warm=3.0, models=("model/default",)):
     """UI.py (shipped model, default flags) on a 30 frames/s 640×480 video with one and with four faces, played
     at its own speed and looped, as a webcam would deliver it: frames shown per second and the process's CPU
     use (100 % = one core)."""
@@ -160,18 +163,22 @@ def cpu_at_camera_rate(seconds=10.0, warm=3.0):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
     print(f"\nUI.py on a 30 frames/s 640×480 video, {seconds:.0f} s after {warm:.0f} s of warm-up "
           "(CPU: the whole process, all threads, 100 % = one core):")
+    rows = [(model, passes, how) for model in models
+            for passes, how in (("both", "face + mirror every frame"), ("alternate", "one pass per face per frame"))
+            if passes == "alternate" or model == models[0]]
     for name, frame in (("1 face", frame_one_face()), ("4 faces", frame_four_faces())):
         clip = camera_clip(frame, tmp / f"{name.replace(' ', '_')}.avi")
-        for passes, how in (("both", "face + mirror every frame"), ("alternate", "one pass per face per frame")):
+        for model, passes, how in rows:
             run = subprocess.run([sys.executable, "-c", UI_RUN, str(warm), str(seconds), passes,
-                                  "--source", str(clip), "--loop"],
+                                  "--source", str(clip), "--loop", "--model", str(root / model)],
                                  capture_output=True, text=True, env=env, cwd=tmp, timeout=warm + seconds + 120)
             lines = [ln for ln in run.stdout.splitlines() if ln.startswith("{")]
             if run.returncode or not lines:
                 raise SystemExit(f"UI.py failed ({run.returncode}):\n{run.stderr[-2000:]}")
             r = json.loads(lines[-1])
             readout = " · ".join(r["readout"].splitlines())
-            print(f"  {name:8s} {how:28s} {r['fps']:5.1f} frames/s shown, CPU {100 * r['cpu']:4.0f} %   "
+            print(f"  {name:8s} {Path(model).name:8s} {how:28s} {r['fps']:5.1f} frames/s shown, "
+                  f"CPU {100 * r['cpu']:4.0f} %   "
                   f"readout: {readout}", flush=True)
     shutil.rmtree(tmp, ignore_errors=True)
 

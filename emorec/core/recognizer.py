@@ -12,6 +12,7 @@ Imports neither Tk nor TensorFlow.
 """
 
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,7 @@ class Recognizer:
         self._shape: tuple[int, ...] | None = None   # the last frame's size: another size starts afresh
         self._previous = np.zeros((0, 4), int)  # the last frame's boxes: a face none of them overlaps is new
         self.last_scan: str | None = None       # "full", "near" or None (boxes reused): for benchmarks and tests
+        self.network_ms = 0.0                   # the last frame's (or still's) time in the network, ms
 
     @property
     def resync_period(self) -> int:
@@ -173,7 +175,9 @@ class Recognizer:
         (2N crops with ``tta``: the faces, then their mirrors). One 48×48 crop → 7 probabilities.
         Anything else raises :class:`errors.InputError` naming the expected dtype and shape."""
         crops, single = as_crops(faces)
+        started = time.perf_counter()
         probs = flip_tta(self.classifier, crops) if self.tta else self.classifier(crops)
+        self.network_ms = (time.perf_counter() - started) * 1e3
         return probs[0] if single else probs
 
     # ---------------------------------------------------------------- streams
@@ -201,7 +205,10 @@ class Recognizer:
 
     def classify_detection(self, found: Detection) -> np.ndarray:
         """N×7 probabilities for a :class:`Detection`'s crops, from the passes it names, in one batched call."""
-        return classify_passes(self.classifier, found.crops, found.passes)
+        started = time.perf_counter()
+        probs = classify_passes(self.classifier, found.crops, found.passes)
+        self.network_ms = (time.perf_counter() - started) * 1e3
+        return probs
 
     def advance(self, frame_bgr: ArrayLike) -> None:
         """Detection alone: bring the stream's state past this frame without classifying it. A worker that

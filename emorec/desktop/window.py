@@ -19,7 +19,7 @@ from tkinter import font as tkfont
 from emorec.common.errors import EmorecError
 from emorec.common.labels import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from emorec.desktop.panel import SidePanel, bind_keys
-from emorec.desktop.readout import NoFaceHint, Readout, no_face_hint
+from emorec.desktop.readout import READOUT_BLANK, NoFaceHint, Readout, no_face_hint
 from emorec.desktop.recording import default_output_dir, save_snapshot
 from emorec.desktop.widgets import Picture
 from emorec.desktop.worker import (
@@ -77,7 +77,7 @@ class App:
         self._poll_id = None
         self.status = tk.StringVar(value="starting…")
         self._hint = NoFaceHint(self.status)
-        self.readout = tk.StringVar(value="\n")     # two lines from the start: the layout never jumps
+        self.readout = tk.StringVar(value=READOUT_BLANK)     # all its lines from the start: the layout never jumps
         self.loop = tk.BooleanVar(value=loop)
         self.mirror = tk.BooleanVar(value=mirror)
         self.record_video = tk.BooleanVar(value=record_video)
@@ -174,7 +174,7 @@ class App:
         self._readout.restart()
         self.button["Pause"].configure(text="Pause")
         self.button["Record"].configure(text="Record")
-        self.readout.set("\n")
+        self.readout.set(READOUT_BLANK)
         self._enable_source_buttons()
         self._camera_shown = str(source).isdigit()
         self.status.set(f"opening {'camera ' + str(source) if self._camera_shown else source}…")
@@ -306,7 +306,7 @@ class App:
     def _show(self, result: Result) -> None:
         started = time.perf_counter()
         if not result.still and (self.latest is None or result.frame != self.latest.frame):   # not a redraw
-            self._readout.new_frame(time.monotonic())
+            self._readout.new_frame(time.monotonic(), result)
         first, self.latest = self.latest is None, result
         faces = result.faces
         self.canvas.show(result.rgba)

@@ -92,7 +92,8 @@ class Message:
 class Result:
     """One frame, ready to show. ``rgba``: H×W×4 uint8, annotated (and mirrored if asked), in Pillow's layout
     for Tk; ``bgr``: the same picture in BGR; ``frame``: its index in the source; ``fps``: frames shown per
-    second (None when not known, and for a still); ``ms``: recognize + draw time of this frame in milliseconds;
+    second (None when not known, and for a still); ``ms``: recognize + draw time of this frame in milliseconds,
+    ``network_ms`` the part of it spent in the emotion network (None where the recognizer does not say);
     ``still``: a still image, recognized once and again only when a setting changes."""
     rgba: np.ndarray
     bgr: np.ndarray
@@ -101,6 +102,7 @@ class Result:
     fps: float | None
     ms: float
     still: bool
+    network_ms: float | None = None
 
 
 class FrameWorker(threading.Thread):
@@ -205,6 +207,7 @@ class FrameWorker(threading.Thread):
             faces = self.recognizer.image(shown) if self._still else self.recognizer(shown)
         annotated = draw_faces(shown, faces, self._selected_id)
         ms = (time.perf_counter() - t0) * 1e3
+        network_ms = None if redo == "redraw" else getattr(self.recognizer, "network_ms", None)
         self._shown = (frame, index, faces, annotated)
         fps = None
         if redo is None:
@@ -221,7 +224,8 @@ class FrameWorker(threading.Thread):
         except queue.Empty:
             pass
         self.results.put_nowait(Result(rgba=cv2.cvtColor(annotated, cv2.COLOR_BGR2RGBA), bgr=annotated, faces=faces,
-                                       frame=index, fps=fps, ms=ms, still=self._still))
+                                       frame=index, fps=fps, ms=ms, still=self._still,
+                                       network_ms=network_ms))
 
     def _wait_until(self, deadline):
         """Sleep until ``deadline`` (perf_counter seconds), obeying commands as they come."""
