@@ -15,6 +15,7 @@ WITHOUT_TENSORFLOW = """
 import runpy, sys
 sys.modules["tensorflow"] = None    # `import tensorflow` now fails as it does where it is not installed
 sys.modules["keras"] = None
+sys.modules["jax"] = None           # the cluster extra's, which the light install has not either
 sys.argv = sys.argv[1:]
 runpy.run_path(sys.argv[0], run_name="__main__")
 """

@@ -150,7 +150,7 @@ def _add_calibrate(sub):
 
 
 def _run_calibrate(args):
-    require_training_libraries("calibrate")
+    require_training_libraries("calibrate", tensorflow=True)    # it scores each blur through the LiteRT export
     from emorec.network.files import resolve_model_path
     from emorec.training.calibrate import calibrate, describe
     from emorec.training.data import load_dataset

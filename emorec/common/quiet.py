@@ -77,18 +77,25 @@ def silenced_stderr():
             os.close(saved)
 
 
-def require_training_libraries(needed_for: str) -> None:
-    """Raise :class:`errors.MissingLibrary` naming the install command when TensorFlow or Keras is missing:
-    a light install (``pip install emorec``) recognises through LiteRT alone, and training, calibrating,
-    previewing the augmentation and exporting a model need the ``train`` extra."""
-    missing = [name for name in ("tensorflow", "keras") if importlib.util.find_spec(name) is None]
+def installed(name: str) -> bool:
+    """Whether ``import name`` can find the package (without importing it)."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):    # an import hook that refuses it, or a module without a spec
+        return False
+
+
+def require_training_libraries(needed_for: str, *, tensorflow: bool = False) -> None:
+    """Raise :class:`errors.MissingLibrary` naming the install command when what training needs is missing:
+    Keras and a backend for it (TensorFlow, or JAX for multi-device training; ``tensorflow``: TensorFlow
+    itself, which exporting to LiteRT needs). A light install (``pip install emorec``) recognises through
+    LiteRT alone; training, calibrating, previewing the augmentation and exporting need the ``train`` extra."""
+    missing = [] if installed("keras") else ["Keras"]
+    if not installed("tensorflow") and (tensorflow or not installed("jax")):
+        missing.insert(0, "TensorFlow")
     if missing:
-        raise MissingLibrary(f"{needed_for} needs {' and '.join(TRAINING_LIBRARIES[m] for m in missing)}, which "
-                             f"this install leaves out (recognising needs neither): {training_install_command()}")
-
-
-#: What :func:`require_training_libraries` calls each library in its message.
-TRAINING_LIBRARIES = {"tensorflow": "TensorFlow", "keras": "Keras"}
+        raise MissingLibrary(f"{needed_for} needs {' and '.join(missing)}, which this install leaves out "
+                             f"(recognising needs neither): {training_install_command()}")
 
 
 def training_install_command() -> str:
@@ -100,7 +107,7 @@ def training_install_command() -> str:
 
 def import_tensorflow(needed_for: str = "exporting a model to LiteRT"):
     """``import tensorflow``, or :class:`errors.MissingLibrary` with the install command where it is missing."""
-    require_training_libraries(needed_for)
+    require_training_libraries(needed_for, tensorflow=True)
     _quiet_tensorflow_environment()
     with silenced_stderr():
         import tensorflow

@@ -182,7 +182,8 @@ def ensure_export(model_path: str | Path, metadata: dict[str, Any] | None = None
     for tflite, stamp in _export_locations(model_path, digest):
         if _is_fresh(tflite, stamp, digest):
             return tflite
-    require_training_libraries(f"{model_path} has no up-to-date LiteRT export (.tflite), and making one")
+    require_training_libraries(f"{model_path} has no up-to-date LiteRT export (.tflite), and making one",
+                               tensorflow=True)
     flatbuffer = to_litert(load_keras_model(model_path))
     tf = import_tensorflow()
     failure = None
