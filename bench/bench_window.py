@@ -45,6 +45,7 @@ def start_xvfb():
 
 class NoWork:
     """Stands in for the recognizer: the window is measured, not recognition."""
+    settings = network_ms = None
 
     def reset(self):
         pass

@@ -86,6 +86,14 @@ class CountingRecognizer:
     def reset(self):
         self.inner.reset()
 
+    @property
+    def settings(self):
+        return self.inner.settings
+
+    @property
+    def network_ms(self):
+        return self.inner.network_ms
+
     def __call__(self, frame):
         self.calls += 1
         if self.error is not None:

@@ -7,6 +7,7 @@ import signal
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import Any
 
 import cv2
 
@@ -14,7 +15,7 @@ from emorec.analysis.outputs import analyze_one, clear_outputs, failed_record
 from emorec.analysis.progress import progress_bar
 from emorec.common.errors import error_message
 
-_WORKER = {}
+_WORKER: dict[str, Any] = {}      # this worker process's options, recognizer and progress-bar slot
 WORKER_DIED = ("a worker process stopped abruptly (killed, or out of memory) before this input was finished; "
                "run again to redo it (finished inputs are kept), with fewer --workers if memory is short")
 
@@ -56,7 +57,8 @@ def _analyze_in_pool(todo, options, workers, on_done, settings):
         futures = {}
         for item in todo:
             try:
-                futures[pool.submit(_work, *item, settings)] = item
+                path, folder, source = item
+                futures[pool.submit(_work, path, folder, source, settings)] = item
             # A worker that dies while the pool is still starting the others breaks the pool (or, racing with
             # the pool's cleanup, the start of the next process): what was not submitted fails like the rest.
             except (BrokenProcessPool, OSError, ValueError):

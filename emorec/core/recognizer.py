@@ -15,14 +15,14 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from emorec.common.labels import CASCADE_PATH, EMOTIONS
 from emorec.core.boxes import clip_boxes, crop_faces, square_boxes
-from emorec.core.detector import Detector, Found, detect, detect_near, make_detector
+from emorec.core.detector import Detector, DetectorSettings, Found, detect, detect_near, make_detector
 from emorec.core.options import RecognizerOptions
 from emorec.core.preprocess import (
     BOTH,
@@ -79,6 +79,25 @@ class Detection:
     boxes: np.ndarray
     crops: np.ndarray
     passes: np.ndarray
+
+
+class Recognizes(Protocol):
+    """What the window and its worker need of a recognizer (:class:`Recognizer` is one; tests give
+    stand-ins): ``rec(frame)`` for a stream's next frame, ``rec.image(frame)`` for a still, ``reset()`` when the
+    source changes; ``settings`` (None: no detector to describe) for the no-face hint, ``network_ms`` (None: not
+    measured) for the readout."""
+
+    def __call__(self, frame_bgr: np.ndarray, /) -> list["Face"]: ...
+
+    def image(self, frame_bgr: np.ndarray, /) -> list["Face"]: ...
+
+    def reset(self) -> None: ...
+
+    @property
+    def settings(self) -> DetectorSettings | None: ...
+
+    @property
+    def network_ms(self) -> float | None: ...
 
 
 class Recognizer:

@@ -8,6 +8,7 @@ memory stays flat however long the source is, and the file appears under its nam
 """
 
 import csv
+from typing import Any
 
 import cv2
 
@@ -16,10 +17,18 @@ from emorec.common.errors import OutputError, output_error
 from emorec.core.recognizer import FACE_COLUMNS
 
 CSV_COLUMNS = ["frame", "time_s", *FACE_COLUMNS]
+#: The annotated videos' codec, as OpenCV's four-character code (what ``cv2.VideoWriter_fourcc(*"mp4v")`` gives).
+MP4V = int.from_bytes(b"mp4v", "little")
 
 
 class _Committed:
-    """As a context manager: ``commit()`` on success, ``abort()`` on an exception (both the subclass's)."""
+    """As a context manager: :meth:`commit` on success, :meth:`abort` on an exception (the subclass's)."""
+
+    def commit(self) -> Any:
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        raise NotImplementedError
 
     def __enter__(self):
         return self
@@ -97,7 +106,7 @@ class AnnotatedVideo(_Committed):
     def write(self, frame):
         if self._writer is None:
             h, w = frame.shape[:2]
-            self._writer = cv2.VideoWriter(str(self._file.tmp), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
+            self._writer = cv2.VideoWriter(str(self._file.tmp), MP4V, self.fps, (w, h))
             if not self._writer.isOpened():
                 raise OutputError(f"cannot write {self.path}: OpenCV could not open an mp4v video writer (no "
                                   f"encoder, or the disk is full); free some space, or {self.hint}.")

@@ -93,6 +93,7 @@ class Video:
         self.cap = cv2.VideoCapture(str(path))
         if start and self.cap.isOpened():
             self._seek(start)
+        self._first: np.ndarray | None
         ok, self._first = self.cap.read() if self.cap.isOpened() else (False, None)
         if not ok:
             self.cap.release()

@@ -6,11 +6,20 @@ import tkinter as tk
 from collections.abc import Callable, Sequence
 from tkinter import font as tkfont
 from tkinter import ttk
+from typing import Any
 
 from emorec.desktop.widgets import EmotionBars
 
-Action = Callable[[], object]
+Action = Callable[[], Any]
 KEYS_TAG = "EmorecKeys"          # bind tag put first on every widget: the keys win whatever has focus
+
+
+def _breaking(action: Action) -> Callable[[tk.Event], str]:
+    """A binding that runs ``action`` and stops there (Tk's "break"): the widget's own binding does not run."""
+    def run(event: tk.Event) -> str:
+        action()
+        return "break"
+    return run
 
 
 def bind_keys(root: tk.Misc, keys: dict[str, Action]) -> None:
@@ -18,7 +27,7 @@ def bind_keys(root: tk.Misc, keys: dict[str, Action]) -> None:
     are bound to a tag that comes before each widget's own class bindings and stops there (so space on a
     focused button pauses instead of pressing it). Call once every widget exists."""
     for sequence, action in keys.items():
-        root.bind_class(KEYS_TAG, sequence, lambda e, action=action: (action(), "break")[1])
+        root.bind_class(KEYS_TAG, sequence, _breaking(action))
     widgets = [root]
     while widgets:
         w = widgets.pop()
@@ -51,7 +60,7 @@ class SidePanel(ttk.Frame):
             b = ttk.Button(controls, text=text, command=command, width=chars)
             b.grid(row=i // 2, column=i % 2, sticky="ew", padx=2, pady=2)
             self.button[text] = b
-        self.checks = [ttk.Checkbutton(self, text=text, variable=variable, command=command)
+        self.checks = [ttk.Checkbutton(self, text=text, variable=variable, command=command or "")
                        for text, variable, command in checks]
         for i, check in enumerate(self.checks):
             check.grid(row=4 + i, sticky="w")

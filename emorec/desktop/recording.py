@@ -20,15 +20,15 @@ def default_output_dir(home=None):
     return (home / "Pictures" if (home / "Pictures").is_dir() else home) / "emorec"
 
 
-def ensure_folder(folder):
+def ensure_folder(folder: str | Path) -> Path:
     """Create ``folder`` (and its parents) if needed; returns it as an absolute path.
     Raises :class:`errors.OutputError` naming the fix when it cannot be created."""
-    folder = Path(folder).expanduser().absolute()
+    path = Path(folder).expanduser().absolute()
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        path.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise output_error(folder, e, "create the folder") from None
-    return folder
+        raise output_error(path, e, "create the folder") from None
+    return path
 
 
 def save_snapshot(bgr: np.ndarray, folder: str | Path) -> Path:

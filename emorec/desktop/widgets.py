@@ -21,7 +21,7 @@ class Picture(tk.Canvas):
     def __init__(self, parent, hint):
         super().__init__(parent, width=640, height=480, background="black", highlightthickness=0)
         self.hint, self.photo = hint, None
-        self.scale, self.offset = 1.0, (0, 0)
+        self.zoom, self.offset = 1.0, (0, 0)
         self._rgba = self._message = None
         self.bind("<Configure>", lambda e: self.redraw())
 
@@ -40,7 +40,7 @@ class Picture(tk.Canvas):
 
     def to_frame(self, x, y):
         """Canvas pixel → frame pixel of the frame shown."""
-        return (x - self.offset[0]) / self.scale, (y - self.offset[1]) / self.scale
+        return (x - self.offset[0]) / self.zoom, (y - self.offset[1]) / self.zoom
 
     def redraw(self):
         cw, ch = max(self.winfo_width(), 2), max(self.winfo_height(), 2)
@@ -55,8 +55,8 @@ class Picture(tk.Canvas):
             return
         rgba = self._rgba
         h, w = rgba.shape[:2]
-        self.scale = min(cw / w, ch / h)
-        size = (max(1, int(w * self.scale)), max(1, int(h * self.scale)))
+        self.zoom = min(cw / w, ch / h)
+        size = (max(1, int(w * self.zoom)), max(1, int(h * self.zoom)))
         if size != (w, h):   # bilinear: 0.5 ms for 1280×960 → 640×480 (INTER_AREA takes 4 ms on the Tk thread)
             rgba = cv2.resize(rgba, size, interpolation=cv2.INTER_LINEAR)
         image = Image.fromarray(rgba)

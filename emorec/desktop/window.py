@@ -18,6 +18,7 @@ from tkinter import font as tkfont
 
 from emorec.common.errors import EmorecError
 from emorec.common.labels import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+from emorec.core.recognizer import Recognizes
 from emorec.desktop.panel import SidePanel, bind_keys
 from emorec.desktop.readout import READOUT_BLANK, NoFaceHint, Readout, no_face_hint
 from emorec.desktop.recording import default_output_dir, save_snapshot
@@ -46,8 +47,8 @@ HINT = "Use “Open video…” or “Open image…” on the right, or “Camer
 
 
 class App:
-    """The main window. ``recognizer``: a :class:`recognizer.Recognizer` (or anything with the same
-    ``__call__``/``reset``); ``source``: camera index or file path to start with; ``output_dir``: where
+    """The main window. ``recognizer``: a :class:`recognizer.Recognizer` (or any
+    :class:`recognizer.Recognizes`); ``source``: camera index or file path to start with; ``output_dir``: where
     snapshots and recordings go (default :func:`recording.default_output_dir`, created when first needed)."""
 
     stop_timeout_s = STOP_TIMEOUT_S
@@ -57,8 +58,8 @@ class App:
         """The PhotoImage on screen (None while there is no picture)."""
         return self.canvas.photo
 
-    def __init__(self, root, recognizer, source=0, *, output_dir=None, loop=False, mirror=False, record_video=False,
-                 camera=0):
+    def __init__(self, root: tk.Tk, recognizer: Recognizes, source: int | str = 0, *, output_dir=None, loop=False,
+                 mirror=False, record_video=False, camera=0):
         self.root, self.recognizer = root, recognizer
         self.camera = camera            # what the Camera button opens (--camera)
         self._last_file: Path | None = None   # the file dialogs start in its folder
@@ -71,7 +72,7 @@ class App:
         self.frames_shown = 0
         self._readout = Readout()
         self.selected_id = None
-        self.state = None            # None (opening, or failed), "moving", "still" or "ended"
+        self.state: str | None = None    # None (opening, or failed), "moving", "still" or "ended"
         self.paused = self.recording = False
         self._camera_shown = False       # the source shown is a camera (the no-face hint's advice)
         self._poll_id = None
@@ -310,7 +311,7 @@ class App:
         first, self.latest = self.latest is None, result
         faces = result.faces
         self.canvas.show(result.rgba)
-        settings = getattr(self.recognizer, "settings", None)
+        settings = self.recognizer.settings
         self._hint.update(result, time.monotonic(), paused=self.paused,
                           hint=None if settings is None else lambda: no_face_hint(
                               settings, result.bgr.shape[1], camera=self._camera_shown, still=result.still))

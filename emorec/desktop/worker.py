@@ -19,6 +19,7 @@ import numpy as np
 
 from emorec.common.errors import InputError, error_message
 from emorec.core.drawing import draw_faces
+from emorec.core.recognizer import Recognizes
 from emorec.core.sources import open_source
 from emorec.desktop.recording import Recording
 
@@ -109,7 +110,7 @@ class FrameWorker(threading.Thread):
     """Reads a source, recognizes each frame and hands the newest :class:`Result` to the window, with
     :class:`Message` records on ``messages``; obeys :data:`Command` records on ``commands``."""
 
-    def __init__(self, recognizer: Any, source_spec: int | str, results: "queue.Queue[Result]",
+    def __init__(self, recognizer: Recognizes, source_spec: int | str, results: "queue.Queue[Result]",
                  messages: "queue.Queue[Message]", commands: "queue.Queue[Command] | None" = None, *,
                  loop: bool = False, mirror: bool = False):
         super().__init__(daemon=True, name="frame-worker")
@@ -207,7 +208,7 @@ class FrameWorker(threading.Thread):
             faces = self.recognizer.image(shown) if self._still else self.recognizer(shown)
         annotated = draw_faces(shown, faces, self._selected_id)
         ms = (time.perf_counter() - t0) * 1e3
-        network_ms = None if redo == "redraw" else getattr(self.recognizer, "network_ms", None)
+        network_ms = None if redo == "redraw" else self.recognizer.network_ms
         self._shown = (frame, index, faces, annotated)
         fps = None
         if redo is None:

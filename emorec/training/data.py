@@ -157,7 +157,8 @@ def load_csv(path, *, skip_bad=False, val_fraction=0.1, seed=0, use_cache=True, 
         split_of = df["Usage"].str.strip().map(USAGE_TO_SPLIT).to_numpy()[good]
         splits = {s: (x[split_of == s], y[split_of == s]) for s in SPLITS}
         if len(splits["val"][1]) == 0 and len(splits["train"][1]):
-            splits["train"], splits["val"] = _stratified_split(*splits["train"], val_fraction, seed)
+            x_train, y_train = splits["train"]
+            splits["train"], splits["val"] = _stratified_split(x_train, y_train, val_fraction, seed)
     else:
         train, val = _stratified_split(x, y, val_fraction, seed)
         splits = {"train": train, "val": val, "test": (x[:0], y[:0])}
@@ -182,7 +183,7 @@ def _stratified_split(x, y, val_fraction, seed):
     """Seeded per-class split -> ((x_train, y_train), (x_val, y_val)); at least one val image per class
     that has two or more images."""
     rng = np.random.default_rng(seed)
-    val_idx = []
+    val_idx: list[int] = []
     for c in range(NUM_CLASSES):
         idx = np.flatnonzero(y == c)
         rng.shuffle(idx)
@@ -201,7 +202,7 @@ def _split_dirs(root):
     """Map split name -> folder for ROOT/train, ROOT/test, ROOT/val|validation (case-insensitive)."""
     names = {"train": "train", "training": "train", "test": "test", "testing": "test",
              "val": "val", "valid": "val", "validation": "val"}
-    found = {}
+    found: dict[str, Path] = {}
     for child in sorted(root.iterdir()):
         split = names.get(child.name.lower()) if child.is_dir() else None
         if split:
@@ -227,7 +228,7 @@ def _read_face_image(path):
 
 def _load_class_folders(split_dir, skip_bad, skipped):
     xs, ys = [], []
-    class_dirs = {}
+    class_dirs: dict[str, Path] = {}
     for child in sorted(split_dir.iterdir()):
         if not child.is_dir():
             continue
@@ -274,11 +275,12 @@ def load_folders(root, *, skip_bad=False, val_fraction=0.1, seed=0):
     if "train" not in dirs and "test" not in dirs:
         raise DataError(f"{root}: expected train/ and test/ folders (each with one folder per class: "
                         f"{', '.join(EMOTIONS)}). {GET_DATA_HINT}")
-    skipped = []
+    skipped: list[str] = []
     splits = {s: _load_class_folders(d, skip_bad, skipped) for s, d in dirs.items()}
     empty = (np.zeros((0, INPUT_SIZE, INPUT_SIZE), np.uint8), np.zeros(0, np.int64))
     if "val" not in splits and "train" in splits:
-        splits["train"], splits["val"] = _stratified_split(*splits["train"], val_fraction, seed)
+        x_train, y_train = splits["train"]
+        splits["train"], splits["val"] = _stratified_split(x_train, y_train, val_fraction, seed)
     for s in SPLITS:
         splits.setdefault(s, empty)
     digest = hashlib.sha256()

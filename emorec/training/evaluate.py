@@ -134,7 +134,7 @@ def evaluate(model_path, dataset, split="test", out_dir=None, tta=False, classif
     report = {"model": str(model_path), "data": dataset.source, "data_sha256": dataset.sha256, "split": split,
               **_runtime(classifier), "date": now_iso(),
               **{key: score(y, p) for key, p in probs.items()}}
-    if ferplus:
+    if majority is not None:
         kept = majority >= 0
         report["ferplus"] = {"votes": str(ferplus), "kept": int(kept.sum()), "left_out": int((~kept).sum())}
         for key, p in probs.items():

@@ -24,10 +24,10 @@ def test_a_frame_is_scaled_to_fit_and_canvas_clicks_map_back_to_frame_pixels(roo
     root.update()
     picture.show(np.zeros((100, 200, 4), np.uint8))
     cw, ch = picture.winfo_width(), picture.winfo_height()
-    assert picture.scale == pytest.approx(min(cw / 200, ch / 100))
+    assert picture.zoom == pytest.approx(min(cw / 200, ch / 100))
     x, y = picture.to_frame(cw / 2, ch / 2)
     assert x == pytest.approx(100, abs=1) and y == pytest.approx(50, abs=1)     # the centre is the centre
-    assert (picture.photo.width(), picture.photo.height()) == (int(200 * picture.scale), int(100 * picture.scale))
+    assert (picture.photo.width(), picture.photo.height()) == (int(200 * picture.zoom), int(100 * picture.zoom))
 
 
 def test_a_message_replaces_the_frame_and_names_the_hint(root):

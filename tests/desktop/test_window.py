@@ -141,6 +141,8 @@ def test_switching_sources_stops_the_old_worker_before_starting_the_new_one(app_
     inner = fake_recognizer()
 
     class Blocking:
+        settings = network_ms = None     # no hint, no network time
+
         def reset(self):
             inner.reset()
 

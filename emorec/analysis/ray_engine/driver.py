@@ -84,7 +84,7 @@ def analyze_on_ray(todo, options: AnalyzeOptions, workers=None, address=None, se
         with progress_bar(len(units), f"segments on {count} Ray worker{'s' * (count > 1)}", "unit",
                           position=1, leave=False, disable=not units) as bar:
             stream = OrderedResults(ray, actors, units, bar)
-            batch = (None, None)   # (unit index, its results): the image batch being written
+            batch: tuple[int | None, list] = (None, [])   # (unit index, its results): the image batch being written
             for job in jobs:
                 if job.error is not None:
                     work = _failed_work(job.error)

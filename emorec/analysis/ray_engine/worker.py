@@ -21,7 +21,8 @@ class SegmentWorker:
         except Exception as e:   # a node without the model: every unit it gets says so
             self.error = reason(e)
 
-    def run(self, work: VideoSegment | ImageBatch) -> SegmentResult | list[ImageResult | Failed] | Failed:
+    def run(self, work: VideoSegment | ImageBatch) -> (SegmentResult | list[ImageResult | Failed] | list[Failed]
+                                                      | Failed):
         """``work`` done on this worker's recognizer."""
         if self.error:
             return work.failed(self.error)
