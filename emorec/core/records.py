@@ -8,17 +8,19 @@ memory stays flat however long the source is, and the file appears under its nam
 """
 
 import csv
+from fractions import Fraction
 from typing import Any
 
+import av
 import cv2
+import numpy as np
+from av import FFmpegError
 
 from emorec.common.artifacts import AtomicFile
 from emorec.common.errors import OutputError, output_error
 from emorec.core.recognizer import FACE_COLUMNS
 
 CSV_COLUMNS = ["frame", "time_s", *FACE_COLUMNS]
-#: The annotated videos' codec, as OpenCV's four-character code (what ``cv2.VideoWriter_fourcc(*"mp4v")`` gives).
-MP4V = int.from_bytes(b"mp4v", "little")
 
 
 class _Committed:
@@ -89,10 +91,41 @@ class FaceCsv(_Committed):
         self._file.abort()
 
 
+#: What writing a video can raise: PyAV's errors (a full disk is an OSError, ENOSPC) and the OS's.
+VIDEO_ERRORS = (OSError, ValueError, FFmpegError)
+
+
+class H264Writer:
+    """Frames to an H.264 mp4 that browsers, QuickTime and every player open (yuv420p, the index at the
+    front so that it plays while it downloads), through PyAV's FFmpeg. OpenCV's wheels can write only
+    MPEG-4 part 2 (mp4v), which browsers do not play. Odd sizes get one repeated edge column or row."""
+
+    def __init__(self, path: str, fps: float, width: int, height: int) -> None:
+        self._container = av.open(path, "w", format="mp4", options={"movflags": "+faststart"})
+        rate = Fraction(fps).limit_denominator(1001) if fps > 0 else Fraction(30)
+        self._stream = self._container.add_stream("libx264", rate=rate, options={"preset": "veryfast", "crf": "23"})
+        self._stream.width, self._stream.height = width + width % 2, height + height % 2
+        self._stream.pix_fmt = "yuv420p"
+
+    def write(self, bgr: np.ndarray) -> None:
+        h, w = bgr.shape[:2]
+        if (w, h) != (self._stream.width, self._stream.height):
+            bgr = np.pad(bgr, ((0, self._stream.height - h), (0, self._stream.width - w), (0, 0)), mode="edge")
+        for packet in self._stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(bgr), format="bgr24")):
+            self._container.mux(packet)
+
+    def release(self) -> None:
+        try:
+            for packet in self._stream.encode():
+                self._container.mux(packet)
+        finally:
+            self._container.close()
+
+
 class AnnotatedVideo(_Committed):
-    """An mp4 written frame by frame under a temporary name. cv2.VideoWriter fails silently (on a full disk
-    it leaves a truncated file), so :meth:`commit` reopens the file and renames it into place only if it
-    holds every frame written; otherwise it deletes it and raises :class:`errors.OutputError`."""
+    """An H.264 mp4 (:class:`H264Writer`) written frame by frame under a temporary name; :meth:`commit`
+    reopens the file and renames it into place only if it holds every frame written, otherwise it deletes it
+    and raises :class:`errors.OutputError` (a full disk), as does a write that fails."""
 
     def __init__(self, path, fps, hint="pass --no-video"):
         """``hint``: the other way out, named in error messages (analyze: "pass --no-video")."""
@@ -101,20 +134,26 @@ class AnnotatedVideo(_Committed):
             self._file = AtomicFile(path)
         except OSError as e:
             raise output_error(path, e) from None
-        self.path, self.fps, self.frames, self._writer = self._file.path, fps, 0, None
+        self.path, self.fps, self.frames = self._file.path, fps, 0
+        self._writer: H264Writer | None = None
 
     def write(self, frame):
-        if self._writer is None:
-            h, w = frame.shape[:2]
-            self._writer = cv2.VideoWriter(str(self._file.tmp), MP4V, self.fps, (w, h))
-            if not self._writer.isOpened():
-                raise OutputError(f"cannot write {self.path}: OpenCV could not open an mp4v video writer (no "
-                                  f"encoder, or the disk is full); free some space, or {self.hint}.")
-        self._writer.write(frame)
+        try:
+            if self._writer is None:
+                h, w = frame.shape[:2]
+                self._writer = H264Writer(str(self._file.tmp), self.fps, w, h)
+            self._writer.write(frame)
+        except VIDEO_ERRORS as e:
+            self.abort()
+            raise OutputError(f"cannot write {self.path}: {e}; free some space, or {self.hint}.") from None
         self.frames += 1
 
     def commit(self):
-        self._release()
+        try:
+            self._release()
+        except VIDEO_ERRORS as e:
+            self.abort()
+            raise OutputError(f"cannot write {self.path}: {e}; free some space, or {self.hint}.") from None
         cap = cv2.VideoCapture(str(self._file.tmp))
         readable = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
         cap.release()
@@ -129,10 +168,13 @@ class AnnotatedVideo(_Committed):
             raise output_error(self.path, e) from None
 
     def _release(self):
-        if self._writer is not None:
-            self._writer.release()
-            self._writer = None
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.release()
 
     def abort(self):
-        self._release()
+        try:
+            self._release()
+        except VIDEO_ERRORS:
+            pass   # the file is being thrown away anyway
         self._file.abort()

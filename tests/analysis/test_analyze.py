@@ -4,6 +4,7 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
+import av
 import cv2
 import pytest
 
@@ -19,6 +20,7 @@ from emorec.common.labels import EMOTIONS
 from emorec.core.detector import DetectorSettings
 from emorec.core.options import RecognizerOptions
 from emorec.core.recognizer import Recognizer
+from emorec.core.records import H264Writer
 from tests.helpers import FakeClassifier, FakeDetector, moving_square_frames, read_csv, write_video
 
 
@@ -188,25 +190,16 @@ def test_killed_runs_temporary_files_are_cleaned_up(inputs, tmp_path):
 
 
 def test_a_truncated_annotated_video_fails_that_input_and_leaves_nothing(inputs, tmp_path, monkeypatch):
-    real = cv2.VideoWriter
+    write = H264Writer.write
+    written = []
 
-    class FullDisk:
-        """A writer that, like cv2.VideoWriter on a full disk, silently stops writing (here after 5 frames)."""
-        def __init__(self, *args):
-            self.writer, self.n = real(*args), 0
+    def silently_stops(self, frame):
+        """Like a writer on a full disk that drops frames without a word (here after 5 frames)."""
+        written.append(1)
+        if len(written) <= 5:
+            write(self, frame)
 
-        def isOpened(self):
-            return self.writer.isOpened()
-
-        def write(self, frame):
-            self.n += 1
-            if self.n <= 5:
-                self.writer.write(frame)
-
-        def release(self):
-            self.writer.release()
-
-    monkeypatch.setattr(cv2, "VideoWriter", FullDisk)
+    monkeypatch.setattr(H264Writer, "write", silently_stops)
     out = tmp_path / "out"
     records = analyze_paths([inputs], out, AnalyzeOptions(), recognizer=fake_recognizer())
     by_name = {r.input.rsplit("/", 1)[-1]: r for r in records}
@@ -214,6 +207,35 @@ def test_a_truncated_annotated_video_fails_that_input_and_leaves_nothing(inputs,
     reason = by_name["clip.avi"].reason
     assert "5 of its 12 frames" in reason and "disk is probably full" in reason
     assert not (out / "in__sub__clip_avi").exists()
+
+
+def test_a_full_disk_while_encoding_fails_that_input_with_the_fix(inputs, tmp_path, monkeypatch):
+    write = H264Writer.write
+
+    def no_space_after_3(self, frame):
+        self.n = getattr(self, "n", 0) + 1
+        if self.n > 3:
+            av.error.err_check(-errno.ENOSPC)       # what PyAV raises when the disk is full
+        write(self, frame)
+
+    monkeypatch.setattr(H264Writer, "write", no_space_after_3)
+    out = tmp_path / "out"
+    records = analyze_paths([inputs], out, AnalyzeOptions(), recognizer=fake_recognizer())
+    video = next(r for r in records if r.input.endswith("clip.avi"))
+    assert video.status == "failed" and "No space left on device" in video.reason
+    assert "free some space, or pass --no-video" in video.reason
+    assert not (out / "in__sub__clip_avi").exists() and not list(out.rglob("*.partial*"))
+
+
+def test_annotated_videos_are_h264_that_browsers_play(inputs, tmp_path):
+    analyze_paths([inputs / "sub" / "clip.avi"], tmp_path / "out", AnalyzeOptions(), recognizer=fake_recognizer())
+    [video] = (tmp_path / "out").rglob("annotated.mp4")
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264" and stream.codec_context.pix_fmt == "yuv420p"
+        assert sum(1 for _ in container.decode(stream)) == 12
+    head = video.read_bytes()[:4096]
+    assert b"moov" in head          # the index first: it plays while it downloads
 
 
 def test_one_input_failing_to_write_or_crashing_fails_alone(inputs, tmp_path, monkeypatch):

@@ -188,6 +188,11 @@ def test_upload_page_runs_a_video_job_and_offers_its_files(server, browser, tmp_
     assert set(links) == {"annotated", "frames csv", "timeline", "summary"}
     assert card.find_element(By.CLASS_NAME, "summary").text.startswith("6 frames")
     assert card.find_element(By.TAG_NAME, "img").get_attribute("naturalWidth") != "0"    # the timeline shows
+    # the annotated video plays in the page: the browser decodes its frames (H.264, not OpenCV's mp4v)
+    WebDriverWait(browser, 30).until(lambda d: d.execute_script(
+        "const v = document.querySelector('.card video'); return v && v.readyState >= 2 && v.videoWidth === 640"))
+    assert browser.execute_script("return document.querySelector('.card video').duration") == pytest.approx(1, abs=0.2)
+    screenshot(browser, "upload-video.png", tmp_path)
 
 
 def test_the_live_page_says_so_when_the_server_goes_away(browser, tmp_path):

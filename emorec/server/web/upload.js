@@ -97,6 +97,14 @@ async function analyzeVideo(file) {
     if (state.status === "done") {
       bar.remove();
       el.querySelector(".summary").textContent = state.summary;
+      if (state.files.annotated) {     // H.264 mp4: plays here, and seeks (the server answers range requests)
+        const video = document.createElement("video");
+        video.src = state.files.annotated;
+        video.controls = video.muted = video.playsInline = true;
+        video.preload = "metadata";
+        video.className = "annotated";
+        el.querySelector(".body").appendChild(video);
+      }
       if (state.files.timeline) {
         const img = document.createElement("img");
         img.src = state.files.timeline;
