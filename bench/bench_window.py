@@ -25,6 +25,7 @@ from common import frame_four_faces, frame_one_face, host_header, times_ms
 
 from emorec.core.drawing import draw_faces
 from emorec.core.recognizer import Face
+from emorec.desktop.worker import Result
 
 
 def start_xvfb():
@@ -56,8 +57,8 @@ class NoWork:
 
 def result_for(frame, faces):
     annotated = draw_faces(frame, faces)
-    return {"bgr": annotated, "rgba": cv2.cvtColor(annotated, cv2.COLOR_BGR2RGBA), "faces": faces, "frame": 1,
-            "fps": 30.0, "ms": 4.0, "still": False}
+    return Result(bgr=annotated, rgba=cv2.cvtColor(annotated, cv2.COLOR_BGR2RGBA), faces=faces, frame=1, ms=4.0,
+                  still=False, network_ms=1.0)
 
 
 def main():

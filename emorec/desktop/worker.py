@@ -92,15 +92,14 @@ class Message:
 @dataclass(frozen=True)
 class Result:
     """One frame, ready to show. ``rgba``: H×W×4 uint8, annotated (and mirrored if asked), in Pillow's layout
-    for Tk; ``bgr``: the same picture in BGR; ``frame``: its index in the source; ``fps``: frames shown per
-    second (None when not known, and for a still); ``ms``: recognize + draw time of this frame in milliseconds,
-    ``network_ms`` the part of it spent in the emotion network (None where the recognizer does not say);
+    for Tk; ``bgr``: the same picture in BGR; ``frame``: its index in the source (the window counts the frames
+    it shows per second itself: :func:`readout.shown_rate`); ``ms``: recognize + draw time of this frame in
+    milliseconds, ``network_ms`` the part of it spent in the emotion network (None where the recognizer does not say);
     ``still``: a still image, recognized once and again only when a setting changes."""
     rgba: np.ndarray
     bgr: np.ndarray
     faces: list
     frame: int
-    fps: float | None
     ms: float
     still: bool
     network_ms: float | None = None
@@ -126,8 +125,6 @@ class FrameWorker(threading.Thread):
         self._source: Any = None
         self._still = False
         self._shown: tuple | None = None   # (raw frame, index, faces, annotated) of the frame on screen
-        self._fps: float | None = None
-        self._t_last: float | None = None
 
     def stop(self) -> None:
         """Ask the thread to finish (a command like the others); then ``join()`` it."""
@@ -194,7 +191,6 @@ class FrameWorker(threading.Thread):
     def _rewind(self, source):
         source.rewind()
         self.recognizer.reset()
-        self._t_last = None
         return -1
 
     def _process(self, frame, index, redo=None):
@@ -210,22 +206,14 @@ class FrameWorker(threading.Thread):
         ms = (time.perf_counter() - t0) * 1e3
         network_ms = None if redo == "redraw" else self.recognizer.network_ms
         self._shown = (frame, index, faces, annotated)
-        fps = None
         if redo is None:
             self._record()
-            if not self._still:
-                now = time.perf_counter()
-                if self._t_last is not None:   # a rate needs two frames
-                    rate = 1.0 / max(now - self._t_last, 1e-6)
-                    self._fps = 0.9 * self._fps + 0.1 * rate if self._fps else rate
-                    fps = self._fps
-                self._t_last = now
         try:
             self.results.get_nowait()   # drop the stale frame the window has not shown yet
         except queue.Empty:
             pass
         self.results.put_nowait(Result(rgba=cv2.cvtColor(annotated, cv2.COLOR_BGR2RGBA), bgr=annotated, faces=faces,
-                                       frame=index, fps=fps, ms=ms, still=self._still,
+                                       frame=index, ms=ms, still=self._still,
                                        network_ms=network_ms))
 
     def _wait_until(self, deadline):
@@ -255,7 +243,6 @@ class FrameWorker(threading.Thread):
             self._stopped = True
         elif isinstance(command, Pause):
             self._paused = command.on
-            self._t_last = self._fps = None   # the pause is not a slow frame
         elif isinstance(command, Mirror):
             if command.on != self._mirror:
                 self._mirror, self._redo = command.on, "reprocess"
