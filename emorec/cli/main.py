@@ -37,18 +37,25 @@ def usage() -> str:
     return USAGE.format(main=command("main.py"), ui=command("UI.py"))
 
 
+def _command(sub, name, run, **kwargs):
+    """One subcommand: its parser (help, description, the help formatter every command uses) and the function
+    that runs it."""
+    p = sub.add_parser(name, formatter_class=HelpFormatter, **kwargs)
+    p.set_defaults(func=run)
+    return p
+
+
 def _add_train(sub):
     from emorec.training.config import add_config_flags
-    p = sub.add_parser("train", help="train a model", formatter_class=HelpFormatter,
-                       description="Train a CNN on FER2013 (the Kaggle CSV or class folders). Every finished epoch "
-                                   "is saved; Ctrl-C or kill stops after saving, and --resume goes on.")
+    p = _command(sub, "train", _run_train, help="train a model",
+                 description="Train a CNN on FER2013 (the Kaggle CSV or class folders). Every finished epoch "
+                             "is saved; Ctrl-C or kill stops after saving, and --resume goes on.")
     add_config_flags(p)
     p.add_argument("--resume", nargs="?", const=True, metavar="DIR",
                    help="continue an interrupted run (in DIR, or in --out) from its last finished epoch; its saved "
                         "settings are kept, only --epochs and --devices may change")
     p.add_argument("--replace-default", action="store_true",
                    help="allow --out model/default or model/fast (the shipped models); refused otherwise")
-    p.set_defaults(func=_run_train)
 
 
 def _run_train(args):
@@ -93,10 +100,9 @@ def _check_not_a_file_in_the_way(folder, flag):
 
 
 def _add_evaluate(sub):
-    p = sub.add_parser("evaluate", help="score a model on a dataset split",
-                       formatter_class=HelpFormatter,
-                       description="Accuracy, per-class precision/recall/F1 and confusion matrices (Markdown, JSON, "
-                                   "PNG) of a model on one split; PrivateTest is the CSV's test split.")
+    p = _command(sub, "evaluate", _run_evaluate, help="score a model on a dataset split",
+                 description="Accuracy, per-class precision/recall/F1 and confusion matrices (Markdown, JSON, "
+                             "PNG) of a model on one split; PrivateTest is the CSV's test split.")
     p.add_argument("--model", help="model .h5 or run folder (default: the shipped model; model/fast: the small one "
                                    "for slow CPUs)")
     p.add_argument("--data", required=True, help="fer2013.csv(.gz) or class-folder tree")
@@ -107,7 +113,6 @@ def _add_evaluate(sub):
                    help="FER+ votes (fer2013new.csv; Kaggle CSV data): also score against the FER+ majority labels")
     p.add_argument("--out", help="folder for the reports (default: beside the model)")
     p.add_argument("--skip-bad-rows", action="store_true", help="leave out malformed rows/files instead of stopping")
-    p.set_defaults(func=_run_evaluate)
 
 
 def _run_evaluate(args):
@@ -136,17 +141,15 @@ def _run_evaluate(args):
 
 
 def _add_calibrate(sub):
-    p = sub.add_parser("calibrate", help="choose a model's input blur on the validation split",
-                       formatter_class=HelpFormatter,
-                       description="Score a few Gaussian blurs of the input (which undo the mismatch between "
-                                   "augmented training images and sharp live crops) on the validation split "
-                                   "(PublicTest) and build the best into the model file (two fixed layers in "
-                                   "front of the network). Training does this when a run completes; use this "
-                                   "for a run that was stopped early.")
+    p = _command(sub, "calibrate", _run_calibrate, help="choose a model's input blur on the validation split",
+                 description="Score a few Gaussian blurs of the input (which undo the mismatch between "
+                             "augmented training images and sharp live crops) on the validation split "
+                             "(PublicTest) and build the best into the model file (two fixed layers in "
+                             "front of the network). Training does this when a run completes; use this "
+                             "for a run that was stopped early.")
     p.add_argument("--model", required=True, help="model .h5 or run folder")
     p.add_argument("--data", required=True, help="fer2013.csv(.gz) or class-folder tree (its validation split is used)")
     p.add_argument("--skip-bad-rows", action="store_true", help="leave out malformed rows/files instead of stopping")
-    p.set_defaults(func=_run_calibrate)
 
 
 def _run_calibrate(args):
@@ -162,17 +165,15 @@ def _run_calibrate(args):
 
 
 def _add_ensemble(sub):
-    p = sub.add_parser("ensemble", help="combine models into one that averages their probabilities",
-                       formatter_class=HelpFormatter,
-                       description="Write an ensemble folder: each face goes through every member and their "
-                                   "probabilities are averaged (with the flip TTA on top, as for one model). "
-                                   "Slower per face (one pass per member) and more accurate: meant for stills, "
-                                   "analyze and the server's uploads. Members that are not shipped models are "
-                                   "copied into the folder with their LiteRT exports. Every command that takes "
-                                   "--model takes the folder; score it with `evaluate --model DIR`.")
+    p = _command(sub, "ensemble", _run_ensemble, help="combine models into one that averages their probabilities",
+                 description="Write an ensemble folder: each face goes through every member and their "
+                             "probabilities are averaged (with the flip TTA on top, as for one model). "
+                             "Slower per face (one pass per member) and more accurate: meant for stills, "
+                             "analyze and the server's uploads. Members that are not shipped models are "
+                             "copied into the folder with their LiteRT exports. Every command that takes "
+                             "--model takes the folder; score it with `evaluate --model DIR`.")
     p.add_argument("models", nargs="+", metavar="MODEL", help="model files or folders (at least two)")
     p.add_argument("--out", required=True, help="the ensemble folder to write, e.g. model/accurate")
-    p.set_defaults(func=_run_ensemble)
 
 
 def _run_ensemble(args):
@@ -188,16 +189,15 @@ def _run_ensemble(args):
 
 
 def _add_preview(sub):
-    p = sub.add_parser("preview", help="save a grid of sample faces per class", formatter_class=HelpFormatter,
-                       description="Save a PNG grid of random sample faces, one row per emotion (with each class's "
-                                   "count), to eyeball a dataset or a split before training.")
+    p = _command(sub, "preview", _run_preview, help="save a grid of sample faces per class",
+                 description="Save a PNG grid of random sample faces, one row per emotion (with each class's "
+                             "count), to eyeball a dataset or a split before training.")
     p.add_argument("--data", required=True, help="fer2013.csv(.gz) or class-folder tree")
     p.add_argument("--split", choices=("train", "val", "test"), default="train", help="which split to sample")
     p.add_argument("--per-class", type=number(int, 1), default=8, help="samples per class")
     p.add_argument("--seed", type=int, default=0, help="seed for picking the samples")
     p.add_argument("--out", default="preview.png", help="PNG file to write")
     p.add_argument("--skip-bad-rows", action="store_true", help="leave out malformed rows/files instead of stopping")
-    p.set_defaults(func=_run_preview)
 
 
 def _run_preview(args):
@@ -219,10 +219,9 @@ def _add_analyze(sub):
     from emorec.analysis.outputs import AnalyzeOptions
     from emorec.analysis.ray_engine import SEGMENT_FRAMES
     from emorec.common.options import add_flags
-    p = sub.add_parser("analyze", help="label faces in images, folders and videos",
-                       formatter_class=HelpFormatter,
-                       description="Annotated copies, per-frame CSVs, summaries and timelines for images, "
-                                   "folders (recursive) and videos. Re-running skips finished files.")
+    p = _command(sub, "analyze", _run_analyze, help="label faces in images, folders and videos",
+                 description="Annotated copies, per-frame CSVs, summaries and timelines for images, "
+                             "folders (recursive) and videos. Re-running skips finished files.")
     p.add_argument("paths", nargs="+", metavar="PATH", help="image, video or folder")
     p.add_argument("--out", required=True, help="output folder")
     add_flags(p, AnalyzeOptions)
@@ -237,7 +236,6 @@ def _add_analyze(sub):
                         "this run); every node needs this project at the same path and the inputs on shared storage")
     p.add_argument("--segment-frames", type=number(int, 1),
                    help=f"ray engine: frames per video segment, the unit of work (default: {SEGMENT_FRAMES})")
-    p.set_defaults(func=_run_analyze)
 
 
 def _run_analyze(args):
@@ -256,11 +254,10 @@ def _run_analyze(args):
 def _add_serve(sub):
     from emorec.common.options import add_flags
     from emorec.server.options import ServeOptions
-    p = sub.add_parser("serve", help="the browser app and HTTP API", formatter_class=HelpFormatter,
-                       description="Serve the live camera page (/), the upload page (/upload) and the HTTP API "
-                                   "(/api/recognize, /api/stream, /api/jobs, /api/health; docs at /api/docs).")
+    p = _command(sub, "serve", _run_serve, help="the browser app and HTTP API",
+                 description="Serve the live camera page (/), the upload page (/upload) and the HTTP API "
+                             "(/api/recognize, /api/stream, /api/jobs, /api/health; docs at /api/docs).")
     add_flags(p, ServeOptions)
-    p.set_defaults(func=_run_serve)
 
 
 def _run_serve(args):
