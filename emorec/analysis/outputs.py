@@ -22,6 +22,7 @@ from emorec.core.drawing import draw_faces
 from emorec.core.options import RecognizerOptions
 from emorec.core.records import AnnotatedVideo, FaceCsv
 from emorec.core.sources import Video, kind_of, read_image
+from emorec.network.files import model_digest, resolve_model_path
 
 #: Everything analyze writes in an input's folder; summary.json first, because it marks the folder as done.
 OUTPUT_NAMES = ("summary.json", "annotated.png", "annotated.mp4", "faces.csv", "frames.csv", "timeline.png")
@@ -88,7 +89,6 @@ RECORD_KEYS = tuple(f.name for f in dataclasses.fields(InputRecord) if f.metadat
 def model_identity(model: str | Path | None) -> dict[str, str]:
     """{"path": the model file, resolved, "sha256": of its bytes}: what tells two models apart. Raises
     :class:`errors.ModelError` when there is no such model."""
-    from emorec.network.files import model_digest, resolve_model_path
     path = resolve_model_path(model).resolve()
     return {"path": str(path), "sha256": model_digest(path)}
 

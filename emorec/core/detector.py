@@ -22,6 +22,7 @@ from emorec.common.argtypes import number
 from emorec.common.errors import DetectorError
 from emorec.common.labels import CASCADE_PATH
 from emorec.common.options import option
+from emorec.core.blazeface import SHORT_RANGE, VARIANTS, BlazeFaceModel
 from emorec.core.boxes import dedupe, dedupe_indices, in_reading_order
 
 #: The ``--detector`` names, in the order ``--help`` lists them (:data:`DETECTORS` maps each to its detector).
@@ -240,7 +241,6 @@ class BlazeFaceDetector:
 
     def __init__(self, settings: DetectorSettings | None = None, variant: str = "full-range",
                  path: str | Path | None = None, framed: bool = True, num_threads: int | None = None):
-        from emorec.core.blazeface import VARIANTS, BlazeFaceModel
         self.settings = settings or DetectorSettings(detector="blazeface")
         self.name = "blazeface" if variant == "full-range" else "blazeface-short"
         # detection and classification run one after the other: two runtime threads use the idle core
@@ -276,7 +276,6 @@ class BlazeFaceDetector:
         if len(boxes) > NEAR_MAX_FACES:
             return self.detect(frame)
         if self._near_model is None:
-            from emorec.core.blazeface import SHORT_RANGE, BlazeFaceModel
             self._near_model = BlazeFaceModel(SHORT_RANGE, num_threads=self.num_threads)
         hits: list[tuple[np.ndarray, float, np.ndarray]] = []
         for box in boxes:

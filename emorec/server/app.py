@@ -21,6 +21,8 @@ import contextlib
 import errno
 import ipaddress
 import logging
+import os
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +32,9 @@ from typing import Any, TypeVar
 import cv2
 from fastapi import FastAPI, Query, Request, WebSocket
 from fastapi.responses import Response
+from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
+from starlette.requests import Request as StarletteRequest
 
 from emorec import __version__
 from emorec.common.artifacts import library_versions
@@ -156,8 +160,6 @@ def create_app(options: ServeOptions | None = None, pool: Any = None) -> FastAPI
 
 
 async def _first_file(request: Request, body: bytes) -> bytes:
-    from starlette.datastructures import UploadFile
-    from starlette.requests import Request as StarletteRequest
 
     async def replay() -> dict[str, Any]:
         return {"type": "http.request", "body": body, "more_body": False}
@@ -184,8 +186,6 @@ def is_loopback(host: str) -> bool:
 
 def check_listen(host: str, port: int) -> None:
     """Refuse at once, with what to do, an address this server could not listen on."""
-    import os
-    import socket
     try:
         with socket.create_server((host, port)):
             pass

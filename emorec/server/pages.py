@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from PIL import Image, ImageDraw
 
 from emorec.common.errors import EmorecError
 from emorec.common.invocation import python
@@ -38,7 +39,6 @@ def docs_assets() -> Path:
 @functools.cache
 def favicon() -> bytes:
     """The icon as ICO bytes (16 and 32 px): a dark tile with a face boxed in yellow, as the pages box faces."""
-    from PIL import Image, ImageDraw
     size = 128
     tile = Image.new("RGBA", (size, size), (0, 0, 0, 0))
     draw = ImageDraw.Draw(tile)

@@ -18,6 +18,7 @@ from emorec.core.options import RecognizerOptions
 from emorec.core.recognizer import track
 from emorec.core.sources import Video
 from emorec.core.tracking import Tracker
+from emorec.network.files import resolve_model_path
 
 
 def _video_work(job: Job, stream: OrderedResults, options: AnalyzeOptions):
@@ -117,5 +118,4 @@ def analyze_on_ray(todo, options: AnalyzeOptions, workers=None, address=None, se
 
 def _absolute_model(options: RecognizerOptions) -> RecognizerOptions:
     """The options with the model as an absolute path: workers do not share the driver's working directory."""
-    from emorec.network.files import resolve_model_path
     return dataclasses.replace(options, model=str(resolve_model_path(options.model).resolve()))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emorec.analysis.outputs import recognize_image
 from emorec.common.errors import SourceError, error_message
 from emorec.core.sources import Video
 
@@ -78,7 +79,6 @@ class ImageBatch:
     paths: tuple[str, ...]
 
     def run(self, recognizer) -> "list[ImageResult | Failed]":
-        from emorec.analysis.outputs import recognize_image
         results: list[ImageResult | Failed] = []
         for path in self.paths:
             try:

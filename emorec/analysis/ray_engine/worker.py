@@ -1,7 +1,11 @@
 """The Ray actor that detects and classifies: one per worker, run in Ray's processes."""
 
+import cv2
+
 from emorec.analysis.ray_engine.work import Failed, ImageBatch, ImageResult, SegmentResult, VideoSegment, reason
+from emorec.core.classifier import Classifier
 from emorec.core.options import RecognizerOptions
+from emorec.core.recognizer import Recognizer
 
 
 class SegmentWorker:
@@ -10,10 +14,6 @@ class SegmentWorker:
     input fails with that reason) rather than as exceptions, so Ray retries only dead processes."""
 
     def __init__(self, options: RecognizerOptions):
-        import cv2
-
-        from emorec.core.classifier import Classifier
-        from emorec.core.recognizer import Recognizer
         cv2.setNumThreads(1)
         self.error = None
         try:
