@@ -3,8 +3,10 @@ import cycle, one exception hierarchy, no printing in library code, no process-w
 no sys.path patching."""
 
 import ast
+import io
 import subprocess
 import sys
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -147,3 +149,50 @@ def test_importing_the_package_changes_no_process_wide_state(group):
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "same"
+
+
+#: Third-party libraries a function may import without saying why: heavy (seconds of import time, or log noise)
+#: or optional (an install may leave them out), so importing them at the top would slow or break everything else.
+LAZY_LIBRARIES = frozenset({"keras", "tensorflow", "jax", "ray", "matplotlib", "tkinter", "uvicorn", "fastapi_offline",
+                            "ai_edge_litert"})
+
+
+def unexplained_function_imports(path, source):
+    """``path:line module`` for each import inside a function of ``source`` that is neither of a
+    :data:`LAZY_LIBRARIES` library nor commented (on its line, or alone on the line above)."""
+    commented, comment_only = set(), set()
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type == tokenize.COMMENT:
+            commented.add(tok.start[0])
+            if not tok.line[:tok.start[1]].strip():
+                comment_only.add(tok.start[0])
+    found = {}
+    for fn in ast.walk(ast.parse(source, path)):
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or "."]
+            else:
+                continue
+            if (all(n.split(".")[0] in LAZY_LIBRARIES for n in names) or node.lineno in commented
+                    or node.lineno - 1 in comment_only):
+                continue
+            found[node.lineno] = f"{path}:{node.lineno} {', '.join(names)}"   # a nested function is walked twice
+    return [found[line] for line in sorted(found)]
+
+
+def test_function_level_imports_have_a_reason():
+    """An import inside a function hides a dependency and runs on every call: each one is of a heavy or
+    optional library, in emorec/cli (each subcommand imports what it needs, so ``--help`` stays fast), or
+    says on its line or the line above why it cannot be at the top of the module."""
+    wrong = []
+    for p in sorted(PACKAGE.rglob("*.py")):
+        rel = p.relative_to(ROOT)
+        if rel.parts[:2] == ("emorec", "cli"):
+            continue
+        wrong += unexplained_function_imports(rel.as_posix(), p.read_text(encoding="utf-8"))
+    assert not wrong, ("imports inside functions with no reason given (move them to the top of the module, or "
+                       "comment why they must stay):\n" + "\n".join(wrong))

@@ -10,10 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+from tqdm import tqdm
 
 from emorec.analysis.outputs import analyze_one, clear_outputs, failed_record
 from emorec.analysis.progress import progress_bar
 from emorec.common.errors import error_message
+from emorec.core.classifier import Classifier
+from emorec.core.recognizer import Recognizer
 
 _WORKER: dict[str, Any] = {}      # this worker process's options, recognizer and progress-bar slot
 WORKER_DIED = ("a worker process stopped abruptly (killed, or out of memory) before this input was finished; "
@@ -21,10 +24,6 @@ WORKER_DIED = ("a worker process stopped abruptly (killed, or out of memory) bef
 
 
 def _init_worker(options, lock, slots):
-    from tqdm import tqdm
-
-    from emorec.core.classifier import Classifier
-    from emorec.core.recognizer import Recognizer
     # Ctrl-C reaches every process of the terminal: the parent stops the workers and cleans up after them.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Parallelism comes from the processes: OpenCV's own threads would oversubscribe the cores.

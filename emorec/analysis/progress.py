@@ -6,6 +6,8 @@ import sys
 import time
 from typing import Any, TextIO
 
+from tqdm import tqdm
+
 #: Seconds between two plain progress lines of one bar.
 PLAIN_EVERY_S = 30.0
 
@@ -15,7 +17,6 @@ def progress_bar(total: int, desc: str, unit: str, position: int = 0, leave: boo
     """A bar with tqdm's ``total``, ``update(n)``, ``refresh()``, ``close()`` and ``with``: a tqdm bar when
     stderr is a terminal, else a :class:`PlainProgress`."""
     if not disable and _is_terminal(sys.stderr):
-        from tqdm import tqdm
         return tqdm(total=total, desc=desc, unit=unit, position=position, leave=leave)
     return PlainProgress(total, desc, unit, disable=disable)
 

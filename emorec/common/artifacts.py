@@ -3,6 +3,7 @@
 import contextlib
 import functools
 import hashlib
+import importlib.metadata as md
 import json
 import os
 import platform
@@ -87,7 +88,6 @@ def now_iso():
 
 def library_versions():
     """Versions of the libraries a model's behaviour depends on (only those already importable)."""
-    import importlib.metadata as md
     out = {"python": platform.python_version()}
     for name in ("keras", "tensorflow", "tensorflow-cpu", "jax", "numpy", "opencv-python", "ai-edge-litert"):
         with contextlib.suppress(md.PackageNotFoundError):

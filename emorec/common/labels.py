@@ -1,5 +1,6 @@
 """Constants defined once for the whole project: class names, colours, input size, paths."""
 
+import os
 from pathlib import Path
 
 #: FER2013 label order (the ``emotion`` column of the Kaggle CSV is an index into this).
@@ -79,5 +80,4 @@ BLAZEFACE_SHORT_PATH = (_ASSETS if _INSTALLED else PROJECT_DIR) / "face_detectio
 def user_cache_dir():
     """The user's cache folder for emorec ($XDG_CACHE_HOME/emorec, else ~/.cache/emorec): parsed datasets and
     model exports that cannot go beside their model. Never the source tree."""
-    import os
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "emorec"

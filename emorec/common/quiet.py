@@ -27,7 +27,7 @@ def quiet_libraries():
     _quiet_tensorflow_environment()
     os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")     # AV_LOG_QUIET: no "moov atom not found" lines
-    import cv2
+    import cv2  # after OPENCV_LOG_LEVEL is set: cv2 reads it when it loads
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
     for name in LIBRARY_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)

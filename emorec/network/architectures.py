@@ -4,6 +4,9 @@ Keras is imported when a model is built, not when this module is imported, so th
 the architectures (``main.py analyze --help``) without the seconds a TensorFlow import costs.
 """
 
+import cv2
+import numpy as np
+
 from emorec.common.errors import InputError
 from emorec.common.labels import INPUT_SIZE, NUM_CLASSES
 
@@ -255,7 +258,6 @@ BLUR_LAYERS = ("input_blur_rows", "input_blur_cols")
 
 def gaussian_kernel(sigma):
     """OpenCV's 1-D Gaussian kernel for a float image and σ ``sigma`` (its size rule and weights), float64."""
-    import cv2
     return cv2.getGaussianKernel(int(round(sigma * 4 * 2 + 1)) | 1, sigma, cv2.CV_64F)[:, 0]
 
 
@@ -267,8 +269,6 @@ def has_input_blur(model):
 def blur_matrix(sigma, size=INPUT_SIZE):
     """The size×size matrix M with ``M @ face @ M.T`` = ``cv2.GaussianBlur(face, (0, 0), sigma)`` for a float
     face: OpenCV's own kernel (its size and weights for float images) and border (reflect-101)."""
-    import cv2
-    import numpy as np
     if not sigma:
         return np.eye(size, dtype=np.float32)
     m = cv2.sepFilter2D(np.eye(size), cv2.CV_64F, np.ones((1, 1)), gaussian_kernel(sigma)[:, None],
@@ -292,7 +292,6 @@ def with_input_blur(model, sigma):
     the 1-D kernel along the rows and along the columns (two untrainable depthwise convolutions). Its few
     weights stay float in the LiteRT export (the int8 export quantizes only larger weight tensors)."""
     import keras
-    import numpy as np
     from keras import layers
     base = without_input_blur(model)
     if not sigma:

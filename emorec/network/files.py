@@ -11,6 +11,7 @@ probabilities within ~0.01 of the float model.
 """
 
 import contextlib
+import hashlib
 import io
 import warnings
 from collections.abc import Iterable
@@ -97,7 +98,6 @@ def model_digest(model_path: str | Path) -> str:
     members' digests (a retrained member changes it)."""
     if not is_ensemble(model_path):
         return file_sha256(model_path)
-    import hashlib
     h = hashlib.sha256(Path(model_path).read_bytes())
     for member in ensemble_members(model_path):
         h.update(file_sha256(member).encode())

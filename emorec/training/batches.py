@@ -4,6 +4,8 @@ Every epoch's randomness (the order of the images, mixing, augmentation, dropout
 epoch) alone, so a run that is stopped and resumed follows exactly the course of one that never stopped.
 """
 
+import warnings
+
 import numpy as np
 
 from emorec.core.preprocess import to_model_input
@@ -49,8 +51,6 @@ def epoch_batches(x, targets, weights, config, first_epoch, devices=1):
 
 def batch_mixers(config):
     """The Keras layers that mix images within a batch (``--mixup``, ``--cutmix``); empty when both are off."""
-    import warnings
-
     import keras
     # Keras's MixUp asks for an int64 range, which JAX (32-bit by default) gives as int32, saying so each batch
     warnings.filterwarnings("ignore", message="Explicitly requested dtype int64 requested in arange")

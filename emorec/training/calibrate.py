@@ -24,6 +24,7 @@ from emorec.common.artifacts import atomic_path, file_sha256, metadata_path, now
 from emorec.common.errors import InputError, ModelError
 from emorec.core.classifier import Classifier
 from emorec.core.preprocess import flip_pair, to_model_input
+from emorec.network.architectures import blur_matrix, with_input_blur, without_input_blur
 from emorec.network.files import load_keras_model, load_metadata, resolve_model_path
 
 #: The blurs tried, in pixels (0 = none).
@@ -34,7 +35,6 @@ def accuracy_by_sigma(network, x, y, sigmas=SIGMAS, batch_size=256):
     """{σ: {"plain": accuracy, "tta": accuracy with the horizontal flip}}; ``network(tensor)`` maps an
     N×48×48×1 float32 tensor to N×7 probabilities (e.g. :meth:`classifier.Classifier.run` of a bare network).
     Each σ blurs with :func:`architectures.blur_matrix`, exactly as the built-in blur will."""
-    from emorec.network.architectures import blur_matrix
     table = {}
     for sigma in sigmas:
         m = blur_matrix(sigma)
@@ -61,7 +61,6 @@ def calibrate(model_path, dataset, split="val", sigmas=SIGMAS):
     it had), record it in the model's metadata and return that record."""
     if split == "test":
         raise InputError("the test split is kept for the final report; calibrate on 'val'")
-    from emorec.network.architectures import with_input_blur, without_input_blur
     model_path = resolve_model_path(model_path)
     x, y = dataset.split(split)
     if len(y) == 0:

@@ -6,7 +6,10 @@ import numpy as np
 
 from emorec.common.artifacts import now_iso, save_figure, write_json, write_text
 from emorec.common.labels import EMOTIONS, NUM_CLASSES, SPLIT_TO_USAGE
+from emorec.core.classifier import Classifier
 from emorec.core.preprocess import flip_pair
+from emorec.network.files import resolve_model_path
+from emorec.training.ferplus import majority_labels
 
 
 def confusion(y_true, y_pred):
@@ -101,7 +104,6 @@ def markdown(report):
 
 
 def _ferplus_majority(ferplus, dataset, split):
-    from emorec.training.ferplus import majority_labels
     return majority_labels(ferplus, dataset, SPLIT_TO_USAGE[split])
 
 
@@ -119,8 +121,6 @@ def evaluate(model_path, dataset, split="test", out_dir=None, tta=False, classif
     ``confusion_<split>.png`` into ``out_dir`` (default: the model's folder). Returns the report dict.
     ``ferplus``: FER+ votes (fer2013new.csv, Kaggle CSV data): also score against the FER+ majority labels,
     cleaner than FER2013's, on the faces whose majority is one of our classes."""
-    from emorec.core.classifier import Classifier
-    from emorec.network.files import resolve_model_path
     model_path = resolve_model_path(model_path)
     classifier = classifier or Classifier(model_path)
     x, y = dataset.split(split)

@@ -12,6 +12,8 @@ import contextlib
 import logging
 from pathlib import Path
 
+from emorec.common.errors import TrainingError
+
 log = logging.getLogger(__name__)
 
 PRECISIONS = ("auto", "float32", "bfloat16")
@@ -40,7 +42,6 @@ def native_bf16(flags: set[str] | None = None) -> bool:
 def resolve(precision: str, flags: set[str] | None = None) -> str:
     """``auto`` → ``bfloat16`` where the CPU has native bf16 units, else ``float32``; the others as given."""
     if precision not in PRECISIONS:
-        from emorec.common.errors import TrainingError
         raise TrainingError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
     if precision != "auto":
         return precision

@@ -5,10 +5,12 @@ import logging
 
 import numpy as np
 
-from emorec.common.errors import TrainingError
+from emorec.common.errors import ModelError, TrainingError
 from emorec.common.labels import NUM_CLASSES
+from emorec.core.classifier import Classifier
 from emorec.training.config import TrainConfig
 from emorec.training.data import Dataset
+from emorec.training.ferplus import load_votes, soft_targets
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,6 @@ def training_targets(config: TrainConfig, dataset: Dataset) -> np.ndarray:
     x, y = dataset.split("train")
     targets = one_hot(y)
     if config.ferplus:
-        from emorec.training.ferplus import load_votes, soft_targets
         log.info(f"training targets: {1 - config.ferplus_weight:.2f} × FER2013 label + "
               f"{config.ferplus_weight:.2f} × FER+ votes ({config.ferplus})")
         targets = soft_targets(y, load_votes(config.ferplus, dataset), config.ferplus_weight)
@@ -51,8 +52,6 @@ def teacher_targets(teacher: str, x: np.ndarray, temperature: float) -> np.ndarr
     """The teacher model's probabilities for the N×48×48 uint8 training images (each face averaged with its
     mirror, through the model's LiteRT export and its input blur, as the app runs it), softened: p^(1/T),
     renormalised. Computed once per run (and again on a resume: the same numbers)."""
-    from emorec.common.errors import ModelError
-    from emorec.core.classifier import Classifier
     try:
         classifier = Classifier(teacher)
     except ModelError as e:

@@ -11,6 +11,7 @@ Ctrl-C, ``kill`` (SIGTERM) or a killed process loses at most the epoch in progre
 """
 
 import logging
+import shlex
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -18,12 +19,16 @@ from typing import Any
 
 import numpy as np
 
-from emorec.common.artifacts import file_sha256, library_versions, metadata_path, now_iso, write_json
-from emorec.common.errors import TrainingError, output_error
+from emorec.common.artifacts import file_sha256, library_versions, metadata_path, now_iso, read_json, write_json
+from emorec.common.errors import ModelError, TrainingError, output_error
 from emorec.common.invocation import command
 from emorec.common.labels import EMOTIONS, INPUT_SIZE, MODEL_FILENAME, shipped_model_name
+from emorec.common.quiet import import_keras
 from emorec.core.preprocess import PREPROCESSING, to_model_input
+from emorec.network.files import resolve_model_path
 from emorec.training.batches import epoch_batches, reseeding
+from emorec.training.calibrate import calibrate as choose_blur
+from emorec.training.calibrate import describe as describe_blur
 from emorec.training.checkpoint import (
     RECORD,
     StopSignals,
@@ -95,8 +100,6 @@ def prepare(config: TrainConfig, *, resume: bool = False, replace_default: bool 
         config = saved
     device_names = plan(config.devices, config.batch_size)
     if config.teacher:
-        from emorec.common.errors import ModelError
-        from emorec.network.files import resolve_model_path
         try:
             resolve_model_path(config.teacher)
         except ModelError as e:
@@ -113,7 +116,6 @@ def prepare(config: TrainConfig, *, resume: bool = False, replace_default: bool 
     except OSError as e:
         raise output_error(out, e, what="create the run folder") from None
 
-    from emorec.common.quiet import import_keras
     keras = import_keras()
     devices = distribute(device_names, keras)
     if len(dataset.splits["train"][1]) < devices:
@@ -195,8 +197,6 @@ def finish(run: Run, interrupted: bool, calibrate: bool = True) -> dict[str, Any
     elif calibrate and meta["backend"] != "tensorflow":
         log.info(_calibrate_later(run, meta["backend"]))
     elif calibrate:
-        from emorec.training.calibrate import calibrate as choose_blur
-        from emorec.training.calibrate import describe as describe_blur
         meta["input_blur"] = choose_blur(run.out / MODEL_FILENAME, run.dataset)
         log.info(describe_blur(meta["input_blur"]))
     return meta
@@ -205,7 +205,6 @@ def finish(run: Run, interrupted: bool, calibrate: bool = True) -> dict[str, Any
 def _calibrate_later(run, backend):
     """What to run instead, where TensorFlow is: the input blur is scored through the LiteRT export, which
     converts the model with TensorFlow and cannot convert a model living on another backend."""
-    import shlex
     flags = ["--model", str(run.out), "--data", run.config.data or str(run.dataset.source)]
     if run.config.skip_bad_rows:
         flags.append("--skip-bad-rows")
@@ -230,7 +229,6 @@ def train(config: TrainConfig, *, resume: bool = False, replace_default: bool = 
 def _input_blur_of(model_path):
     """The input-blur record of the model file as calibrate left it, if the file is still that one (an epoch
     that improved since replaced it with a bare network, and the record no longer applies)."""
-    from emorec.common.artifacts import read_json
     try:
         blur = read_json(metadata_path(model_path)).get("input_blur")
         return blur if blur and blur.get("model_sha256") == file_sha256(model_path) else None

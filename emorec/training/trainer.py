@@ -3,9 +3,11 @@ start from another model's weights (``--init-from``)."""
 
 import logging
 
-from emorec.common.errors import TrainingError
+from emorec.common.errors import ModelError, TrainingError
 from emorec.common.labels import INPUT_SIZE
-from emorec.training.precision import resolve
+from emorec.network.architectures import build_model, without_input_blur
+from emorec.network.files import load_keras_model, resolve_model_path
+from emorec.training.precision import policy, resolve
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +33,6 @@ def cosine(config, steps_per_epoch):
 
 def build_trainer(config, steps_per_epoch):
     import keras
-
-    from emorec.network.architectures import build_model
-    from emorec.training.precision import policy
     with policy(resolve(config.precision)):
         inputs = keras.Input((INPUT_SIZE, INPUT_SIZE, 1), name="face")
         x = augmentation(config.seed)(inputs) if config.augment else inputs
@@ -48,9 +47,6 @@ def build_trainer(config, steps_per_epoch):
 def load_initial_weights(base, path):
     """Copy the weights of the model in ``path`` (a .h5 or a run folder) into ``base``; same architecture only.
     A built-in input blur is left out: training learns the bare network, and its completion chooses a blur."""
-    from emorec.common.errors import ModelError
-    from emorec.network.architectures import without_input_blur
-    from emorec.network.files import load_keras_model, resolve_model_path
     try:
         path = resolve_model_path(path)
         source = without_input_blur(load_keras_model(path))

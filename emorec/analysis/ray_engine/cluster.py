@@ -2,7 +2,9 @@
 
 import logging
 import os
+import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from emorec.common.errors import InputError
 from emorec.common.invocation import python
@@ -34,8 +36,6 @@ def check_engine(address=None):
 
 def _check_reachable(address):
     """Fail fast on an address nothing listens at (Ray itself waits for minutes before it gives up)."""
-    import socket
-    from urllib.parse import urlsplit
     if address == "auto":
         return
     try:
