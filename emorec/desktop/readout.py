@@ -36,32 +36,27 @@ class Readout:
     window's own time per frame (a moving average) and when the text was last refreshed."""
 
     def __init__(self) -> None:
-        self.shown_at: deque[float] = deque()
-        self.times: deque[tuple[float, float | None]] = deque()   # per frame shown: (ms, network ms)
+        # per new frame shown over the last RATE_WINDOW_S: (when, its ms, its network ms); not the frame itself
+        self.shown: deque[tuple[float, float, float | None]] = deque()
         self.display_ms = 0.0
         self.refreshed_at = 0.0
 
     def restart(self) -> None:
         """A new source, or a pause: the gap is not a slow frame."""
-        self.shown_at.clear()
-        self.times.clear()
+        self.shown.clear()
 
-    def new_frame(self, now: float, result: Result | None = None) -> None:
-        """A new frame of the source (``result``) was shown at ``now`` (seconds, monotonic); a redraw is not one."""
-        self.shown_at.append(now)
-        if result is not None:
-            self.times.append((result.ms, result.network_ms))
-        while self.shown_at[-1] - self.shown_at[0] > RATE_WINDOW_S:
-            self.shown_at.popleft()
-            if len(self.times) > len(self.shown_at):
-                self.times.popleft()
+    def new_frame(self, now: float, result: Result) -> None:
+        """A new frame of the source was shown at ``now`` (seconds, monotonic); a redraw is not one."""
+        self.shown.append((now, result.ms, result.network_ms))
+        while now - self.shown[0][0] > RATE_WINDOW_S:
+            self.shown.popleft()
 
     def recognize_text(self, latest: Result, moving: bool) -> str:
         """'recognize 4.0 ms (network 0.9 ms)': the latest frame's, or a moving source's medians."""
         ms, network = latest.ms, latest.network_ms
-        if moving and self.times:
-            ms = statistics.median(t for t, _ in self.times)
-            known = [n for _, n in self.times if n is not None]
+        if moving and self.shown:
+            ms = statistics.median(t for _, t, _ in self.shown)
+            known = [n for _, _, n in self.shown if n is not None]
             network = statistics.median(known) if known else None
         return f"recognize {ms:.1f} ms" + (f" (network {network:.1f} ms)" if network is not None else "")
 
@@ -91,7 +86,7 @@ class Readout:
             return f"still image · {faces}\n{times}"
         if state == "ended":
             return f"last frame · {faces}\n{times}"
-        fps = shown_rate(self.shown_at)
+        fps = shown_rate([t for t, _, _ in self.shown])
         rate = f"{fps:.0f} frames/s · " if fps else ""
         return f"{rate}{faces}\n{times}"
 
