@@ -25,7 +25,7 @@ import numpy as np
 from common import frame_four_faces, frame_one_face, host_header
 
 from emorec.core.drawing import draw_faces
-from emorec.core.recognizer import Recognizer, track
+from emorec.core.recognizer import Recognizer
 
 
 def sequential(rec, frames):
@@ -51,7 +51,7 @@ def pipelined(rec, frames):
     out = []
     while (item := found.get()) is not None:
         frame, detection = item
-        faces = track(rec.tracker, detection.boxes, rec.classify_detection(detection))
+        faces = rec.tracker.track(rec.classify_detection(detection))
         draw_faces(frame, faces)
         out.append(faces)
     thread.join()

@@ -77,8 +77,8 @@ from emorec.analysis.ray_engine.work import Failed, ImageBatch, Unit, VideoSegme
 from emorec.analysis.ray_engine.worker import SegmentWorker
 from emorec.common.labels import EMOTIONS
 from emorec.core.drawing import draw_faces
+from emorec.core.faces import Faces
 from emorec.core.options import RecognizerOptions
-from emorec.core.recognizer import track
 from emorec.core.sources import Video
 from emorec.core.tracking import DEFAULT_SMOOTHING, Tracker
 
@@ -242,13 +242,14 @@ def reopen_ms(path, period, frames):
 # ---------------------------------------------------------------- the driver alone
 
 def observations(frames_csv, frames):
-    """Per frame (boxes (N, 4) int32, probabilities (N, 7) float32) from a frames.csv: what the workers send."""
+    """Per frame its untracked :class:`faces.Faces` (boxes and probabilities) from a frames.csv: what the workers
+    send."""
     per = [([], []) for _ in range(frames)]
     for row in read_rows(frames_csv):
         boxes, probs = per[int(row["frame"])]
         boxes.append([int(row[k]) for k in "xywh"])
         probs.append([float(row[e]) for e in EMOTIONS])
-    return [(np.asarray(b, np.int32).reshape(-1, 4), np.asarray(p, np.float32).reshape(-1, len(EMOTIONS)))
+    return [Faces.of_boxes(np.asarray(b).reshape(-1, 4), probs=np.asarray(p, np.float32).reshape(-1, len(EMOTIONS)))
             for b, p in per]
 
 
@@ -262,9 +263,9 @@ def replay_driver(path, seen, folder, no_video):
         picture = None if no_video else stack.enter_context(contextlib.closing(Video(path)))
         out = stack.enter_context(VideoOutputs(folder, FPS, AnalyzeOptions(no_video=no_video)))
         tracker = Tracker(DEFAULT_SMOOTHING)
-        for index, (boxes, probs) in enumerate(seen):
+        for index, observed in enumerate(seen):
             t0 = clock()
-            faces = track(tracker, boxes, probs)
+            faces = tracker.track(observed)
             out.add(index, faces)
             t1 = clock()
             steps["track + csv"] += t1 - t0

@@ -24,7 +24,7 @@ import numpy as np
 from common import frame_four_faces, frame_one_face, host_header, times_ms
 
 from emorec.core.drawing import draw_faces
-from emorec.core.recognizer import Face
+from emorec.core.faces import Face, Faces
 from emorec.desktop.worker import Result
 
 
@@ -52,7 +52,7 @@ class NoWork:
         pass
 
     def __call__(self, frame):
-        return []
+        return Faces.empty()
 
 
 def result_for(frame, faces):
@@ -92,7 +92,7 @@ def window_cost():
     for size in ((640, 480), (1280, 960)):
         frame = cv2.resize(frame_one_face(), size)
         face = Face.from_probs(1, (size[0] // 3, size[1] // 8, size[0] // 5, size[0] // 5), probs)
-        draw = statistics.median(times_ms(lambda: draw_faces(frame, [face])))
+        draw = statistics.median(times_ms(lambda: draw_faces(frame, Faces.of([face]))))
         for enlarged in (False, True):
             root = tk.Tk()
             app = App(root, NoWork(), str(Path(__file__).resolve().parent / "missing.png"))

@@ -2,7 +2,7 @@
 (:func:`x`, :class:`x`, :meth:`x`, :mod:`x`, :attr:`x`, :data:`x`, :exc:`x`) exists: a rename or a move
 that leaves a stale reference behind fails here.
 
-A target resolves as Sphinx would look for it, relaxed: a full dotted path (``emorec.core.detector.Found``);
+A target resolves as Sphinx would look for it, relaxed: a full dotted path (``emorec.core.faces.Faces``);
 a name seen from the module that writes it (its own or an imported name, ``errors.OutputError``); a path
 under the module's package or under ``emorec`` (``common.options.add_flags``), or from a module named by its
 last component (``recognizer.Recognizer``); a member of the class the reference sits in (``:meth:`commit```); with a
@@ -139,7 +139,7 @@ def test_every_role_reference_resolves():
     assert not stale, "references to nothing (renamed or moved?):\n" + "\n".join(stale)
 
 
-@pytest.mark.parametrize("target, ok", [("emorec.core.detector.Found", True), ("Found", True),
+@pytest.mark.parametrize("target, ok", [("emorec.core.faces.Faces", True), ("Faces", True),
                                         ("boxes.crop_faces", True), ("common.labels.EMOTIONS", True),
                                         ("Recognizer.observe", True), (".observe", True),
                                         ("analyze.analyze_one", False), ("models.build", False),

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import numpy as np
 
 from emorec.analysis.results import Summary, Timeline, plot_timeline
 from emorec.common.argtypes import number
@@ -19,6 +20,7 @@ from emorec.common.artifacts import atomic_path, now_iso, remove_partials, write
 from emorec.common.errors import OutputError, error_message
 from emorec.common.options import flag_of, option
 from emorec.core.drawing import draw_faces
+from emorec.core.faces import Faces
 from emorec.core.options import RecognizerOptions
 from emorec.core.records import AnnotatedVideo, FaceCsv
 from emorec.core.sources import Video, kind_of, read_image
@@ -135,7 +137,7 @@ def _change(name: str, before: Any, now: Any) -> str:
     return f"{flag} {'default' if before is None else before} → {'default' if now is None else now}"
 
 
-def recognize_image(path: str | Path, recognizer: Any) -> tuple[list, bytes, tuple[int, int]]:
+def recognize_image(path: str | Path, recognizer: Any) -> tuple[Faces, bytes, tuple[int, int]]:
     """The work on one image: (its faces, the annotated picture as PNG bytes, (width, height))."""
     image = read_image(path)
     faces = recognizer.image(image)
@@ -145,7 +147,7 @@ def recognize_image(path: str | Path, recognizer: Any) -> tuple[list, bytes, tup
     return faces, png.tobytes(), (image.shape[1], image.shape[0])
 
 
-def write_image_outputs(folder: Path, faces: list, png: bytes, size: tuple[int, int]) -> tuple[dict, dict]:
+def write_image_outputs(folder: Path, faces: Faces, png: bytes, size: tuple[int, int]) -> tuple[dict, dict]:
     """annotated.png and faces.csv in ``folder``; returns (result for summary.json, {name: path})."""
     outputs = {"annotated": folder / "annotated.png", "faces_csv": folder / "faces.csv"}
     with atomic_path(outputs["annotated"]) as tmp:
@@ -185,12 +187,12 @@ class VideoOutputs:
     def __exit__(self, *exc):
         self._files.__exit__(*exc)
 
-    def add(self, index, faces):
+    def add(self, index: int, faces: Faces) -> None:
         self.table.add(index, index / self.fps, faces)
         self.summary.add(faces)
         self.timeline.add(faces)
 
-    def show(self, frame, faces):
+    def show(self, frame: np.ndarray, faces: Faces) -> None:
         self.width = frame.shape[1]
         if self.annotated is not None:
             self.annotated.write(draw_faces(frame, faces))
@@ -213,7 +215,7 @@ def analyze_video(path: str | Path, folder: Path, recognizer: Any, options: Anal
         progress.total = video.frame_count
         progress.refresh()
     recognizer.reset()
-    faces, index = [], 0
+    faces, index = Faces.empty(), 0
     with contextlib.closing(video), VideoOutputs(folder, video.fps, options) as out:
         while (frame := video.read()) is not None:
             if index % options.every == 0:

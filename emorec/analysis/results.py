@@ -5,6 +5,7 @@ import numpy as np
 
 from emorec.common.artifacts import save_figure
 from emorec.common.labels import COLORS_BGR, EMOTIONS
+from emorec.core.faces import Faces
 
 #: Most points a video's timeline keeps: when all are used, neighbours merge and each covers twice the time.
 TIMELINE_POINTS = 512
@@ -17,12 +18,16 @@ class Summary:
     def __init__(self):
         self._totals = {}
 
-    def add(self, faces):
-        for f in faces:
-            for key in ("overall", f.id):
+    def add(self, faces: Faces) -> None:
+        """One frame's (or image's) classified faces; each counts overall and for its track id."""
+        if not len(faces):
+            return
+        probs = faces.classified_probs()
+        for track, label, p in zip(faces.numbers.tolist(), np.argmax(probs, axis=1).tolist(), probs.astype(np.float64)):
+            for key in ("overall", track):
                 totals = self._totals.setdefault(key, np.zeros((2, len(EMOTIONS))))
-                totals[0, EMOTIONS.index(f.label)] += 1
-                totals[1] += [f.probs[e] for e in EMOTIONS]
+                totals[0, label] += 1
+                totals[1] += p
 
     @property
     def faces(self):
@@ -54,7 +59,8 @@ class Timeline:
         self._sums = np.zeros((points + points % 2, len(EMOTIONS)))   # per point: frames' mean probs, summed
         self._counts = np.zeros(len(self._sums))                      # per point: frames with a face
 
-    def add(self, faces):
+    def add(self, faces: Faces) -> None:
+        """One analysed frame's classified faces (none: the frame counts, with no point value)."""
         point = self.frames // self.width
         if point == len(self._sums):
             half = point // 2
@@ -62,8 +68,8 @@ class Timeline:
             self._counts[:half] = self._counts.reshape(half, 2).sum(1)
             self._sums[half:], self._counts[half:] = 0, 0
             self.width, point = 2 * self.width, half
-        if faces:
-            self._sums[point] += np.mean([[f.probs[e] for e in EMOTIONS] for f in faces], axis=0)
+        if len(faces):
+            self._sums[point] += np.mean(faces.classified_probs().astype(np.float64), axis=0)
             self._counts[point] += 1
         self.frames += 1
 

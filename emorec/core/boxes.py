@@ -61,7 +61,7 @@ def eye_roll(eyes: ArrayLike) -> float:
 
 def crop_faces(gray: np.ndarray, boxes: np.ndarray, eyes: np.ndarray | None = None) -> np.ndarray:
     """N clipped boxes on an H×W uint8 frame -> N×48×48 uint8 crops (via :func:`to_face48`). With ``eyes``
-    ((N, 2, 2), NaN where unknown: :class:`detector.Found`), each face with eyes is rotated about its box's centre so
+    ((N, 2, 2), NaN where unknown: :class:`faces.Faces`), each face with eyes is rotated about its box's centre so
     that they are level before the resize; the corners the rotation uncovers repeat the frame's edge pixels."""
     if len(boxes) == 0:
         return np.zeros((0, INPUT_SIZE, INPUT_SIZE), np.uint8)

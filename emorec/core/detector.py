@@ -2,7 +2,7 @@
 the box and crop helpers around them are in :mod:`emorec.core.boxes`.
 
 Boxes are int arrays of shape (N, 4) holding (x, y, w, h) in full-frame pixels. A detector is any object that
-meets :class:`Detector`: ``detector(gray)`` → boxes, and optionally ``detector.detect(gray)`` → :class:`Found`
+meets :class:`Detector`: ``detector(gray)`` → boxes, and optionally ``detector.detect(gray)`` → :class:`faces.Faces`
 (boxes with scores and eye positions) and ``detector.near(gray, boxes)`` (a search around known faces).
 Every detector's boxes are framed alike: squared and grown by ``pad``, they frame a face as FER2013's crops do
 (``bench/fit_detector_framing.py`` measures it).
@@ -24,6 +24,7 @@ from emorec.common.labels import CASCADE_PATH
 from emorec.common.options import option
 from emorec.core.blazeface import SHORT_RANGE, VARIANTS, BlazeFaceModel
 from emorec.core.boxes import dedupe, dedupe_indices, in_reading_order
+from emorec.core.faces import Faces
 
 #: The ``--detector`` names, in the order ``--help`` lists them (:data:`DETECTORS` maps each to its detector).
 DETECTOR_NAMES = ("blazeface", "haar", "blazeface-short")
@@ -79,25 +80,10 @@ class DetectorSettings:
 MIN_SIZE = {"haar": 48, "blazeface": 1, "blazeface-short": 1}
 
 
-@dataclass
-class Found:
-    """One full scan: ``boxes`` (N, 4) int, ``scores`` (N,) float (1 where the detector has none) and ``eyes``
-    (N, 2, 2) float, the (x, y) of the subject's right eye (on the image's left) and left eye, NaN where the
-    detector has no keypoints."""
-    boxes: np.ndarray
-    scores: np.ndarray
-    eyes: np.ndarray
-
-    @classmethod
-    def of_boxes(cls, boxes: ArrayLike) -> "Found":
-        boxes = np.asarray(boxes, int).reshape(-1, 4)
-        return cls(boxes, np.ones(len(boxes), np.float32), np.full((len(boxes), 2, 2), np.nan, np.float32))
-
-
 @runtime_checkable
 class Detector(Protocol):
     """What the recognizer needs of a detector: gray H×W uint8 frame → (N, 4) int boxes (x, y, w, h).
-    It may also have ``detect(gray) -> Found`` (scores and eyes; used when present), ``near(gray, boxes)``
+    It may also have ``detect(gray) -> Faces`` (scores and eyes; used when present), ``near(gray, boxes)``
     (searches around known faces between full scans) and ``color = True`` (it is handed the BGR H×W×3 frame,
     where there is one, instead of the gray one)."""
 
@@ -109,17 +95,18 @@ def _frame_for(detector: Detector, gray: np.ndarray, color: np.ndarray | None) -
     return color if color is not None and getattr(detector, "color", False) else gray
 
 
-def detect(detector: Detector, gray: np.ndarray, color: np.ndarray | None = None) -> Found:
-    """A full scan with any detector, as :class:`Found`; ``color``: the BGR frame, for a detector that uses it."""
+def detect(detector: Detector, gray: np.ndarray, color: np.ndarray | None = None) -> Faces:
+    """A full scan with any detector, as :class:`faces.Faces`; ``color``: the BGR frame, for a detector that uses it."""
     image = _frame_for(detector, gray, color)
     method = getattr(detector, "detect", None)
-    return method(image) if callable(method) else Found.of_boxes(detector(image))
+    return method(image) if callable(method) else Faces.of_boxes(detector(image))
 
 
-def detect_near(detector: Detector, boxes: np.ndarray, gray: np.ndarray, color: np.ndarray | None = None) -> Found:
-    """A search around known faces (``detector.near``; it may return boxes or :class:`Found`), as :class:`Found`."""
+def detect_near(detector: Detector, boxes: np.ndarray, gray: np.ndarray, color: np.ndarray | None = None) -> Faces:
+    """A search around known faces (``detector.near``; it may return boxes or :class:`faces.Faces`), as
+    :class:`faces.Faces`."""
     found = detector.near(_frame_for(detector, gray, color), boxes)   # type: ignore[attr-defined]
-    return found if isinstance(found, Found) else Found.of_boxes(found)
+    return found if isinstance(found, Faces) else Faces.of_boxes(found)
 
 
 #: :meth:`HaarDetector.near`: how far around a known face to look (× its side, each edge), and which sizes.
@@ -233,8 +220,8 @@ def near_region(box: ArrayLike, shape: tuple[int, ...], region: float = NEAR_REG
 
 class BlazeFaceDetector:
     """MediaPipe's BlazeFace (:mod:`blazeface`): ``detector(frame)`` → (N, 4) boxes framed as Haar frames a face
-    (:data:`BLAZEFACE_FRAMING`), ``detector.detect(frame)`` → :class:`Found` with scores and eyes, and
-    ``detector.near(frame, boxes)`` → :class:`Found` around known faces (:data:`NEAR_REGION`). ``frame``:
+    (:data:`BLAZEFACE_FRAMING`), ``detector.detect(frame)`` → :class:`faces.Faces` with scores and eyes, and
+    ``detector.near(frame, boxes)`` → :class:`faces.Faces` around known faces (:data:`NEAR_REGION`). ``frame``:
     BGR H×W×3 or gray H×W; it uses colour (``color = True``: the recognizer hands it the colour frame)."""
 
     color = True
@@ -251,7 +238,7 @@ class BlazeFaceDetector:
         self._near_model = self.model if variant == "short-range" else None
         self._near_table = np.array([(0.0, 0.0, 0.0, 1.0)] if variant == "short-range" else NEAR_FRAMING)
 
-    def _framed(self, boxes: np.ndarray, scores: np.ndarray, keypoints: np.ndarray) -> Found:
+    def _framed(self, boxes: np.ndarray, scores: np.ndarray, keypoints: np.ndarray) -> Faces:
         fx, fy, fs = self.framing
         side = boxes[:, 2:].max(axis=1)
         cx = boxes[:, 0] + boxes[:, 2] / 2 + fx * side
@@ -261,15 +248,15 @@ class BlazeFaceDetector:
         keep = side >= self.settings.smallest
         framed, scores, eyes = framed[keep], scores[keep], keypoints[keep, :2]
         order = np.lexsort(framed.T[::-1])          # reading order, as Haar's (track ids are given in it)
-        return Found(framed[order], scores[order], eyes[order])
+        return Faces(framed[order], scores[order], eyes[order])
 
-    def detect(self, frame: np.ndarray) -> Found:
+    def detect(self, frame: np.ndarray) -> Faces:
         return self._framed(*self.model.detect(frame))
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         return self.detect(frame).boxes
 
-    def near(self, frame: np.ndarray, boxes: ArrayLike) -> Found:
+    def near(self, frame: np.ndarray, boxes: ArrayLike) -> Faces:
         """The faces around known ones (boxes as this detector gave them): per box, the best face the
         short-range network finds in its :func:`near_region` whose centre is within one side of the box's."""
         boxes = np.asarray(boxes, float).reshape(-1, 4)
@@ -295,11 +282,11 @@ class BlazeFaceDetector:
             s = side[i] * ds
             hits.append((np.array([c[0] - s / 2, c[1] - s / 2, s, s]), float(scores[i]), keypoints[i] + [x0, y0]))
         if not hits:
-            return Found.of_boxes(np.zeros((0, 4), int))
+            return Faces.of_boxes(np.zeros((0, 4), int))
         merged = self._framed(np.array([h[0] for h in hits], np.float32), np.array([h[1] for h in hits], np.float32),
                               np.array([h[2] for h in hits], np.float32))
         keep = dedupe_indices(merged.boxes)
-        return Found(merged.boxes[keep], merged.scores[keep], merged.eyes[keep])
+        return Faces(merged.boxes[keep], merged.scores[keep], merged.eyes[keep])
 
 
 #: The detectors by ``--detector`` name: settings → detector.

@@ -1,14 +1,16 @@
 """Annotating frames: a box in the emotion's colour with its label and confidence."""
 
 import cv2
+import numpy as np
 
 from emorec.common.labels import COLORS_BGR
+from emorec.core.faces import Faces
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 THICKNESS, SELECTED_THICKNESS = 2, 4
 
 
-def draw_faces(frame_bgr, faces, selected_id=None):
+def draw_faces(frame_bgr: np.ndarray, faces: Faces, selected_id: int | None = None) -> np.ndarray:
     """Draw every face on a copy of ``frame_bgr`` (H×W×3 uint8, BGR) and return the copy.
 
     Each box is in its emotion's colour (:data:`labels.COLORS_BGR`), with "label NN%" on a filled tag
@@ -17,12 +19,14 @@ def draw_faces(frame_bgr, faces, selected_id=None):
     """
     out = frame_bgr.copy()
     scale = max(0.45, min(1.0, out.shape[1] / 900))
-    for face in faces:
-        x, y, bw, bh = face.box
-        color = COLORS_BGR[face.label]
-        thick = SELECTED_THICKNESS if face.id == selected_id else THICKNESS
+    if not len(faces):
+        return out
+    for (x, y, bw, bh), label, confidence, face_id in zip(faces.boxes.tolist(), faces.labels,
+                                                          faces.confidences.tolist(), faces.numbers.tolist()):
+        color = COLORS_BGR[label]
+        thick = SELECTED_THICKNESS if face_id == selected_id else THICKNESS
         cv2.rectangle(out, (x, y), (x + bw - 1, y + bh - 1), color, thick)
-        _draw_tag(out, f"{face.label} {face.confidence:.0%}", x, y, color, scale)
+        _draw_tag(out, f"{label} {confidence:.0%}", x, y, color, scale)
     return out
 
 

@@ -1,7 +1,9 @@
-"""The recognition core: BGR frame in, one :class:`Face` per detected face out.
+"""The recognition core: BGR frame in, its faces out as one :class:`faces.Faces` record (a sequence of :class:`Face`).
 
 detect (Haar or BlazeFace: :mod:`detector`) → square + pad → clip → crop 48×48 (eyes levelled where the
-detector finds them) → classify all faces in one batched call → track ids and smooth probabilities.
+detector finds them) → classify all faces in one batched call → track ids and smooth probabilities. Each
+step takes and gives a :class:`faces.Faces`: the detectors' boxes, scores and eyes, then the probabilities,
+then the ids.
 Imports neither Tk nor TensorFlow.
 
 >>> rec = Recognizer()                      # shipped model, default options (options.RecognizerOptions)
@@ -13,16 +15,17 @@ Imports neither Tk nor TensorFlow.
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from emorec.common.labels import CASCADE_PATH, EMOTIONS
+from emorec.common.labels import CASCADE_PATH
 from emorec.core.boxes import clip_boxes, crop_faces, square_boxes
-from emorec.core.detector import Detector, DetectorSettings, Found, detect, detect_near, make_detector
+from emorec.core.detector import Detector, DetectorSettings, detect, detect_near, make_detector
+from emorec.core.faces import FACE_COLUMNS, Face, Faces  # noqa: F401 (Face and FACE_COLUMNS: also importable here)
 from emorec.core.options import RecognizerOptions
 from emorec.core.preprocess import (
     BOTH,
@@ -38,47 +41,18 @@ from emorec.core.tracking import Tracker, greedy_match, iou_matrix
 
 log = logging.getLogger(__name__)
 
-#: CSV columns of :meth:`Face.row`, shared by the window's recordings and `main.py analyze`.
-FACE_COLUMNS = ["id", "x", "y", "w", "h", "label", "confidence", *EMOTIONS]
-
-Box = tuple[int, int, int, int]
-
-
-@dataclass
-class Face:
-    """One recognized face. ``box`` is (x, y, w, h) in frame pixels; ``probs`` maps every emotion to
-    its (smoothed, unrounded) probability, in :data:`labels.EMOTIONS` order, summing to 1."""
-    id: int
-    box: Box
-    probs: dict[str, float] = field(repr=False)
-    label: str = ""
-    confidence: float = 0.0
-
-    def row(self) -> list:
-        """The face as CSV values in :data:`FACE_COLUMNS` order (probabilities to 6 decimals)."""
-        return [self.id, *self.box, self.label, f"{self.confidence:.6f}", *(f"{self.probs[e]:.6f}" for e in EMOTIONS)]
-
-    def as_dict(self) -> dict:
-        """The face as JSON-ready data: ``{"id", "box": [x, y, w, h], "label", "confidence", "probs": {...}}``."""
-        return {"id": self.id, "box": list(self.box), "label": self.label, "confidence": self.confidence,
-                "probs": dict(self.probs)}
-
-    @classmethod
-    def from_probs(cls, track_id: int, box: ArrayLike, probs: np.ndarray) -> "Face":
-        k = int(np.argmax(probs))
-        x, y, w, h = (int(v) for v in np.asarray(box).reshape(4))
-        return cls(int(track_id), (x, y, w, h), {name: float(p) for name, p in zip(EMOTIONS, probs)},
-                   EMOTIONS[k], float(probs[k]))
-
-
 @dataclass
 class Detection:
-    """What one frame's detection step hands to classification: ``boxes`` (N, 4) int (squared, padded,
-    clipped), their ``crops`` N×48×48 uint8, and per face the network ``passes`` it gets
-    (:data:`preprocess.PLAIN`, ``MIRROR`` or ``BOTH``)."""
-    boxes: np.ndarray
+    """What one frame's detection step hands to classification: its ``faces`` (boxes squared, padded and
+    clipped, with the detector's scores and eyes), their ``crops`` N×48×48 uint8, and per face the network
+    ``passes`` it gets (:data:`preprocess.PLAIN`, ``MIRROR`` or ``BOTH``)."""
+    faces: Faces
     crops: np.ndarray
     passes: np.ndarray
+
+    @property
+    def boxes(self) -> np.ndarray:
+        return self.faces.boxes
 
 
 class Recognizes(Protocol):
@@ -87,9 +61,9 @@ class Recognizes(Protocol):
     source changes; ``settings`` (None: no detector to describe) for the no-face hint, ``network_ms`` (None: not
     measured) for the readout."""
 
-    def __call__(self, frame_bgr: np.ndarray, /) -> list["Face"]: ...
+    def __call__(self, frame_bgr: np.ndarray, /) -> Faces: ...
 
-    def image(self, frame_bgr: np.ndarray, /) -> list["Face"]: ...
+    def image(self, frame_bgr: np.ndarray, /) -> Faces: ...
 
     def reset(self) -> None: ...
 
@@ -155,15 +129,15 @@ class Recognizer:
         """Forget tracks (call when the source changes). ``start``: go on as if ``start`` frames had gone
         through; the detection from then on is exactly that of an uninterrupted run when ``start`` is a
         multiple of :attr:`resync_period` (those frames begin with a full scan, which looks at nothing
-        before it). Tracking starts afresh either way; :func:`track` it elsewhere to continue ids. Which
-        faces get one network pass or both depends on the frame before as well (see :meth:`advance`)."""
+        before it). Tracking starts afresh either way; :meth:`tracking.Tracker.track` the faces elsewhere to
+        continue ids. Which faces get one network pass or both depends on the frame before as well (see
+        :meth:`advance`)."""
         self.tracker.reset()
         self._frame_index = int(start)
         self._detections = -(-int(start) // self.detect_every)   # detections frames 0..start-1 had
-        self._boxes = np.zeros((0, 4), int)     # squared, padded, clipped: what is cropped
-        self._raw = np.zeros((0, 4), int)       # as the detector found them: where the next near search looks
-        self._missed = np.zeros(0, int)         # per raw box: near searches in a row that did not find it
-        self._eyes = Found.of_boxes(self._raw).eyes   # per raw box: its eyes (NaN: unknown)
+        self._found = Faces.empty()             # as the detector found them: where the next near search looks
+        self._framed = Faces.empty()            # the same squared, padded, clipped: what is cropped
+        self._missed = np.zeros(0, int)         # per found face: near searches in a row that did not find it
         self._shape: tuple[int, ...] | None = None   # the last frame's size: another size starts afresh
         self._previous = np.zeros((0, 4), int)  # the last frame's boxes: a face none of them overlaps is new
         self.last_scan: str | None = None       # "full", "near" or None (boxes reused): for benchmarks and tests
@@ -178,16 +152,15 @@ class Recognizer:
 
     # ---------------------------------------------------------------- stills
 
-    def image(self, frame_bgr: ArrayLike) -> list["Face"]:
-        """A still image (H×W×3 uint8 BGR; gray and BGRA accepted) → list of :class:`Face`, ids 1..N in
+    def image(self, frame_bgr: ArrayLike) -> Faces:
+        """A still image (H×W×3 uint8 BGR; gray and BGRA accepted) → its :class:`faces.Faces`, ids 1..N in
         reading order. Stateless: a full scan, both passes per face with ``tta``, no smoothing; it neither
         uses nor changes the stream's state, so photos can be looped over with one recognizer, between
         stream frames or not."""
         gray, color = self._frames(frame_bgr)
-        found = detect(self.detector, gray, color)
-        boxes = clip_boxes(square_boxes(found.boxes, self.settings.pad), gray.shape[1], gray.shape[0])
-        probs = self.classify(crop_faces(gray, boxes, self._eyes_for_crops(found.eyes)))
-        return [Face.from_probs(i, b, p) for i, (b, p) in enumerate(zip(boxes, probs), start=1)]
+        faces = self._frame(detect(self.detector, gray, color), gray.shape)
+        probs = self.classify(crop_faces(gray, faces.boxes, self._eyes_for_crops(faces.eyes)))
+        return faces.replace(probs=probs, ids=np.arange(1, len(faces) + 1))
 
     def classify(self, faces: ArrayLike) -> np.ndarray:
         """N×48×48 uint8 gray crops → N×7 float32 probabilities, in one batched call
@@ -201,40 +174,39 @@ class Recognizer:
 
     # ---------------------------------------------------------------- streams
 
-    def __call__(self, frame_bgr: ArrayLike) -> list["Face"]:
-        """The next frame of a stream (H×W×3 uint8 BGR; gray and BGRA accepted) → list of :class:`Face`, with
+    def __call__(self, frame_bgr: ArrayLike) -> Faces:
+        """The next frame of a stream (H×W×3 uint8 BGR; gray and BGRA accepted) → its :class:`faces.Faces`, with
         track ids and smoothed probabilities. Other dtypes and shapes raise :class:`errors.InputError` naming
         what is expected. For a still, use :meth:`image`."""
-        return track(self.tracker, *self.observe(frame_bgr))
+        return self.tracker.track(self.observe(frame_bgr))
 
-    def observe(self, frame_bgr: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-        """The per-frame half of :meth:`__call__`: a frame → (boxes (N, 4) int, probabilities (N, 7) float32),
-        detected and classified but neither tracked nor smoothed."""
-        found = self.detect(frame_bgr)
-        return found.boxes, self.classify_detection(found)
+    def observe(self, frame_bgr: ArrayLike) -> Faces:
+        """The per-frame half of :meth:`__call__`: a frame → its :class:`faces.Faces`, detected and classified
+        (``probs``) but neither tracked nor smoothed (``ids`` None)."""
+        return self.classify_detection(self.detect(frame_bgr))
 
     def detect(self, frame_bgr: ArrayLike) -> Detection:
         """The stream's sequential detection step for the next frame (boxes, crops, and the passes each face
         gets); :meth:`classify_detection` then needs no state, so it may run beside the next frame's ``detect``."""
         gray, color = self._frames(frame_bgr)
-        boxes = self.boxes(gray, color)
-        passes = self._passes(self._frame_index - 1, boxes)
-        self._previous = boxes
-        return Detection(boxes, crop_faces(gray, boxes, self._eyes_for_crops(self._eyes)), passes)
+        faces = self.faces(gray, color)
+        passes = self._passes(self._frame_index - 1, faces.boxes)
+        self._previous = faces.boxes
+        return Detection(faces, crop_faces(gray, faces.boxes, self._eyes_for_crops(faces.eyes)), passes)
 
-    def classify_detection(self, found: Detection) -> np.ndarray:
-        """N×7 probabilities for a :class:`Detection`'s crops, from the passes it names, in one batched call."""
+    def classify_detection(self, found: Detection) -> Faces:
+        """A :class:`Detection`'s faces with their probabilities (N×7, from the passes it names, one batched call)."""
         started = time.perf_counter()
         probs = classify_passes(self.classifier, found.crops, found.passes)
         self.network_ms = (time.perf_counter() - started) * 1e3
-        return probs
+        return found.faces.replace(probs=probs)
 
     def advance(self, frame_bgr: ArrayLike) -> None:
         """Detection alone: bring the stream's state past this frame without classifying it. A worker that
         recognizes a segment of a video from frame ``start`` (a multiple of :attr:`resync_period`) calls
         ``reset(start - resync_period)`` and follows the period's frames before it, so that its first frame's
         passes are chosen as in one uninterrupted run."""
-        self._previous = self.boxes(*self._frames(frame_bgr))
+        self._previous = self.faces(*self._frames(frame_bgr)).boxes
 
     def _frames(self, frame_bgr: ArrayLike) -> tuple[np.ndarray, np.ndarray | None]:
         """(gray frame, BGR frame or None): the colour one only for a detector that uses colour."""
@@ -245,7 +217,12 @@ class Recognizer:
 
     def boxes(self, gray: np.ndarray, color: np.ndarray | None = None) -> np.ndarray:
         """Face boxes for the next gray frame of the stream (``color``: the same frame in BGR, for a detector
-        that uses colour): detected, squared, padded and clipped to the frame."""
+        that uses colour): detected, squared, padded and clipped to the frame (:meth:`faces`' boxes)."""
+        return self.faces(gray, color).boxes
+
+    def faces(self, gray: np.ndarray, color: np.ndarray | None = None) -> Faces:
+        """The faces of the next gray frame of the stream, not classified yet (``color``: the same frame in BGR,
+        for a detector that uses colour): detected (or carried over), boxes squared, padded and clipped."""
         if self._shape is not None and gray.shape != self._shape:
             log.debug("frame size changed from %s to %s: tracks reset, full scan", self._shape, gray.shape)
             self.reset()
@@ -253,33 +230,37 @@ class Recognizer:
         index, self._frame_index = self._frame_index, self._frame_index + 1
         self.last_scan = None
         if index % self.detect_every:
-            return self._boxes
+            return self._framed
         # A full scan on schedule, when no face is known, or when the last near search lost a face.
-        full = self._detections % self.full_scan_every == 0 or len(self._raw) == 0 or bool(self._missed.any())
+        full = self._detections % self.full_scan_every == 0 or len(self._found) == 0 or bool(self._missed.any())
         self._detections += 1
         if full:
-            found = detect(self.detector, gray, color)
-            self._raw, self._eyes = found.boxes, found.eyes
-            self._missed = np.zeros(len(self._raw), int)
+            self._found = detect(self.detector, gray, color)
+            self._missed = np.zeros(len(self._found), int)
         else:
-            self._raw, self._missed, self._eyes = self._follow(gray, color)
+            self._found, self._missed = self._follow(gray, color)
         self.last_scan = "full" if full else "near"
-        inside = ((self._raw[:, 0] < gray.shape[1]) & (self._raw[:, 1] < gray.shape[0])
-                  & (self._raw[:, 0] + self._raw[:, 2] > 0) & (self._raw[:, 1] + self._raw[:, 3] > 0))
+        raw = self._found.boxes
+        inside = ((raw[:, 0] < gray.shape[1]) & (raw[:, 1] < gray.shape[0])
+                  & (raw[:, 0] + raw[:, 2] > 0) & (raw[:, 1] + raw[:, 3] > 0))
         # never a face from outside the frame
-        self._raw, self._missed, self._eyes = self._raw[inside], self._missed[inside], self._eyes[inside]
-        self._boxes = clip_boxes(square_boxes(self._raw, self.settings.pad), gray.shape[1], gray.shape[0])
-        return self._boxes
+        self._found, self._missed = self._found.select(inside), self._missed[inside]
+        self._framed = self._frame(self._found, gray.shape)
+        return self._framed
 
-    def _follow(self, gray: np.ndarray, color: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Search near the known faces; a face not found again is kept ``carry`` times, then dropped."""
-        near = detect_near(self.detector, self._raw, gray, color)
-        found = near.boxes
-        matched = iou_matrix(self._raw, found).max(axis=1) > 0.3 if len(found) else np.zeros(len(self._raw), bool)
+    def _frame(self, found: Faces, shape: tuple[int, ...]) -> Faces:
+        """Faces as the detector found them → the same with boxes squared, padded and clipped to the frame."""
+        return found.replace(boxes=clip_boxes(square_boxes(found.boxes, self.settings.pad), shape[1], shape[0]))
+
+    def _follow(self, gray: np.ndarray, color: np.ndarray | None) -> tuple[Faces, np.ndarray]:
+        """Search near the known faces; a face not found again is kept ``carry`` times, then dropped. Returns
+        (the faces, per face the near searches in a row that did not find it)."""
+        near = detect_near(self.detector, self._found.boxes, gray, color)
+        known = self._found.boxes
+        matched = iou_matrix(known, near.boxes).max(axis=1) > 0.3 if len(near) else np.zeros(len(known), bool)
         kept = ~matched & (self._missed < self.carry)
-        raw = np.concatenate([found, self._raw[kept]]).astype(int)
-        eyes = np.concatenate([near.eyes, self._eyes[kept]])
-        return raw, np.concatenate([np.zeros(len(found), int), self._missed[kept] + 1]), eyes
+        faces = Faces.concat([near, self._found.select(kept)])
+        return faces, np.concatenate([np.zeros(len(near), int), self._missed[kept] + 1])
 
     def _eyes_for_crops(self, eyes: np.ndarray) -> np.ndarray | None:
         """The eyes crops are levelled by (None when ``settings.align`` is off)."""
@@ -297,8 +278,3 @@ class Recognizer:
         return passes
 
 
-def track(tracker: Tracker, boxes: np.ndarray, probs: np.ndarray) -> list[Face]:
-    """The sequential half of :meth:`Recognizer.__call__`: one frame's observations → its :class:`Face` list,
-    with ids and smoothed probabilities from ``tracker`` (a :class:`tracking.Tracker`)."""
-    ids, smoothed = tracker.update(boxes, probs)
-    return [Face.from_probs(i, b, p) for i, b, p in zip(ids, boxes, smoothed)]

@@ -2,7 +2,7 @@
 server's video jobs alike: the one per-face CSV format, and the annotated video.
 
 One row per face per frame: ``frame`` (index in the source), ``time_s`` (seconds from the start of the
-video, or of the recording for a camera), then :data:`recognizer.FACE_COLUMNS` (track id, box, label,
+video, or of the recording for a camera), then :data:`faces.FACE_COLUMNS` (track id, box, label,
 confidence, the 7 probabilities to 6 decimals). Rows are streamed to a temporary file as they come, so
 memory stays flat however long the source is, and the file appears under its name only when complete.
 """
@@ -18,7 +18,7 @@ from av import FFmpegError
 
 from emorec.common.artifacts import AtomicFile
 from emorec.common.errors import OutputError, output_error
-from emorec.core.recognizer import FACE_COLUMNS
+from emorec.core.faces import FACE_COLUMNS, Faces
 
 CSV_COLUMNS = ["frame", "time_s", *FACE_COLUMNS]
 
@@ -66,9 +66,9 @@ class FaceCsv(_Committed):
             self.abort()
             raise output_error(self.path, e) from None
 
-    def add(self, frame, time_s, faces):
-        """Append one row per face of frame number ``frame`` at ``time_s`` seconds."""
-        self._write([frame, f"{time_s:.3f}", *f.row()] for f in faces)
+    def add(self, frame: int, time_s: float, faces: Faces) -> None:
+        """Append one row per face of frame number ``frame`` at ``time_s`` seconds (:meth:`faces.Faces.rows`)."""
+        self._write([frame, f"{time_s:.3f}", *row] for row in faces.rows())
         self.rows += len(faces)
 
     def commit(self):

@@ -1,4 +1,5 @@
-"""Per-face tracking across frames (greedy IoU matching) and probability smoothing (EMA)."""
+"""Per-face tracking across frames (greedy IoU matching) and probability smoothing (EMA): :meth:`Tracker.track`
+takes a frame's classified :class:`faces.Faces` and gives them ids and smoothed probabilities."""
 
 import itertools
 
@@ -6,6 +7,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from emorec.common.errors import InputError
+from emorec.core.faces import Faces
 
 #: Default EMA weight of a track's past probabilities (0.6 ≈ a 2.5-frame memory); the one definition.
 DEFAULT_SMOOTHING = 0.6
@@ -82,3 +84,10 @@ class Tracker:
             if self.tracks[tid]["missed"] > self.max_missed:
                 del self.tracks[tid]
         return new_ids, out
+
+    def track(self, faces: Faces) -> Faces:
+        """One frame's classified faces (``probs`` set) → the same faces with ``ids`` and smoothed ``probs``."""
+        if faces.probs is None:
+            raise InputError("track needs classified faces (probabilities); Recognizer.observe gives them")
+        ids, smoothed = self.update(faces.boxes, faces.probs)
+        return faces.replace(ids=ids, probs=smoothed)

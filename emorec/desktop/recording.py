@@ -10,6 +10,7 @@ import numpy as np
 
 from emorec.common.artifacts import atomic_path
 from emorec.common.errors import OutputError, output_error
+from emorec.core.faces import Faces
 from emorec.core.records import AnnotatedVideo, FaceCsv
 
 
@@ -75,7 +76,7 @@ class Recording:
         self._last, self._offset = -1, 0
         self._first: int | None = None       # a live camera's first recorded frame index
 
-    def add(self, frame_index: int, faces: list, annotated) -> None:
+    def add(self, frame_index: int, faces: Faces, annotated) -> None:
         """One frame: its index in the source, its faces and the annotated BGR frame (for the .mp4). An index
         that goes back (the video looped) is counted on from the last one."""
         if self._live:

@@ -71,7 +71,7 @@ class App:
         self.latest: Result | None = None
         self.frames_shown = 0
         self._readout = Readout()
-        self.selected_id = None
+        self.selected_id: int | None = None
         self.state: str | None = None    # None (opening, or failed), "moving", "still" or "ended"
         self.paused = self.recording = False
         self._camera_shown = False       # the source shown is a camera (the no-face hint's advice)

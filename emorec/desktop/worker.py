@@ -19,6 +19,7 @@ import numpy as np
 
 from emorec.common.errors import InputError, error_message
 from emorec.core.drawing import draw_faces
+from emorec.core.faces import Faces
 from emorec.core.recognizer import Recognizes
 from emorec.core.sources import open_source
 from emorec.desktop.recording import Recording
@@ -98,7 +99,7 @@ class Result:
     ``still``: a still image, recognized once and again only when a setting changes."""
     rgba: np.ndarray
     bgr: np.ndarray
-    faces: list
+    faces: Faces
     frame: int
     ms: float
     still: bool

@@ -18,7 +18,8 @@ import numpy as np
 
 from emorec.common.labels import CASCADE_PATH
 from emorec.core.classifier import Classifier
-from emorec.core.detector import Detector, DetectorSettings, Found, detect, make_detector
+from emorec.core.detector import Detector, DetectorSettings, detect, make_detector
+from emorec.core.faces import Faces
 from emorec.core.options import RecognizerOptions
 from emorec.core.recognizer import Recognizer
 
@@ -53,7 +54,7 @@ class EnginePool:
         finally:
             self._free.put(engine)
 
-    def detect(self, frame: np.ndarray) -> Found:
+    def detect(self, frame: np.ndarray) -> Faces:
         """A full scan (:func:`detector.detect`) on a free engine."""
         with self.engine() as (detector, _):
             return detect(detector, frame, frame if frame.ndim == 3 else None)

@@ -4,13 +4,15 @@ status an operation answers, each with the ``{"error": ...}`` body. ``/api/opena
 these, so the document describes the API that runs (tests/server/test_schema.py fuzzes it with Schemathesis).
 """
 
+import dataclasses
 import re
 from enum import Enum
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from emorec.common.labels import VIDEO_EXTENSIONS
+from emorec.core import faces
 
 #: The image types ``POST /api/recognize`` documents (Pillow reads them; the body is checked by decoding).
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/bmp", "image/tiff")
@@ -35,23 +37,26 @@ class ErrorBody(BaseModel):
     error: str = Field(description="what was wrong, and what to do about it (each status's meaning is above it)")
 
 
-_PROBS = {"angry": 0.01, "disgust": 0.0, "fear": 0.02, "happy": 0.91, "sad": 0.01, "surprise": 0.03, "neutral": 0.02}
+def _face_model() -> type[BaseModel]:
+    """One face as the API answers it (:meth:`faces.Face.as_dict`), built from :class:`faces.Face`'s fields: their
+    types, descriptions, examples and checks, in :data:`faces.JSON_FIELDS` order."""
+    fields = {f.name: f for f in dataclasses.fields(faces.Face)}
+    declared: dict[str, Any] = {}
+    for name in faces.JSON_FIELDS:
+        about = dict(fields[name].metadata)
+        json = dict(about["json"])
+        declared[name] = (json.pop("type", fields[name].type),
+                          Field(description=about["description"], examples=[about["example"]], **json))
+    return create_model("Face", __doc__="One face: its track id, box, label and probabilities.", **declared)
 
 
-class Face(BaseModel):
-    id: int = Field(description="track id: the same face keeps its id across a stream's frames", examples=[1])
-    box: list[int] = Field(min_length=4, max_length=4, description="[x, y, w, h] in the image's pixels",
-                           examples=[[182, 58, 139, 139]])
-    label: str = Field(description="the most probable emotion", examples=["happy"])
-    confidence: float = Field(ge=0, le=1, description="the label's probability", examples=[0.91])
-    probs: dict[str, float] = Field(description="all 7 emotions' probabilities (unrounded, summing to 1)",
-                                    examples=[_PROBS])
+Face = _face_model()
 
 
 class Faces(BaseModel):
     width: int = Field(examples=[640])
     height: int = Field(examples=[480])
-    faces: list[Face]
+    faces: list[Face]  # type: ignore[valid-type]  # a model built from faces.Face (_face_model)
     ms: float = Field(description="milliseconds spent on recognition (decoding not included)", examples=[4.2])
 
 

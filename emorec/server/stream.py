@@ -18,19 +18,20 @@ import numpy as np
 from fastapi import WebSocket, WebSocketDisconnect
 
 from emorec.common.errors import InputError, error_message
+from emorec.core.faces import Faces
+from emorec.server import schema
 from emorec.server.http import HttpError, decode_gray_frame, internal_error_text
-from emorec.server.schema import Face, Faces
 
 log = logging.getLogger(__name__)
 #: Stream messages: a 4-byte little-endian frame number, then the encoded image (JPEG, PNG or WebP).
 HEADER = struct.Struct("<I")
 
 
-def faces_payload(faces: list, frame: np.ndarray, started: float) -> Faces:
-    """The answer for ``faces`` (:class:`recognizer.Face`) found in ``frame`` since ``started`` (perf_counter)."""
+def faces_payload(faces: Faces, frame: np.ndarray, started: float) -> schema.Faces:
+    """The answer for ``faces`` found in ``frame`` since ``started`` (perf_counter)."""
     h, w = frame.shape[:2]
-    return Faces(width=w, height=h, faces=[Face(**f.as_dict()) for f in faces],
-                 ms=round((time.perf_counter() - started) * 1e3, 2))
+    return schema.Faces(width=w, height=h, faces=[schema.Face(**face) for face in faces.as_dicts()],
+                        ms=round((time.perf_counter() - started) * 1e3, 2))
 
 
 @dataclass

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from emorec.analysis.results import Timeline, timeline_figure
-from emorec.core.recognizer import Face
+from emorec.core.faces import Face, Faces
 
 
 def face(probs, track=1):
@@ -14,7 +14,7 @@ def face(probs, track=1):
 def test_timeline_legend_is_outside_the_plot():
     timeline = Timeline(0.1)
     for k in range(20):
-        timeline.add([face(np.eye(7)[k % 7] * 0.4 + 0.6 / 7)])
+        timeline.add(Faces.of([face(np.eye(7)[k % 7] * 0.4 + 0.6 / 7)]))
     fig = timeline_figure(timeline, "clip.avi")
     fig.canvas.draw()
     ax = fig.axes[0]
@@ -25,7 +25,7 @@ def test_timeline_legend_is_outside_the_plot():
 def test_timeline_keeps_a_bounded_number_of_points():
     timeline = Timeline(0.5, points=8)
     for k in range(100):
-        timeline.add([face(np.eye(7)[3] * 0.5 + 0.5 / 7)] if k < 50 else [])
+        timeline.add(Faces.of([face(np.eye(7)[3] * 0.5 + 0.5 / 7)] if k < 50 else []))
     t, probs = timeline.points()
     assert len(t) <= 8 and timeline.width == 16 and timeline.frames == 100
     assert t[0] == pytest.approx(7.5 * 0.5) and t[-1] == pytest.approx((96 + 99) / 2 * 0.5)
@@ -35,7 +35,7 @@ def test_timeline_keeps_a_bounded_number_of_points():
 def test_the_timeline_of_a_video_without_a_face_says_so_over_its_length():
     timeline = Timeline(0.1)
     for _ in range(120):
-        timeline.add([])
+        timeline.add(Faces.empty())
     fig = timeline_figure(timeline, "clip.avi", duration_s=12.0)
     ax = fig.axes[0]
     assert ax.get_xlim() == (0, 12.0) and [t.get_text() for t in ax.texts] == ["no face found"]

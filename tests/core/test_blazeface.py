@@ -16,11 +16,11 @@ from emorec.core.detector import (
     BlazeFaceDetector,
     Detector,
     DetectorSettings,
-    Found,
     HaarDetector,
     detect,
     make_detector,
 )
+from emorec.core.faces import Faces
 from emorec.core.recognizer import Recognizer
 from tests.helpers import FakeClassifier, astronaut
 
@@ -154,7 +154,7 @@ def test_a_missing_or_corrupt_detector_file_names_it_and_the_fix(tmp_path):
 def test_eye_roll_and_levelled_crops():
     assert eye_roll([[10, 10], [20, 10]]) == 0
     assert eye_roll([[10, 10], [20, 20]]) == pytest.approx(45)
-    assert np.isnan(Found.of_boxes([[0, 0, 4, 4]]).eyes).all()
+    assert np.isnan(Faces.of_boxes([[0, 0, 4, 4]]).eyes).all()
     # a bar through two "eyes" 30° off level: levelled, it lies along the crop's rows
     frame = np.zeros((200, 200), np.uint8)
     c, r = np.array([100, 100]), 40
@@ -164,7 +164,7 @@ def test_eye_roll_and_levelled_crops():
     box = np.array([[50, 50, 100, 100]])
     plain, level = crop_faces(frame, box)[0], crop_faces(frame, box, eyes)[0]
     assert (level[24] > 128).sum() > 30 and (plain[24] > 128).sum() < 15
-    np.testing.assert_array_equal(crop_faces(frame, box, Found.of_boxes(box).eyes)[0], plain)
+    np.testing.assert_array_equal(crop_faces(frame, box, Faces.of_boxes(box).eyes)[0], plain)
 
 
 def test_a_near_search_finds_the_face_where_it_was_framed_like_a_full_scan(blazeface):

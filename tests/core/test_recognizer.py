@@ -348,5 +348,5 @@ def test_a_segment_that_follows_the_period_before_it_sees_the_passes_of_one_unin
 
     (whole, _), (segment, batches) = run(0), run(20)
     assert batches == [3] + [2] * 9        # the old face one pass, the new one both; then one pass each
-    for (b1, p1), (b2, p2) in zip(whole[20:], segment, strict=True):
-        assert (b1 == b2).all() and np.allclose(p1, p2, atol=1e-7)
+    for one, other in zip(whole[20:], segment, strict=True):
+        assert (one.boxes == other.boxes).all() and np.allclose(one.probs, other.probs, atol=1e-7)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from emorec.common.errors import OutputError
-from emorec.core.recognizer import Face
+from emorec.core.faces import Face, Faces
 from emorec.core.records import CSV_COLUMNS, AnnotatedVideo, FaceCsv
 
 
@@ -17,9 +17,9 @@ def face(track=1):
 def test_a_face_csv_appears_under_its_name_only_when_committed(tmp_path):
     path = tmp_path / "faces.csv"
     with FaceCsv(path) as out:
-        out.add(0, 0.0, [face(1), face(2)])
-        out.add(1, 0.04, [])
-        out.add(2, 0.08, [face(1)])
+        out.add(0, 0.0, Faces.of([face(1), face(2)]))
+        out.add(1, 0.04, Faces.of([]))
+        out.add(2, 0.08, Faces.of([face(1)]))
         assert not path.exists()
     with open(path, newline="") as f:
         rows = list(csv.reader(f))
@@ -32,7 +32,7 @@ def test_a_face_csv_that_fails_leaves_the_old_file_and_no_temporary_one(tmp_path
     path = tmp_path / "faces.csv"
     path.write_text("the previous run's rows\n")
     with pytest.raises(RuntimeError), FaceCsv(path) as out:
-        out.add(0, 0.0, [face()])
+        out.add(0, 0.0, Faces.of([face()]))
         raise RuntimeError("the recognizer failed midway")
     assert path.read_text() == "the previous run's rows\n" and list(tmp_path.iterdir()) == [path]
 

@@ -8,7 +8,7 @@ import pytest
 
 from emorec.common.errors import OutputError
 from emorec.common.labels import EMOTIONS
-from emorec.core.recognizer import Face
+from emorec.core.faces import Face, Faces
 from emorec.desktop.recording import Recording, default_output_dir, ensure_folder
 
 
@@ -27,7 +27,7 @@ def recorded(tmp_path, live, indices):
     recording = Recording(tmp_path, source, with_video=False)
     face = Face.from_probs(1, (0, 0, 10, 10), np.full(len(EMOTIONS), 1 / len(EMOTIONS)))
     for i in indices:
-        recording.add(i, [face], None)
+        recording.add(i, Faces.of([face]), None)
     [path] = recording.close()
     with open(path, newline="") as f:
         return [(int(r["frame"]), float(r["time_s"])) for r in csv.DictReader(f)]

@@ -6,7 +6,7 @@ import pytest
 tk = pytest.importorskip("tkinter")
 
 from emorec.common.labels import EMOTIONS  # noqa: E402
-from emorec.core.recognizer import Face  # noqa: E402
+from emorec.core.faces import Face  # noqa: E402
 from emorec.desktop.widgets import EmotionBars, Picture  # noqa: E402
 
 

@@ -17,6 +17,7 @@ tk = pytest.importorskip("tkinter")
 
 from emorec.common.labels import EMOTIONS  # noqa: E402
 from emorec.core.detector import DetectorSettings  # noqa: E402
+from emorec.core.faces import Faces  # noqa: E402
 from emorec.core.recognizer import Recognizer  # noqa: E402
 from emorec.core.records import CSV_COLUMNS  # noqa: E402
 from emorec.desktop.readout import no_face_hint  # noqa: E402
@@ -419,7 +420,7 @@ def test_a_moving_sources_times_are_medians_and_the_networks_share_is_shown():
     from emorec.desktop.worker import Result
     readout, frame = Readout(), np.zeros((4, 4, 3), np.uint8)
     for i, (ms, network) in enumerate([(5.0, 1.0), (5.2, 1.1), (34.0, 1.0), (4.8, 0.9), (5.1, 1.2)]):
-        latest = Result(rgba=frame, bgr=frame, faces=[], frame=i, ms=ms, still=False, network_ms=network)
+        latest = Result(rgba=frame, bgr=frame, faces=Faces.empty(), frame=i, ms=ms, still=False, network_ms=network)
         readout.new_frame(i / 30, latest)
     # the slow frame (a full scan) neither shows nor moves the line; the last frame alone would say 5.1 / 1.2
     assert readout.text(latest, paused=False, state="moving").splitlines()[1] == "recognize 5.1 ms (network 1.0 ms)"

@@ -13,6 +13,7 @@ from PIL import Image
 from emorec.common.errors import InputError
 from emorec.common.invocation import command
 from emorec.common.labels import VIDEO_EXTENSIONS
+from emorec.core.faces import Faces
 from emorec.core.recognizer import Recognizer
 from emorec.core.records import CSV_COLUMNS
 from emorec.server.app import ServeOptions, create_app, serve
@@ -70,7 +71,7 @@ class GatedPool:
         def gated(frame):
             self.started.set()
             assert self.release.wait(30), "the test never released the first frame"
-            return []
+            return Faces.empty()
         gated.reset = lambda: None
         return gated
 

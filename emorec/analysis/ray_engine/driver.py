@@ -14,8 +14,8 @@ from emorec.analysis.ray_engine.scheduler import RETRIES, OrderedResults
 from emorec.analysis.ray_engine.work import Failed
 from emorec.analysis.ray_engine.worker import SegmentWorker
 from emorec.common.errors import SourceError
+from emorec.core.faces import Faces
 from emorec.core.options import RecognizerOptions
-from emorec.core.recognizer import track
 from emorec.core.sources import Video
 from emorec.core.tracking import Tracker
 from emorec.network.files import resolve_model_path
@@ -24,7 +24,7 @@ from emorec.network.files import resolve_model_path
 def _video_work(job: Job, stream: OrderedResults, options: AnalyzeOptions):
     def work(folder):
         tracker = Tracker(options.recognizer.smoothing)
-        faces, frames, ended = [], 0, False
+        faces, frames, ended = Faces.empty(), 0, False
         try:
             with contextlib.ExitStack() as stack:
                 picture = None if options.no_video else Video(job.path)
@@ -38,10 +38,10 @@ def _video_work(job: Job, stream: OrderedResults, options: AnalyzeOptions):
                     if ended or result.start != frames:   # an earlier segment ended before its stop
                         ended = True
                         continue
-                    seen = iter(zip(result.boxes, result.probs))
+                    seen = iter(result.faces)
                     for index in range(result.start, result.start + result.frames):
                         if index % options.every == 0:
-                            faces = track(tracker, *next(seen))
+                            faces = tracker.track(next(seen))
                             out.add(index, faces)
                         if picture is not None and (frame := picture.read()) is not None:
                             out.show(frame, faces)

@@ -6,28 +6,26 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from emorec.analysis.outputs import recognize_image
 from emorec.common.errors import SourceError, error_message
+from emorec.core.faces import Faces
 from emorec.core.sources import Video
 
 
 @dataclass
 class SegmentResult:
     """A video segment, detected and classified: frames ``start`` .. ``start + frames - 1`` were read, and
-    ``boxes`` (N×4 int32, frame pixels) and ``probs`` (N×7 float32, unsmoothed) hold one array each per
-    analysed frame (every ``--every``-th)."""
+    ``faces`` holds one :class:`faces.Faces` per analysed frame (every ``--every``-th), classified but neither
+    tracked nor smoothed (the driver tracks them in order)."""
     start: int
     frames: int
-    boxes: list
-    probs: list
+    faces: list[Faces]
 
 
 @dataclass
 class ImageResult:
     """One image, recognized as a still: its faces, the annotated picture as PNG bytes, (width, height)."""
-    faces: list
+    faces: Faces
     png: bytes
     size: tuple
 
@@ -53,7 +51,8 @@ class VideoSegment:
             # then depend on the frame before it exactly as in one uninterrupted run (Recognizer.advance).
             lead = min(self.start, recognizer.resync_period * self.every)
             video = open_at(self.path, self.start - lead)
-            boxes, probs, index = [], [], self.start - lead
+            faces: list[Faces] = []
+            index = self.start - lead
             recognizer.reset(index // self.every)
             with contextlib.closing(video):
                 while (self.stop is None or index < self.stop) and (frame := video.read()) is not None:
@@ -61,11 +60,9 @@ class VideoSegment:
                         if index < self.start:
                             recognizer.advance(frame)
                         else:
-                            b, p = recognizer.observe(frame)
-                            boxes.append(np.asarray(b, np.int32))
-                            probs.append(np.asarray(p, np.float32))
+                            faces.append(recognizer.observe(frame))
                     index += 1
-            return SegmentResult(self.start, max(0, index - self.start), boxes, probs)
+            return SegmentResult(self.start, max(0, index - self.start), faces)
         except Exception as e:
             return Failed(reason(e, self.path))
 
