@@ -178,6 +178,10 @@ def report(model, rec, ours, peer, paths, frame):
           "ratio: fer's total / our total p50")
     seconds, n = cold_start(model, paths["1 face"])
     print(f"cold start (new process → first recognized frame, {n} face): {seconds:.2f} s")
+    from emorec.network.files import is_ensemble, resolve_model_path
+    if is_ensemble(resolve_model_path(model)):
+        print("(an ensemble: its members' float32 and int8 exports are timed with --model MEMBER)")
+        return
     gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
     from emorec.core.boxes import crop_faces
     rec.reset()

@@ -41,15 +41,16 @@ import sys
 from emorec.common.quiet import import_keras
 import_keras()
 from emorec.network.architectures import multiply_adds
-from emorec.network.files import load_keras_model, resolve_model_path
-print(multiply_adds(load_keras_model(resolve_model_path(sys.argv[1] or None))))
+from emorec.network.files import ensemble_members, is_ensemble, load_keras_model, resolve_model_path
+path = resolve_model_path(sys.argv[1] or None)
+print(sum(multiply_adds(load_keras_model(p)) for p in (ensemble_members(path) if is_ensemble(path) else [path])))
 """
 
 
 @functools.cache
 def multiply_adds(model=None):
-    """Multiply-adds of one pass of one face through the model (``emorec.network.architectures.multiply_adds``;
-    counted in a child process, so the benchmark itself never imports TensorFlow)."""
+    """Multiply-adds of one pass of one face through the model (``emorec.network.architectures.multiply_adds``; an
+    ensemble's: all its members'; counted in a child process, so the benchmark itself never imports TensorFlow)."""
     run = subprocess.run([sys.executable, "-c", MADDS, str(model or "")], capture_output=True, text=True,
                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, cwd=ROOT)
     if run.returncode:

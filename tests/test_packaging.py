@@ -24,6 +24,11 @@ def test_the_wheel_carries_the_model_the_cascade_the_pages_and_the_commands(tmp_
             assert f"emorec/assets/{folder}/{name}" in names
     assert (ROOT / "model/default/emotion_cnn.tflite.json").read_bytes() == stamps["model"]
     assert (ROOT / "model/fast/emotion_cnn.tflite.json").read_bytes() == stamps["fast"]
+    members = [m for m in (ROOT / "model/accurate").iterdir() if m.is_dir()]     # the ensemble's own members
+    assert "emorec/assets/accurate/ensemble.json" in names and members
+    for member in members:
+        for name in ("emotion_cnn.h5", "emotion_cnn.json", "emotion_cnn.tflite", "emotion_cnn.tflite.json"):
+            assert f"emorec/assets/accurate/{member.name}/{name}" in names
     assert "emorec/assets/haarcascade_frontalface_default.xml" in names
     assert {"emorec/assets/face_detection_full_range_sparse.tflite", "emorec/assets/face_detection_short_range.tflite",
             "emorec/assets/NOTICE"} <= names

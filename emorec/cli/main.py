@@ -103,8 +103,8 @@ def _add_evaluate(sub):
     p = _command(sub, "evaluate", _run_evaluate, help="score a model on a dataset split",
                  description="Accuracy, per-class precision/recall/F1 and confusion matrices (Markdown, JSON, "
                              "PNG) of a model on one split; PrivateTest is the CSV's test split.")
-    p.add_argument("--model", help="model .h5 or run folder (default: the shipped model; model/fast: the small one "
-                                   "for slow CPUs)")
+    p.add_argument("--model", help="model .h5, run folder or ensemble folder (default: the shipped model; "
+                                   "model/fast: the small one for slow CPUs; model/accurate: the ensemble)")
     p.add_argument("--data", required=True, help="fer2013.csv(.gz) or class-folder tree")
     p.add_argument("--split", choices=("test", "val", "train"), default="test",
                    help="test = PrivateTest for the Kaggle CSV; val = PublicTest")

@@ -53,19 +53,27 @@ MODEL_DIR = Path("model") if _INSTALLED else PROJECT_DIR / "model"
 DEFAULT_MODEL_DIR = _ASSETS / "model" if _INSTALLED else PROJECT_DIR / "model" / "default"
 #: The small network for slow CPUs (issue 21), chosen with ``--model model/fast``.
 FAST_MODEL_DIR = _ASSETS / "fast" if _INSTALLED else PROJECT_DIR / "model" / "fast"
+#: The ensemble for stills, analyze and the server's uploads (issue 29), chosen with ``--model model/accurate``.
+ACCURATE_MODEL_DIR = _ASSETS / "accurate" if _INSTALLED else PROJECT_DIR / "model" / "accurate"
 #: The shipped models by the names a user may give ``--model`` (``model/NAME`` or ``NAME``), found wherever
 #: the package lives when no such path exists in the current folder.
-SHIPPED_MODELS = {"default": DEFAULT_MODEL_DIR, "fast": FAST_MODEL_DIR}
+SHIPPED_MODELS = {"default": DEFAULT_MODEL_DIR, "fast": FAST_MODEL_DIR, "accurate": ACCURATE_MODEL_DIR}
+#: The shipped models that are one network (the others are ensembles of them and of their own members).
+SINGLE_MODELS = ("default", "fast")
 
 
 def shipped_model_name(folder: Path) -> str | None:
-    """The name (``default``, ``fast``) of the shipped model that lives in ``folder``; None for any other folder."""
+    """The name (``default``, ``fast``, ``accurate``) of the shipped model that lives in ``folder``; None for any other
+    folder."""
     return next((name for name, d in SHIPPED_MODELS.items() if Path(folder).resolve() == d.resolve()), None)
 
 
 #: What ``--help`` says of model/fast (figures from model/README.md, "Model v3").
 FAST_MODEL_BLURB = ("the small network: 75 M multiply-adds per face instead of 264 M (2.8× faster per pass), "
                     "3.2 points less accurate live (PrivateTest 69.41 % instead of 72.61 %)")
+#: What ``--help`` says of model/accurate (figures from model/README.md, "Model v4").
+ACCURATE_MODEL_BLURB = ("for stills, analyze and uploads, the ensemble model/accurate: two networks, 4 passes per face "
+                        "instead of 2, PrivateTest 73.17 %% instead of 72.61 %%")
 MODEL_FILENAME = "emotion_cnn.h5"
 #: An ensemble folder's manifest: its members, averaged (:func:`emorec.network.files.ensemble_members`).
 ENSEMBLE_FILENAME = "ensemble.json"

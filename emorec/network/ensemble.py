@@ -16,7 +16,14 @@ from typing import Any
 
 from emorec.common.artifacts import atomic_path, file_sha256, metadata_path, now_iso, write_json
 from emorec.common.errors import InputError
-from emorec.common.labels import EMOTIONS, ENSEMBLE_FILENAME, INPUT_SIZE, MODEL_FILENAME, shipped_model_name
+from emorec.common.labels import (
+    EMOTIONS,
+    ENSEMBLE_FILENAME,
+    INPUT_SIZE,
+    MODEL_FILENAME,
+    SINGLE_MODELS,
+    shipped_model_name,
+)
 from emorec.network.files import ensure_export, export_path, is_ensemble, load_metadata, resolve_model_path
 
 
@@ -46,7 +53,7 @@ def build_ensemble(models: list[str], out: str | Path) -> dict[str, Any]:
             raise InputError(f"{model} is itself an ensemble; give its members instead.")
     if len({p.resolve() for p in paths}) < len(paths):
         raise InputError("the same model is given twice; an ensemble's members must differ.")
-    if (out / MODEL_FILENAME).exists() or shipped_model_name(out):
+    if (out / MODEL_FILENAME).exists() or shipped_model_name(out) in SINGLE_MODELS:
         raise InputError(f"{out} holds a single model; write the ensemble to a folder of its own "
                          "(e.g. --out model/accurate).")
     members: list[str] = []

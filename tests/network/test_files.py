@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from emorec.common.errors import ModelError
-from emorec.common.labels import DEFAULT_MODEL, FAST_MODEL_DIR, SHIPPED_MODELS
+from emorec.common.labels import ACCURATE_MODEL_DIR, DEFAULT_MODEL, FAST_MODEL_DIR, SHIPPED_MODELS
 from emorec.core.classifier import Classifier
-from emorec.network.files import ensure_export, export_path, resolve_model_path
+from emorec.network.files import ensemble_members, ensure_export, export_path, is_ensemble, resolve_model_path
 
 
 def test_export_is_cached_and_rebuilt_when_the_model_changes(model_copy):
@@ -79,11 +79,21 @@ def test_a_missing_shipped_model_says_how_to_restore_it(tmp_path, monkeypatch):
 @pytest.mark.parametrize("name", sorted(SHIPPED_MODELS))
 def test_each_shipped_model_ships_its_current_export(name):
     """The LiteRT export beside a shipped model is the one its .h5 makes: a wheel or a read-only checkout uses it
-    as it is."""
-    model = SHIPPED_MODELS[name] / "emotion_cnn.h5"
-    stamp = json.loads(model.with_suffix(".tflite.json").read_text())
-    assert stamp["source_sha256"] == hashlib.sha256(model.read_bytes()).hexdigest()
-    assert model.with_suffix(".tflite").is_file()
+    as it is (for the ensemble model/accurate: each member's)."""
+    path = resolve_model_path(name)
+    for model in ensemble_members(path) if is_ensemble(path) else [path]:
+        stamp = json.loads(model.with_suffix(".tflite.json").read_text())
+        assert stamp["source_sha256"] == hashlib.sha256(model.read_bytes()).hexdigest()
+        assert model.with_suffix(".tflite").is_file()
+
+
+def test_the_accurate_model_is_the_default_and_one_more_network_by_name_from_any_folder(tmp_path, monkeypatch):
+    """Issue 29: --model accurate (or model/accurate) is an ensemble whose first member is the shipped default."""
+    monkeypatch.chdir(tmp_path)
+    path = resolve_model_path("accurate")
+    assert path == resolve_model_path("model/accurate") == ACCURATE_MODEL_DIR / "ensemble.json" and is_ensemble(path)
+    members = ensemble_members(path)
+    assert members[0] == DEFAULT_MODEL and len(members) == 2 and members[1].parent.parent == ACCURATE_MODEL_DIR
 
 
 def test_the_fast_model_costs_a_third_of_the_default():
