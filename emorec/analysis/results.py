@@ -20,8 +20,6 @@ class Summary:
 
     def add(self, faces: Faces) -> None:
         """One frame's (or image's) classified faces; each counts overall and for its track id."""
-        if not len(faces):
-            return
         probs = faces.classified_probs()
         for track, label, p in zip(faces.numbers.tolist(), np.argmax(probs, axis=1).tolist(), probs.astype(np.float64)):
             for key in ("overall", track):

@@ -19,8 +19,6 @@ def draw_faces(frame_bgr: np.ndarray, faces: Faces, selected_id: int | None = No
     """
     out = frame_bgr.copy()
     scale = max(0.45, min(1.0, out.shape[1] / 900))
-    if not len(faces):
-        return out
     for (x, y, bw, bh), label, confidence, face_id in zip(faces.boxes.tolist(), faces.labels,
                                                           faces.confidences.tolist(), faces.numbers.tolist()):
         color = COLORS_BGR[label]

@@ -119,9 +119,7 @@ class Faces:
     def of(cls, faces: Iterable[Face]) -> "Faces":
         """:class:`Face` objects (e.g. made by hand, or read back) as a record."""
         faces = list(faces)
-        return cls.of_boxes([f.box for f in faces] if faces else np.zeros((0, 4)),
-                            probs=np.array([[f.probs[e] for e in EMOTIONS] for f in faces], np.float32).reshape(
-                                -1, NUM_CLASSES),
+        return cls.of_boxes([f.box for f in faces], probs=[[f.probs[e] for e in EMOTIONS] for f in faces],
                             ids=[f.id for f in faces])
 
     @classmethod
@@ -158,12 +156,13 @@ class Faces:
     def __getitem__(self, index: int) -> Face: ...
 
     @overload
-    def __getitem__(self, index: slice) -> list[Face]: ...
+    def __getitem__(self, index: slice) -> "Faces": ...
 
-    def __getitem__(self, index: int | slice) -> Face | list[Face]:
-        """Face ``index`` as a :class:`Face` (a slice: a list of them); ids 1..N where the faces are not tracked."""
+    def __getitem__(self, index: int | slice) -> "Face | Faces":
+        """Face ``index`` as a :class:`Face` (ids 1..N where the faces are not tracked); a slice: those faces as a
+        record (:meth:`select`)."""
         if isinstance(index, slice):
-            return [self[i] for i in range(len(self))[index]]
+            return self.select(np.arange(len(self))[index])
         probs = self.classified_probs()
         i = range(len(self))[index]       # negative indexes count from the end; out of range raises IndexError
         return Face.from_probs(self.numbers[i], self.boxes[i], probs[i])
@@ -197,7 +196,7 @@ class Faces:
     @property
     def confidences(self) -> np.ndarray:
         """(N,) float32: each face's label's probability."""
-        return self.classified_probs().max(axis=1) if len(self) else np.zeros(0, np.float32)
+        return self.classified_probs().max(axis=1, initial=0.0)
 
     def rows(self) -> list[list]:
         """The CSV values of each face in :data:`FACE_COLUMNS` order (:meth:`Face.row`)."""
@@ -208,7 +207,9 @@ class Faces:
         return [face.as_dict() for face in self]
 
     def classified_probs(self) -> np.ndarray:
-        """``probs``, which must be set: (N, 7) float32."""
+        """``probs``, which must be set where there are faces: (N, 7) float32 (no face: an empty array)."""
+        if self.probs is None and not len(self):
+            return np.zeros((0, NUM_CLASSES), np.float32)
         if self.probs is None:
             raise InputError("these faces have not been classified yet: they have boxes but no probabilities "
                              "(Recognizer.classify_detection adds them)")

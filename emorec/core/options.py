@@ -26,7 +26,7 @@ class RecognizerOptions:
     read it from here). See :class:`recognizer.Recognizer` for what each does."""
     model: str | None = option(None, "model file (.h5), run folder or ensemble folder (default: the shipped "
                                      "model/default). On a slow CPU: --model model/fast, "
-                               + FAST_MODEL_BLURB.replace("%", "%%") + "; " + ACCURATE_MODEL_BLURB)
+                               + f"{FAST_MODEL_BLURB}; {ACCURATE_MODEL_BLURB}".replace("%", "%%"))
     settings: DetectorSettings = option(factory=DetectorSettings)
     smoothing: float = option(DEFAULT_SMOOTHING, "probability smoothing per tracked face, 0 (off) to <1 (strong)",
                               type=number(float, 0, 1, high_open=True))

@@ -50,10 +50,6 @@ class Detection:
     crops: np.ndarray
     passes: np.ndarray
 
-    @property
-    def boxes(self) -> np.ndarray:
-        return self.faces.boxes
-
 
 class Recognizes(Protocol):
     """What the window and its worker need of a recognizer (:class:`Recognizer` is one; tests give
