@@ -8,7 +8,8 @@ The same pipeline as the window (:class:`recognizer.Recognizer`) behind another 
 - ``POST /api/recognize`` an image's bytes → faces as JSON (``?annotated=1``: the annotated PNG instead).
 - ``WS /api/stream`` frames in, faces out; one tracker per connection; the newest frame wins.
 - ``/api/jobs`` video jobs (create, progress, files, delete): the code path of ``main.py analyze``.
-- ``GET /api/health`` model, classes, colours, CSV columns, the video file types jobs accept, versions.
+- ``GET /api/health`` the models (live, and uploads: ``serve --upload-model``), classes, colours, CSV columns,
+  the video file types jobs accept, versions.
 
 Recognition runs in worker threads on an :class:`pool.EnginePool` (one interpreter per engine, no global
 lock). Every error reaches the client as JSON ``{"error": "..."}`` (:func:`http.install_error_handlers`), never a
@@ -43,6 +44,7 @@ from emorec.common.invocation import command
 from emorec.common.labels import COLORS_HEX, EMOTIONS, VIDEO_EXTENSIONS
 from emorec.core.drawing import draw_faces
 from emorec.core.records import CSV_COLUMNS
+from emorec.network.files import resolve_model_path
 from emorec.server.http import (
     HttpError,
     decode_image,
@@ -67,8 +69,10 @@ TAGS = [{"name": "images", "description": "one image in, its faces out; nothing 
         {"name": "server", "description": "what this server runs and accepts"}]
 
 
-def create_app(options: ServeOptions | None = None, pool: Any = None) -> FastAPI:
-    """The FastAPI app. ``pool``: an :class:`pool.EnginePool` (built from ``options`` when not given).
+def create_app(options: ServeOptions | None = None, pool: Any = None, upload_pool: Any = None) -> FastAPI:
+    """The FastAPI app. ``pool``: an :class:`pool.EnginePool` for live streams (built from ``options`` when not
+    given); ``upload_pool``: the one for images and video jobs (default: built from ``options.upload_model``
+    where that names another model, else ``pool``).
 
     The jobs' folder is checked first (an :class:`errors.OutputError` if it cannot be written), before the model loads.
     """
@@ -77,12 +81,17 @@ def create_app(options: ServeOptions | None = None, pool: Any = None) -> FastAPI
         prepare_root(options.jobs_dir)      # before the model loads: a folder that cannot be written fails at once
     recognizing = options.recognizer
     pool = pool or EnginePool(recognizing.model, options.engines, recognizing.settings)
+    uploads = upload_pool or pool
+    if upload_pool is None and options.upload_model \
+            and resolve_model_path(options.upload_model).resolve() != Path(pool.model_path).resolve():
+        uploads = EnginePool(options.upload_model, options.engines, recognizing.settings)
     limit = options.limit_bytes
-    jobs = JobStore(pool, options)
+    jobs = JobStore(uploads, options)
 
     # Decoding and recognition run on as many threads as there are engines: more would only wait for an
     # engine while holding their decoded frames (16 streams on 16 threads cost ~100 MB for nothing).
-    executor = ThreadPoolExecutor(pool.size, thread_name_prefix="recognize")
+    executor = ThreadPoolExecutor(pool.size + (uploads.size if uploads is not pool else 0),
+                                  thread_name_prefix="recognize")
 
     async def in_executor(fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
@@ -97,7 +106,7 @@ def create_app(options: ServeOptions | None = None, pool: Any = None) -> FastAPI
                   summary="Facial emotion recognition: images, video jobs, streams",
                   description=API_DESCRIPTION, openapi_tags=TAGS, docs_url=None, openapi_url="/api/openapi.json",
                   redoc_url=None, lifespan=lifespan)
-    app.state.pool, app.state.jobs = pool, jobs
+    app.state.pool, app.state.uploads, app.state.jobs = pool, uploads, jobs
     install_error_handlers(app)
 
     def openapi() -> dict[str, Any]:
@@ -108,11 +117,11 @@ def create_app(options: ServeOptions | None = None, pool: Any = None) -> FastAPI
     add_pages(app)
 
     @app.get("/api/health", response_model=Health, responses=errors({}), tags=["server"],
-             summary="The model, its classes and colours, and what the server accepts")
+             summary="The models, the classes and their colours, and what the server accepts")
     async def health() -> Health:
-        """Model, classes and their colours, the CSV columns recordings use, the file name endings of the
-        videos `/api/jobs` accepts (the upload page sends those as jobs), versions."""
-        return Health(status="ok", model=pool.model_path.parent.name + "/" + pool.model_path.name,
+        """The models (live streams', and uploads'), classes and their colours, the CSV columns recordings
+        use, the file name endings of the videos `/api/jobs` accepts (the upload page sends those as jobs), versions."""
+        return Health(status="ok", model=shown_model(pool.model_path), upload_model=shown_model(uploads.model_path),
                       arch=pool.metadata.get("arch"), classes=list(EMOTIONS), colors=COLORS_HEX,
                       csv_columns=CSV_COLUMNS, video_extensions=sorted(VIDEO_EXTENSIONS), tta=recognizing.tta,
                       engines=pool.size, max_upload_mb=options.max_upload_mb, versions=library_versions(),
@@ -141,7 +150,7 @@ def create_app(options: ServeOptions | None = None, pool: Any = None) -> FastAPI
             data = await _first_file(request, data)
         frame = await in_executor(decode_image, data)
         started = time.perf_counter()
-        faces = await in_executor(pool.recognizer(recognizing).image, frame)
+        faces = await in_executor(uploads.recognizer(recognizing).image, frame)
         if annotated:
             png = cv2.imencode(".png", draw_faces(frame, faces))[1].tobytes()
             return Response(png, media_type="image/png")
@@ -157,6 +166,11 @@ def create_app(options: ServeOptions | None = None, pool: Any = None) -> FastAPI
 
     jobs.add_routes(app, limit)
     return app
+
+
+def shown_model(path: Path) -> str:
+    """A model as the server names it: its folder and file name (``default/emotion_cnn.h5``)."""
+    return path.parent.name + "/" + path.name
 
 
 async def _first_file(request: Request, body: bytes) -> bytes:
@@ -224,8 +238,9 @@ def serve(options: ServeOptions) -> None:
     app = create_app(options)
     scheme = "https" if cert else "http"
     shown = f"[{host}]" if ":" in host else host
-    log.info(f"emorec is serving {app.state.pool.model_path} on {scheme}://{shown}:{port}/  (upload page: /upload, "
-             f"API docs: {DOCS_URL}; Ctrl-C stops)")
+    uploads = "" if app.state.uploads is app.state.pool else f"; uploads: {app.state.uploads.model_path}"
+    log.info(f"emorec is serving {app.state.pool.model_path} on {scheme}://{shown}:{port}/  (upload page: /upload"
+             f"{uploads}, API docs: {DOCS_URL}; Ctrl-C stops)")
     if not is_loopback(host):
         log.warning(f"warning: --host {host} lets anyone who can reach this machine use the recognizer and upload "
                     "files. Browsers allow the camera only on localhost or HTTPS: pass --cert/--key for other "

@@ -62,7 +62,9 @@ class Faces(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok"]
-    model: str = Field(description="the model's folder and file name")
+    model: str = Field(description="the live streams' model: its folder and file name")
+    upload_model: str = Field(description="the model of images and video jobs (the same as `model` unless the server "
+                                          "was started with --upload-model)")
     arch: str | None = Field(description="the model's architecture")
     classes: list[str] = Field(description="the emotions, in the order of the model's outputs")
     colors: dict[str, str] = Field(description="each emotion's colour, #rrggbb")

@@ -10,19 +10,20 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from emorec.common.errors import InputError
+from emorec.common.errors import InputError, ModelError
 from emorec.common.invocation import command
 from emorec.common.labels import VIDEO_EXTENSIONS
 from emorec.core.faces import Faces
 from emorec.core.recognizer import Recognizer
 from emorec.core.records import CSV_COLUMNS
 from emorec.server.app import ServeOptions, create_app, serve
+from emorec.server.http import decode_gray_frame
 from tests.helpers import astronaut, frame_message, jpeg, small_video, wait_for
 
 
 def test_health_names_the_model_classes_colours_and_csv_format(client):
     info = client.get("/api/health").json()
-    assert info["status"] == "ok" and info["model"] == "default/emotion_cnn.h5"
+    assert info["status"] == "ok" and info["model"] == info["upload_model"] == "default/emotion_cnn.h5"
     assert info["classes"] == ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
     assert set(info["colors"]) == set(info["classes"]) and all(c.startswith("#") for c in info["colors"].values())
     assert info["csv_columns"] == CSV_COLUMNS and "ai-edge-litert" in info["versions"]
@@ -48,6 +49,28 @@ def test_recognize_returns_every_face_with_box_probabilities_label_and_confidenc
     assert cv2.imdecode(np.frombuffer(png.content, np.uint8), cv2.IMREAD_COLOR).shape == (512, 512, 3)
     form = client.post("/api/recognize", files={"file": ("a.jpg", jpeg(image), "image/jpeg")}).json()
     assert form["faces"][0]["box"] == face["box"]
+
+
+def test_uploads_can_have_their_own_model_while_streams_keep_the_live_one(tmp_path):
+    options = ServeOptions(jobs_dir=str(tmp_path), engines=1, upload_model="fast")
+    with TestClient(create_app(options)) as c:
+        assert c.get("/api/health").json()["model"] == "default/emotion_cnn.h5"
+        assert c.get("/api/health").json()["upload_model"] == "fast/emotion_cnn.h5"
+        decoded = cv2.imdecode(np.frombuffer(jpeg(astronaut()), np.uint8), cv2.IMREAD_COLOR)
+        face = c.post("/api/recognize", content=jpeg(astronaut())).json()["faces"][0]
+        fast, default = (Recognizer(model=m, smoothing=0)(decoded)[0] for m in ("fast", None))
+        assert face["probs"]["happy"] == pytest.approx(fast.probs["happy"], abs=1e-4)
+        assert abs(fast.probs["happy"] - default.probs["happy"]) > 1e-3      # so the check tells them apart
+        with c.websocket_connect("/api/stream") as ws:
+            ws.send_bytes(frame_message(1, astronaut()))
+            live = ws.receive_json()["faces"][0]
+        streamed = Recognizer(smoothing=0)(decode_gray_frame(jpeg(astronaut())))[0]     # streams decode to gray
+        assert live["probs"]["happy"] == pytest.approx(streamed.probs["happy"], abs=1e-4)
+    # the same model twice is one pool; a model that is not there fails before serving, naming it
+    app = create_app(ServeOptions(jobs_dir=str(tmp_path), engines=1, upload_model="model/default"))
+    assert app.state.uploads is app.state.pool
+    with pytest.raises(ModelError, match="model not found: nowhere"):
+        create_app(ServeOptions(jobs_dir=str(tmp_path), engines=1, upload_model="nowhere"))
 
 
 def test_the_favicon_is_a_small_icon(client):

@@ -4,6 +4,8 @@ import json
 import threading
 import time
 
+import pytest
+
 from emorec.core.records import CSV_COLUMNS
 from tests.helpers import small_video, wait_for
 
@@ -143,16 +145,18 @@ def test_job_ids_never_begin_like_a_flag(monkeypatch):
     assert new_job_id() == "Ghij"
 
 
-def test_every_video_job_records_the_servers_own_settings(tmp_path):
+@pytest.mark.parametrize("live, uploads", [("fast", None), (None, "fast")])
+def test_every_video_job_records_the_servers_own_settings(tmp_path, live, uploads):
+    """Jobs run the server's settings, and its --upload-model where it has one."""
     from fastapi.testclient import TestClient
 
     from emorec.core.detector import DetectorSettings
     from emorec.core.options import RecognizerOptions
     from emorec.network.files import model_digest, resolve_model_path
     from emorec.server.app import ServeOptions, create_app
-    recognizer = RecognizerOptions(model="fast", settings=DetectorSettings(detector="haar", min_size=60, pad=0.05),
+    recognizer = RecognizerOptions(model=live, settings=DetectorSettings(detector="haar", min_size=60, pad=0.05),
                                    smoothing=0.3, tta=False, full_scan_every=5)
-    options = ServeOptions(recognizer=recognizer, engines=1, jobs_dir=str(tmp_path / "jobs"))
+    options = ServeOptions(recognizer=recognizer, engines=1, jobs_dir=str(tmp_path / "jobs"), upload_model=uploads)
     with TestClient(create_app(options)) as client:
         for name in ("one.avi", "two.avi"):
             job = client.post(f"/api/jobs?name={name}", content=small_video(tmp_path / name).read_bytes()).json()
