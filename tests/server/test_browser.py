@@ -143,6 +143,7 @@ def test_upload_page_annotates_an_image(server, browser, tmp_path):
     cv2.imwrite(str(photo), astronaut_640x480())
     browser.get(server + "/upload")
     WebDriverWait(browser, 10).until(lambda d: d.execute_script("return emorec.info !== null"))
+    assert browser.find_element(By.ID, "model").text == "Model: default/emotion_cnn.h5"   # which one answers
     browser.find_element(By.ID, "files").send_keys(str(photo))
     wait = WebDriverWait(browser, 30)
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".card canvas"))

@@ -137,6 +137,8 @@ drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove
 input.addEventListener("change", () => { handle(input.files); input.value = ""; });
 
 const ready = emorec.load();   // the server's classes, colours and video types, which handle() needs
-ready.catch((e) => {
+ready.then((info) => {          // which network answers uploads (serve --upload-model; else the live one)
+  document.getElementById("model").textContent = `Model: ${info.upload_model}`;
+}, (e) => {
   drop.innerHTML = `<p class="error">The emorec server cannot be reached (${emorec.escape(e.message)}). ${emorec.serveHint()}</p>`;
 });
