@@ -7,15 +7,16 @@ the same weights, so that they lie in one basin) into a new run folder, which `m
 
 --share: the second model's share. --recompute-bn: set every BatchNorm's moving mean and variance to their
 average over the training images (in training mode, dropout on, seeded) instead of averaging them.
-The new folder gets the first model's metadata; both models must carry the same input blur.
+The new folder gets the first model's metadata, with a "soup" record added (the two models and their shares);
+both models must carry the same input blur.
 """
 
 import argparse
-import shutil
 from pathlib import Path
 
 import numpy as np
 
+from emorec.common.artifacts import read_json, write_json
 from emorec.common.labels import MODEL_FILENAME
 from emorec.core.preprocess import to_model_input
 from emorec.network.files import load_keras_model, resolve_model_path
@@ -61,8 +62,12 @@ def main():
         recompute_batchnorm(a, load_dataset(args.data).split("train")[0])
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=False)
-    shutil.copy(first.with_suffix(".json"), out / first.with_suffix(".json").name)
     a.save(out / MODEL_FILENAME)
+    metadata = read_json(first.with_suffix(".json"))
+    metadata["soup"] = {"models": [str(first), str(second)], "shares": [1 - args.share, args.share],
+                        "batchnorm": "recomputed on the training images" if args.recompute_bn else "averaged",
+                        "note": "the rest of this file is the first model's (epochs, val_accuracy, input_blur)"}
+    write_json(out / first.with_suffix(".json").name, metadata)
     print(f"wrote {out / MODEL_FILENAME}: {1 - args.share:g} × {first} + {args.share:g} × {second}"
           + (", BatchNorm statistics recomputed" if args.recompute_bn else ""))
 

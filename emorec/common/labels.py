@@ -70,7 +70,8 @@ def shipped_model_name(folder: Path) -> str | None:
 
 #: What ``--help`` says of model/fast (figures from model/README.md, "Model v3").
 FAST_MODEL_BLURB = ("the small network: 75 M multiply-adds per face instead of 264 M (2.8× faster per pass), "
-                    "3.2 points less accurate live (PrivateTest 69.41 % instead of 72.61 %)")
+                    "3.2 points less accurate live (PrivateTest 69.43 % instead of 72.61 %) and weaker on fear and sad "
+                    "(balanced accuracy 67.8 % instead of 71.4 %)")
 #: What ``--help`` says of model/accurate (figures from model/README.md, "Model v4").
 ACCURATE_MODEL_BLURB = ("for stills, analyze and uploads, the ensemble model/accurate: two networks, 4 passes per face "
                         "instead of 2, PrivateTest 73.17 % instead of 72.61 %")
