@@ -150,14 +150,22 @@ def _add_calibrate(sub):
     p.add_argument("--model", required=True, help="model .h5 or run folder")
     p.add_argument("--data", required=True, help="fer2013.csv(.gz) or class-folder tree (its validation split is used)")
     p.add_argument("--skip-bad-rows", action="store_true", help="leave out malformed rows/files instead of stopping")
+    p.add_argument("--temperature", action="store_true",
+                   help="instead of the blur: choose the softmax temperature that makes the probabilities honest "
+                        "(lowest negative log-likelihood on the validation split) and build it into the last "
+                        "layer; labels stay, confidences change. For distilled models, which are under-confident")
 
 
 def _run_calibrate(args):
     require_training_libraries("calibrate", tensorflow=True)    # it scores each blur through the LiteRT export
     from emorec.network.files import resolve_model_path
-    from emorec.training.calibrate import calibrate, describe
+    from emorec.training.calibrate import calibrate, calibrate_temperature, describe, describe_temperature
     from emorec.training.data import load_dataset
-    record = calibrate(args.model, load_dataset(args.data, skip_bad=args.skip_bad_rows))
+    dataset = load_dataset(args.data, skip_bad=args.skip_bad_rows)
+    if args.temperature:
+        print(describe_temperature(calibrate_temperature(args.model, dataset)))
+        return 0
+    record = calibrate(args.model, dataset)
     print(describe(record))
     print(f"input blur σ = {record['sigma']:g} built into {resolve_model_path(args.model)} (recorded in its "
           "metadata)")

@@ -39,11 +39,15 @@ class SidePanel(ttk.Frame):
     """``buttons``: (text, command) pairs, two per row, every one as wide as the longest text any of them shows
     (``other_texts``: the texts they change to, e.g. "Stop recording"), so that a change of text moves nothing;
     ``checks``: (text, variable, command) triples, one per row. The bars are what gives way when the window is
-    short (their rows shrink from 28 to 16 px); the readout never widens the panel."""
+    short (their rows shrink from 28 to 16 px); the readout never widens the panel, which is made wide enough
+    for ``readout_widest``, its longest usual line."""
 
     def __init__(self, parent: tk.Misc, readout: tk.StringVar, buttons: Sequence[tuple[str, Action]],
-                 checks: Sequence[tuple[str, tk.Variable, Action | None]], other_texts: Sequence[str] = ()):
+                 checks: Sequence[tuple[str, tk.Variable, Action | None]], other_texts: Sequence[str] = (),
+                 readout_widest: str = ""):
         super().__init__(parent, padding=(8, 0, 0, 0))
+        font = tkfont.nametofont("TkDefaultFont")
+        self.columnconfigure(0, minsize=font.measure(readout_widest) + 4)
         ttk.Label(self, text="Emotions", font=("TkDefaultFont", 12, "bold")).grid(row=0, sticky="w")
         self.bars = EmotionBars(self)
         self.bars.grid(row=1, sticky="nsew", pady=(2, 8))
@@ -52,7 +56,6 @@ class SidePanel(ttk.Frame):
 
         controls = ttk.Frame(self)
         controls.grid(row=3, sticky="w", pady=8)
-        font = tkfont.nametofont("TkDefaultFont")
         chars = math.ceil(max(font.measure(t) for t in [text for text, _ in buttons] + list(other_texts))
                           / font.measure("0"))
         self.button: dict[str, ttk.Button] = {}

@@ -19,6 +19,8 @@ from emorec.desktop.worker import Result
 READOUT_EVERY_S = 0.25           # refreshed this often: a number changing 30 times a second is unreadable
 RATE_WINDOW_S = 2.0              # frames/s: the new frames shown over this much wall time
 READOUT_BLANK = "\n\n"           # the readout's three lines, empty
+#: the longest readout line the panel is made wide enough for (a slow CPU: 10 ms and more per network pass)
+READOUT_WIDEST = "recognize 99.9 ms (network 99.9 ms)"
 NO_FACE_S = 3.0                  # a source that shows no face this long gets a hint in the status line
 
 

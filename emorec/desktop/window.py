@@ -20,7 +20,7 @@ from emorec.common.errors import EmorecError
 from emorec.common.labels import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from emorec.core.recognizer import Recognizes
 from emorec.desktop.panel import SidePanel, bind_keys
-from emorec.desktop.readout import READOUT_BLANK, NoFaceHint, Readout, no_face_hint
+from emorec.desktop.readout import READOUT_BLANK, READOUT_WIDEST, NoFaceHint, Readout, no_face_hint
 from emorec.desktop.recording import default_output_dir, save_snapshot
 from emorec.desktop.widgets import Picture
 from emorec.desktop.worker import (
@@ -119,7 +119,8 @@ class App:
         checks = [("Mirror", self.mirror, self.toggle_mirror),
                   ("Loop videos", self.loop, lambda: self._send(Loop(self.loop.get()))),
                   ("Record annotated video too", self.record_video, None)]
-        side = SidePanel(main, self.readout, buttons, checks, other_texts=("Stop recording", "Resume"))
+        side = SidePanel(main, self.readout, buttons, checks, other_texts=("Stop recording", "Resume"),
+                         readout_widest=READOUT_WIDEST)
         side.grid(row=0, column=1, rowspan=2, sticky="n")
         self.bars, self.button, self.checks = side.bars, side.button, side.checks
         self._enable_source_buttons()

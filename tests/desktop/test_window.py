@@ -83,6 +83,13 @@ def test_shows_labelled_frames_and_closes_cleanly(app_factory, video):
     bar_texts = [app.bars.itemcget(i, "text") for i in app.bars.find_all() if app.bars.type(i) == "text"]
     assert set(EMOTIONS) <= set(bar_texts) and any(t.endswith("%") for t in bar_texts)
     assert re.search(r"recognize [\d.]+ ms \(network [\d.]+ ms\)\ndisplay [\d.]+ ms$", app.readout.get())
+    # the readout has room for a slow CPU's figures (two digits each), not only this host's
+    from tkinter import font, ttk
+
+    from emorec.desktop.readout import READOUT_WIDEST
+    label = next(w for w in app.bars.master.winfo_children()
+                 if isinstance(w, ttk.Label) and str(w.cget("textvariable")) == str(app.readout))
+    assert label.winfo_width() >= font.nametofont("TkDefaultFont").measure(READOUT_WIDEST)
     worker = app.worker
     app.close()
     assert not worker.is_alive()

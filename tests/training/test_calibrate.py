@@ -65,3 +65,38 @@ def test_training_calibrates_and_calibrate_builds_the_blur_into_the_model(run_co
     assert "<- chosen" in describe(record)
     with pytest.raises(ValueError, match="final report"):
         calibrate(run_copy, dataset, split="test")
+
+
+def test_an_under_confident_model_gets_the_temperature_that_undoes_its_softening():
+    from emorec.training.calibrate import temperature_table, tempered
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 2, (4000, 7))
+    honest = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    y = np.array([rng.choice(7, p=p) for p in honest])          # labels drawn from the honest probabilities
+    soft = tempered(honest, 2.0)                                  # what a network distilled at T = 2 might say
+    assert np.allclose(tempered(honest, 1.0), honest)
+    table = temperature_table(soft, soft, y)
+    best = min(table, key=lambda t: table[t]["nll"])
+    assert 0.4 <= best <= 0.6 and table[best]["ece"] < table[1.0]["ece"]
+    assert {v["accuracy"] for v in table.values()} == {table[1.0]["accuracy"]}    # labels never change
+
+
+def test_calibrate_temperature_builds_it_into_the_last_layer_and_keeps_the_labels(run_copy, tmp_path):
+    from emorec.training.calibrate import calibrate_temperature, describe_temperature
+    from emorec.training.train import _input_blur_of
+    rows, _ = csv_rows(["Training", "PublicTest", "PrivateTest"], seed=3)
+    dataset = load_csv(write_csv(tmp_path / "d.csv", rows), use_cache=False)
+    x, _ = dataset.split("val")
+    before = Classifier(run_copy).predict(x)
+    record = calibrate_temperature(run_copy, dataset, temperatures=(0.5, 2.0))       # either changes the file
+    meta = json.loads(run_copy.with_suffix(".json").read_text())
+    assert meta["temperature"] == record and record["t"] == record["this_step"] in (0.5, 2.0)
+    assert record["after"]["nll"] <= record["before"]["nll"]
+    assert _input_blur_of(run_copy) == meta["input_blur"]          # the blur record still names this file
+    after = Classifier(run_copy).predict(x)                          # a fresh export of the rewritten file
+    assert (after.argmax(1) == before.argmax(1)).all()
+    expected = np.exp(np.log(before) / record["t"])
+    assert np.allclose(after, expected / expected.sum(1, keepdims=True), atol=0.02)   # int8 weights
+    assert "built into the last layer" in describe_temperature(record)
+    with pytest.raises(ValueError, match="final report"):
+        calibrate_temperature(run_copy, dataset, split="test")
