@@ -161,6 +161,7 @@ def _run_calibrate(args):
     from emorec.network.files import resolve_model_path
     from emorec.training.calibrate import calibrate, calibrate_temperature, describe, describe_temperature
     from emorec.training.data import load_dataset
+    resolve_model_path(args.model)          # a missing model is named before the data is read
     dataset = load_dataset(args.data, skip_bad=args.skip_bad_rows)
     if args.temperature:
         print(describe_temperature(calibrate_temperature(args.model, dataset)))

@@ -68,7 +68,7 @@ def shipped_model_name(folder: Path) -> str | None:
     return next((name for name, d in SHIPPED_MODELS.items() if Path(folder).resolve() == d.resolve()), None)
 
 
-#: What ``--help`` says of model/fast (figures from model/README.md, "Model v3").
+#: What ``--help`` says of model/fast (figures from model/README.md, "Model v4": "model/fast, third stage").
 FAST_MODEL_BLURB = ("the small network: 75 M multiply-adds per face instead of 264 M (2.8× faster per pass), "
                     "3.2 points less accurate live (PrivateTest 69.43 % instead of 72.61 %) and weaker on fear and sad "
                     "(balanced accuracy 67.8 % instead of 71.4 %)")

@@ -39,7 +39,7 @@ from starlette.requests import Request as StarletteRequest
 
 from emorec import __version__
 from emorec.common.artifacts import library_versions
-from emorec.common.errors import InputError
+from emorec.common.errors import InputError, ModelError
 from emorec.common.invocation import command
 from emorec.common.labels import COLORS_HEX, EMOTIONS, VIDEO_EXTENSIONS
 from emorec.core.drawing import draw_faces
@@ -80,27 +80,37 @@ def create_app(options: ServeOptions | None = None, pool: Any = None, upload_poo
     if options.jobs_dir:
         prepare_root(options.jobs_dir)      # before the model loads: a folder that cannot be written fails at once
     recognizing = options.recognizer
+    upload_path = None
+    if upload_pool is None and options.upload_model:
+        try:                                # checked before any model loads, and named by its flag
+            upload_path = resolve_model_path(options.upload_model)
+        except ModelError as e:
+            raise ModelError(f"--upload-model: {e}") from None
     pool = pool or EnginePool(recognizing.model, options.engines, recognizing.settings)
     uploads = upload_pool or pool
-    if upload_pool is None and options.upload_model \
-            and resolve_model_path(options.upload_model).resolve() != Path(pool.model_path).resolve():
-        uploads = EnginePool(options.upload_model, options.engines, recognizing.settings)
+    if upload_path is not None and upload_path.resolve() != Path(pool.model_path).resolve():
+        uploads = EnginePool(upload_path, options.engines, recognizing.settings)
     limit = options.limit_bytes
     jobs = JobStore(uploads, options)
 
     # Decoding and recognition run on as many threads as there are engines: more would only wait for an
-    # engine while holding their decoded frames (16 streams on 16 threads cost ~100 MB for nothing).
-    executor = ThreadPoolExecutor(pool.size + (uploads.size if uploads is not pool else 0),
-                                  thread_name_prefix="recognize")
+    # engine while holding their decoded frames (16 streams on 16 threads cost ~100 MB for nothing). Uploads
+    # on their own model have their own threads, so that a burst of them never holds up the live streams.
+    executor = ThreadPoolExecutor(pool.size, thread_name_prefix="recognize")
+    upload_executor = executor if uploads is pool else ThreadPoolExecutor(uploads.size, thread_name_prefix="upload")
 
     async def in_executor(fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
+
+    async def in_upload_executor(fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(upload_executor, fn, *args)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         jobs.close()     # running jobs stop, their files go
-        executor.shutdown(wait=False, cancel_futures=True)
+        for each in {executor, upload_executor}:
+            each.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(title="emorec", version=__version__,
                   summary="Facial emotion recognition: images, video jobs, streams",
@@ -148,9 +158,9 @@ def create_app(options: ServeOptions | None = None, pool: Any = None, upload_poo
         data = await read_body(request, limit)
         if request.headers.get("content-type", "").startswith("multipart/form-data"):
             data = await _first_file(request, data)
-        frame = await in_executor(decode_image, data)
+        frame = await in_upload_executor(decode_image, data)
         started = time.perf_counter()
-        faces = await in_executor(uploads.recognizer(recognizing).image, frame)
+        faces = await in_upload_executor(uploads.recognizer(recognizing).image, frame)
         if annotated:
             png = cv2.imencode(".png", draw_faces(frame, faces))[1].tobytes()
             return Response(png, media_type="image/png")

@@ -17,7 +17,8 @@ class ServeOptions:
     cert: str | None = option(None, "HTTPS certificate (PEM); browsers allow the camera only on localhost or HTTPS "
                                     "(default: none, plain HTTP)")
     key: str | None = option(None, "private key (PEM) of --cert (default: none)")
-    engines: int = option(0, "recognition engines (each its own interpreter) shared by all clients; 0 = one per core "
+    engines: int = option(0, "recognition engines (each its own interpreter) shared by all clients, per model "
+                             "(--upload-model gets as many again); 0 = one per core "
                              f"(default: 0, so {os.cpu_count() or 1} on this machine)", type=number(int, 0))
     max_upload_mb: float = option(200.0, "largest upload (image or video) in megabytes",
                                   type=number(float, 0, low_open=True))

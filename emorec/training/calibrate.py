@@ -91,6 +91,10 @@ def calibrate(model_path, dataset, split="val", sigmas=SIGMAS):
     with atomic_path(model_path) as tmp:
         with_input_blur(bare, sigma).save(tmp)
     record["model_sha256"] = file_sha256(model_path)   # the file this record describes (see train.write_metadata)
+    if isinstance(plain_meta.get("temperature"), dict):   # still in the last layer, but fitted under the old blur
+        plain_meta["temperature"] = {**plain_meta["temperature"], "model_sha256": record["model_sha256"],
+                                     "refit": "the input blur was chosen again after this temperature: run "
+                                              "`calibrate --temperature` again to refit it"}
     write_json(metadata_path(model_path), {**plain_meta, "input_blur": record})
     _drop_export(model_path)   # stale; the next Classifier exports the new file
     return record
@@ -142,21 +146,25 @@ def calibrate_temperature(model_path, dataset, split="val", temperatures=TEMPERA
     model = load_keras_model(model_path)
     layer = output_layer(model)
     plain, mirrored = flip_pair(Classifier(model_path).predict, x)
-    table = temperature_table(plain, mirrored, y, temperatures)
+    table = temperature_table(plain, mirrored, y, sorted({*temperatures, 1.0}))    # 1.0: as it is, never worse
     t = min(table, key=lambda k: (table[k]["nll"], abs(k - 1)))
-    kernel, bias = layer.get_weights()
-    layer.set_weights([kernel / t, bias / t])
-    with atomic_path(model_path) as tmp:
-        model.save(tmp)
+    blur_was_this_file = isinstance(meta.get("input_blur"), dict) \
+        and meta["input_blur"].get("model_sha256") == file_sha256(model_path)
+    if t != 1.0:
+        kernel, bias = layer.get_weights()
+        layer.set_weights([kernel / t, bias / t])
+        with atomic_path(model_path) as tmp:
+            model.save(tmp)
     before = (meta.get("temperature") or {}).get("t", 1.0)
     record = {"t": round(before * t, 4), "this_step": t, "chosen_on": f"{split} split of {dataset.source} ({len(y)} "
               "images)", "chosen_by": "lowest negative log-likelihood with horizontal-flip TTA through LiteRT",
               "date": now_iso(), "before": confidence_figures((plain + mirrored) / 2, y), "after": table[t],
               "model_sha256": file_sha256(model_path)}
-    if isinstance(meta.get("input_blur"), dict):       # still this file's blur: only the last layer changed
+    if blur_was_this_file:                             # still this file's blur: only the last layer changed
         meta["input_blur"]["model_sha256"] = record["model_sha256"]
     write_json(metadata_path(model_path), {**meta, "temperature": record})
-    _drop_export(model_path)
+    if t != 1.0:
+        _drop_export(model_path)
     return record
 
 

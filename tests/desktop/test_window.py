@@ -89,7 +89,8 @@ def test_shows_labelled_frames_and_closes_cleanly(app_factory, video):
     from emorec.desktop.readout import READOUT_WIDEST
     label = next(w for w in app.bars.master.winfo_children()
                  if isinstance(w, ttk.Label) and str(w.cget("textvariable")) == str(app.readout))
-    assert label.winfo_width() >= font.nametofont("TkDefaultFont").measure(READOUT_WIDEST)
+    widest = font.nametofont("TkDefaultFont").measure(READOUT_WIDEST)
+    assert label.winfo_width() >= widest and int(label.master.grid_columnconfigure(0)["minsize"]) >= widest
     worker = app.worker
     app.close()
     assert not worker.is_alive()

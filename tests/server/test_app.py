@@ -69,7 +69,7 @@ def test_uploads_can_have_their_own_model_while_streams_keep_the_live_one(tmp_pa
     # the same model twice is one pool; a model that is not there fails before serving, naming it
     app = create_app(ServeOptions(jobs_dir=str(tmp_path), engines=1, upload_model="model/default"))
     assert app.state.uploads is app.state.pool
-    with pytest.raises(ModelError, match="model not found: nowhere"):
+    with pytest.raises(ModelError, match="--upload-model: model not found: nowhere"):
         create_app(ServeOptions(jobs_dir=str(tmp_path), engines=1, upload_model="nowhere"))
 
 
