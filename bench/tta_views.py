@@ -17,6 +17,7 @@ from common import host_header
 
 from emorec.common.labels import EMOTIONS
 from emorec.core.classifier import Classifier
+from emorec.core.preprocess import flip_pair
 from emorec.network.files import ensemble_members, is_ensemble, resolve_model_path
 from emorec.training.data import load_dataset
 from emorec.training.evaluate import score
@@ -73,7 +74,7 @@ def main():
         probs[model] = {}
         for name, f in transforms.items():
             faces = np.stack([f(im) for im in x])
-            probs[model][name] = (classify(faces) + classify(faces[:, :, ::-1].copy())) / 2
+            probs[model][name] = np.mean(flip_pair(classify, faces), axis=0)
     groups = [(f"{m.parent.name}/{m.name}", [m]) for m in models]
     if len(models) > 1:
         groups.append((" + ".join(m.parent.name for m in models) + " (averaged)", models))

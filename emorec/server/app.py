@@ -25,7 +25,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -99,11 +99,11 @@ def create_app(options: ServeOptions | None = None, pool: Any = None, upload_poo
     executor = ThreadPoolExecutor(pool.size, thread_name_prefix="recognize")
     upload_executor = executor if uploads is pool else ThreadPoolExecutor(uploads.size, thread_name_prefix="upload")
 
-    async def in_executor(fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
-
-    async def in_upload_executor(fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(upload_executor, fn, *args)
+    def running_on(threads: ThreadPoolExecutor) -> Callable[..., Awaitable[Any]]:
+        async def run(fn: Callable[..., T], *args: Any) -> T:
+            return await asyncio.get_running_loop().run_in_executor(threads, fn, *args)
+        return run
+    in_executor, in_upload_executor = running_on(executor), running_on(upload_executor)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -248,9 +248,9 @@ def serve(options: ServeOptions) -> None:
     app = create_app(options)
     scheme = "https" if cert else "http"
     shown = f"[{host}]" if ":" in host else host
-    uploads = "" if app.state.uploads is app.state.pool else f"; uploads: {app.state.uploads.model_path}"
-    log.info(f"emorec is serving {app.state.pool.model_path} on {scheme}://{shown}:{port}/  (upload page: /upload"
-             f"{uploads}, API docs: {DOCS_URL}; Ctrl-C stops)")
+    uploads = "" if app.state.uploads is app.state.pool else f" (uploads: {app.state.uploads.model_path})"
+    log.info(f"emorec is serving {app.state.pool.model_path}{uploads} on {scheme}://{shown}:{port}/  (upload page: "
+             f"/upload, API docs: {DOCS_URL}; Ctrl-C stops)")
     if not is_loopback(host):
         log.warning(f"warning: --host {host} lets anyone who can reach this machine use the recognizer and upload "
                     "files. Browsers allow the camera only on localhost or HTTPS: pass --cert/--key for other "

@@ -65,16 +65,22 @@ def best_sigma(table):
     return max(table, key=lambda s: (table[s]["tta"], -s))
 
 
-def calibrate(model_path, dataset, split="val", sigmas=SIGMAS):
-    """Score each σ on ``split`` with the bare network, build the best into the model file (replacing any blur
-    it had), record it in the model's metadata and return that record."""
+def _choosing_on(model_path, dataset, split, what):
+    """The model file, the images and labels of ``split`` (never the test split, nor an empty one) and the
+    model's metadata: what each calibration starts from."""
     if split == "test":
         raise InputError("the test split is kept for the final report; calibrate on 'val'")
     model_path = resolve_model_path(model_path)
     x, y = dataset.split(split)
     if len(y) == 0:
-        raise ModelError(f"{dataset.source} has no {split} images to choose the input blur on.")
-    meta = load_metadata(model_path)
+        raise ModelError(f"{dataset.source} has no {split} images to choose {what} on.")
+    return model_path, x, y, load_metadata(model_path)
+
+
+def calibrate(model_path, dataset, split="val", sigmas=SIGMAS):
+    """Score each σ on ``split`` with the bare network, build the best into the model file (replacing any blur
+    it had), record it in the model's metadata and return that record."""
+    model_path, x, y, meta = _choosing_on(model_path, dataset, split, "the input blur")
     bare = without_input_blur(load_keras_model(model_path))
     with tempfile.TemporaryDirectory() as tmp:   # the bare network's own LiteRT export, to score on
         bare_path = Path(tmp) / "emotion_cnn.h5"
@@ -136,13 +142,7 @@ def output_layer(model):
 def calibrate_temperature(model_path, dataset, split="val", temperatures=TEMPERATURES):
     """Choose the temperature on ``split`` (lowest NLL with flip TTA, through LiteRT), build it into the model's
     last layer, record it in the metadata as ``temperature`` (the total, if it had one) and return that record."""
-    if split == "test":
-        raise InputError("the test split is kept for the final report; calibrate on 'val'")
-    model_path = resolve_model_path(model_path)
-    x, y = dataset.split(split)
-    if len(y) == 0:
-        raise ModelError(f"{dataset.source} has no {split} images to choose the temperature on.")
-    meta = load_metadata(model_path)
+    model_path, x, y, meta = _choosing_on(model_path, dataset, split, "the temperature")
     model = load_keras_model(model_path)
     layer = output_layer(model)
     plain, mirrored = flip_pair(Classifier(model_path).predict, x)

@@ -82,7 +82,7 @@ def test_an_under_confident_model_gets_the_temperature_that_undoes_its_softening
 
 
 def test_calibrate_temperature_builds_it_into_the_last_layer_and_keeps_the_labels(run_copy, tmp_path):
-    from emorec.training.calibrate import calibrate_temperature, describe_temperature
+    from emorec.training.calibrate import calibrate_temperature, describe_temperature, tempered
     from emorec.training.train import _input_blur_of
     rows, _ = csv_rows(["Training", "PublicTest", "PrivateTest"], seed=3)
     dataset = load_csv(write_csv(tmp_path / "d.csv", rows), use_cache=False)
@@ -95,8 +95,7 @@ def test_calibrate_temperature_builds_it_into_the_last_layer_and_keeps_the_label
     assert _input_blur_of(run_copy) == meta["input_blur"]          # the blur record still names this file
     after = Classifier(run_copy).predict(x)                          # a fresh export of the rewritten file
     assert (after.argmax(1) == before.argmax(1)).all()
-    expected = np.exp(np.log(before) / record["t"])
-    assert np.allclose(after, expected / expected.sum(1, keepdims=True), atol=0.02)   # int8 weights
+    assert np.allclose(after, tempered(before, record["t"]), atol=0.02)   # int8 weights
     assert "built into the last layer" in describe_temperature(record)
     with pytest.raises(ValueError, match="final report"):
         calibrate_temperature(run_copy, dataset, split="test")
