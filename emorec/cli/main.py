@@ -117,7 +117,7 @@ def _add_evaluate(sub):
 
 def _run_evaluate(args):
     from emorec.training.data import describe, load_dataset
-    from emorec.training.evaluate import evaluate
+    from emorec.training.evaluate import calibration_text, evaluate
     if args.out:
         _check_not_a_file_in_the_way(Path(args.out), "--out")
     if args.ferplus and not Path(args.ferplus).is_file():
@@ -130,7 +130,9 @@ def _run_evaluate(args):
           f"(macro F1 {report['plain']['macro_f1']:.3f}, balanced {100 * report['plain']['balanced_accuracy']:.2f} %, "
           f"n={report['plain']['n']})")
     if "tta" in report:
-        print(f"{report['split']} accuracy with flip TTA: {100 * report['tta']['accuracy']:.2f} %")
+        print(f"{report['split']} accuracy with flip TTA: {100 * report['tta']['accuracy']:.2f} % "
+              f"(balanced {100 * report['tta']['balanced_accuracy']:.2f} %)")
+    print(calibration_text(report))
     for key, name in (("plain", ""), ("tta", " with flip TTA")):
         if key in report.get("ferplus", {}):
             fp = report["ferplus"]
@@ -153,7 +155,8 @@ def _add_calibrate(sub):
     p.add_argument("--temperature", action="store_true",
                    help="instead of the blur: choose the softmax temperature that makes the probabilities honest "
                         "(lowest negative log-likelihood on the validation split) and build it into the last "
-                        "layer; labels stay, confidences change. For distilled models, which are under-confident")
+                        "layer (an ensemble's goes into its ensemble.json, applied to the members' mean); labels "
+                        "stay, confidences change. For distilled models and ensembles, which are under-confident")
 
 
 def _run_calibrate(args):

@@ -74,7 +74,7 @@ FAST_MODEL_BLURB = ("the small network: 75 M multiply-adds per face instead of 2
                     "(balanced accuracy 67.8 % instead of 71.4 %)")
 #: What ``--help`` says of model/accurate (figures from model/README.md, "Model v4").
 ACCURATE_MODEL_BLURB = ("for stills, analyze and uploads, the ensemble model/accurate: two networks, 4 passes per face "
-                        "instead of 2, PrivateTest 73.17 % instead of 72.61 %")
+                        "instead of 2, PrivateTest 73.14 % instead of 72.61 %")
 MODEL_FILENAME = "emotion_cnn.h5"
 #: An ensemble folder's manifest: its members, averaged (:func:`emorec.network.files.ensemble_members`).
 ENSEMBLE_FILENAME = "ensemble.json"

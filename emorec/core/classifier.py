@@ -28,6 +28,27 @@ from emorec.network.files import (
 DEFAULT_THREADS = min(2, os.cpu_count() or 1)
 
 
+def tempered(probs: np.ndarray, t: float) -> np.ndarray:
+    """Probabilities as the same network would give them with its logits divided by ``t`` (below 1 sharpens,
+    above 1 softens; the most likely class stays the most likely)."""
+    z = np.log(np.clip(probs, 1e-12, 1.0)) / t
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def ensemble_temperature(manifest: dict, where: Path) -> float:
+    """The softmax temperature an ensemble's manifest applies to its members' mean (``calibrate --temperature``
+    writes it; 1 when there is none). A single network carries its temperature in its last layer instead."""
+    record = manifest.get("temperature")
+    if record is None:
+        return 1.0
+    t = record.get("t") if isinstance(record, dict) else None
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0.05 <= t <= 20:
+        raise ModelError(f"{where}: \"temperature\" must be a record with \"t\", a number from 0.05 to 20 (it is "
+                         f"{record!r}); delete the entry, or run `calibrate --temperature` on the ensemble again.")
+    return float(t)
+
+
 class _Network:
     """One network's LiteRT interpreter: N×48×48×1 float32 -> N×7, resized only when N changes."""
 
@@ -59,7 +80,8 @@ class Classifier:
 
     All faces of a call go through the runtime at once. ``model_path`` may name an ensemble
     (``ensemble.json``, :func:`emorec.network.files.ensemble_members`): each face then goes through every
-    member and their probabilities are averaged; ``members`` lists their files (one entry for one network).
+    member and their probabilities are averaged, then tempered by the manifest's ``temperature`` if it has one;
+    ``members`` lists their files (one entry for one network).
     ``input_blurs``: the σ of the Gaussian blur each member network applies to its input (see
     :mod:`emorec.training.calibrate`); ``input_blur`` is the first (the only one for a single network).
     ``export``: run this LiteRT file of a single model instead of its own export (a benchmark's other
@@ -75,8 +97,10 @@ class Classifier:
             if export:
                 raise ModelError(f"{self.model_path} is an ensemble; an export can replace one network only.")
             self.members = ensemble_members(self.model_path)
+            self.temperature = ensemble_temperature(self.metadata, self.model_path)
         else:
             self.members = [self.model_path]
+            self.temperature = 1.0     # a single network's is in its last layer
         self.input_blurs: tuple[float, ...] = ()
         self._networks: list[_Network] = []
         for member in self.members:
@@ -95,9 +119,12 @@ class Classifier:
         if len(x) == 0:
             return np.zeros((0, NUM_CLASSES), np.float32)
         probs = self._networks[0](x)
+        if len(self._networks) == 1:
+            return probs
         for network in self._networks[1:]:
             probs += network(x)
-        return probs / len(self._networks) if len(self._networks) > 1 else probs
+        probs /= len(self._networks)
+        return tempered(probs, self.temperature) if self.temperature != 1.0 else probs
 
     def predict(self, faces: ArrayLike, batch_size: int = 256, tta: bool = False) -> np.ndarray:
         """Probabilities for many crops, in chunks; ``tta`` averages with the horizontal flip."""

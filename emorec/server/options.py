@@ -27,7 +27,7 @@ class ServeOptions:
     job_ttl: float = option(60.0, "minutes a finished video job's files are kept", type=number(float, 0, low_open=True))
     upload_model: str | None = option(None, "model for uploads: images (POST /api/recognize, the upload page) and "
                                             "video jobs, while live streams keep --model (default: --model's). "
-                                            "E.g. --upload-model accurate, the ensemble: PrivateTest 73.17 %% "
+                                            "E.g. --upload-model accurate, the ensemble: PrivateTest 73.14 %% "
                                             "instead of 72.61 %%, at twice the cost per face")
     #: the jobs' folder is swept, oldest finished job first, when it holds more than this
     jobs_max_mb: float = 2000.0

@@ -19,7 +19,8 @@ distilled from a teacher at temperature 2 with label smoothing is under-confiden
 confidence at 69 % accuracy). It picks the softmax temperature T that minimises the negative log-likelihood
 of the flip-TTA probabilities on the validation split (temperature scaling, Guo et al. 2017) and divides the
 last layer's weights by T, so the file's logits are z / T: the label of a single pass is unchanged, the
-bars and confidences mean what they say.
+bars and confidences mean what they say. An ensemble keeps its T in ``ensemble.json``: the classifier tempers
+the members' mean probabilities with it (:func:`emorec.core.classifier.tempered`), so no member changes.
 """
 
 import tempfile
@@ -29,10 +30,17 @@ import numpy as np
 
 from emorec.common.artifacts import atomic_path, file_sha256, metadata_path, now_iso, write_json
 from emorec.common.errors import InputError, ModelError
-from emorec.core.classifier import Classifier
+from emorec.core.classifier import Classifier, tempered
 from emorec.core.preprocess import flip_pair, to_model_input
 from emorec.network.architectures import blur_matrix, with_input_blur, without_input_blur
-from emorec.network.files import load_keras_model, load_metadata, resolve_model_path
+from emorec.network.files import (
+    ensemble_members,
+    is_ensemble,
+    load_keras_model,
+    load_metadata,
+    resolve_model_path,
+)
+from emorec.training.evaluate import confidence_figures
 
 #: The blurs tried, in pixels (0 = none).
 SIGMAS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0)
@@ -106,24 +114,6 @@ def calibrate(model_path, dataset, split="val", sigmas=SIGMAS):
     return record
 
 
-def tempered(probs, t):
-    """Probabilities as the same network would give them with its logits divided by ``t``."""
-    z = np.log(np.clip(probs, 1e-12, 1.0)) / t
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
-
-
-def confidence_figures(probs, y, bins=10):
-    """Negative log-likelihood, expected calibration error (|accuracy − confidence| over 10 confidence bins,
-    weighted by their share of faces), mean confidence and accuracy."""
-    confidence, right = probs.max(axis=1), probs.argmax(axis=1) == y
-    which = np.minimum((confidence * bins).astype(int), bins - 1)
-    ece = sum(abs(right[which == b].mean() - confidence[which == b].mean()) * np.mean(which == b)
-              for b in range(bins) if np.any(which == b))
-    return {"nll": float(-np.mean(np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, 1.0)))), "ece": float(ece),
-            "mean_confidence": float(confidence.mean()), "accuracy": float(right.mean())}
-
-
 def temperature_table(plain, mirrored, y, temperatures=TEMPERATURES):
     """{T: confidence_figures of flip TTA (the tempered face and mirror averaged), as the app runs it}."""
     return {t: confidence_figures((tempered(plain, t) + tempered(mirrored, t)) / 2, y) for t in temperatures}
@@ -140,14 +130,26 @@ def output_layer(model):
 
 
 def calibrate_temperature(model_path, dataset, split="val", temperatures=TEMPERATURES):
-    """Choose the temperature on ``split`` (lowest NLL with flip TTA, through LiteRT), build it into the model's
-    last layer, record it in the metadata as ``temperature`` (the total, if it had one) and return that record."""
+    """Choose the temperature on ``split`` (lowest NLL with flip TTA, through LiteRT), record it in the metadata
+    as ``temperature`` (the total, if it had one) and return that record. A single network gets it built into
+    its last layer; an ensemble's manifest keeps it, and the classifier tempers the members' mean with it."""
     model_path, x, y, meta = _choosing_on(model_path, dataset, split, "the temperature")
-    model = load_keras_model(model_path)
-    layer = output_layer(model)
+    ensemble = is_ensemble(model_path)
+    if not ensemble:                 # a network without one softmax layer is refused before the scoring
+        model = load_keras_model(model_path)
+        layer = output_layer(model)
     plain, mirrored = flip_pair(Classifier(model_path).predict, x)
     table = temperature_table(plain, mirrored, y, sorted({*temperatures, 1.0}))    # 1.0: as it is, never worse
     t = min(table, key=lambda k: (table[k]["nll"], abs(k - 1)))
+    before = (meta.get("temperature") or {}).get("t", 1.0)
+    record = {"t": round(before * t, 4), "this_step": t, "applied_to": "the members' mean probabilities"
+              if ensemble else "the last layer's weights", "chosen_on": f"{split} split of {dataset.source} "
+              f"({len(y)} images)", "chosen_by": "lowest negative log-likelihood with horizontal-flip TTA through "
+              "LiteRT", "date": now_iso(), "before": confidence_figures((plain + mirrored) / 2, y), "after": table[t]}
+    if ensemble:
+        record["members_sha256"] = [file_sha256(m) for m in ensemble_members(model_path)]
+        write_json(model_path, {**meta, "temperature": record})
+        return record
     blur_was_this_file = isinstance(meta.get("input_blur"), dict) \
         and meta["input_blur"].get("model_sha256") == file_sha256(model_path)
     if t != 1.0:
@@ -155,11 +157,7 @@ def calibrate_temperature(model_path, dataset, split="val", temperatures=TEMPERA
         layer.set_weights([kernel / t, bias / t])
         with atomic_path(model_path) as tmp:
             model.save(tmp)
-    before = (meta.get("temperature") or {}).get("t", 1.0)
-    record = {"t": round(before * t, 4), "this_step": t, "chosen_on": f"{split} split of {dataset.source} ({len(y)} "
-              "images)", "chosen_by": "lowest negative log-likelihood with horizontal-flip TTA through LiteRT",
-              "date": now_iso(), "before": confidence_figures((plain + mirrored) / 2, y), "after": table[t],
-              "model_sha256": file_sha256(model_path)}
+    record["model_sha256"] = file_sha256(model_path)
     if blur_was_this_file:                             # still this file's blur: only the last layer changed
         meta["input_blur"]["model_sha256"] = record["model_sha256"]
     write_json(metadata_path(model_path), {**meta, "temperature": record})
@@ -176,7 +174,8 @@ def describe_temperature(record):
             f"calibration error {100 * b['ece']:.1f} -> {100 * a['ece']:.1f} points, mean confidence "
             f"{100 * b['mean_confidence']:.1f} -> {100 * a['mean_confidence']:.1f} % (accuracy "
             f"{100 * b['accuracy']:.2f} -> {100 * a['accuracy']:.2f} %)\n"
-            f"temperature {record['this_step']:g} built into the last layer (in all: {record['t']:g})")
+            f"temperature {record['this_step']:g} applied to {record.get('applied_to', 'the last layer')} "
+            f"(in all: {record['t']:g})")
 
 
 def _drop_export(model_path):

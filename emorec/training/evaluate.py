@@ -28,8 +28,20 @@ def per_class(cm):
             for name, p, r, f, s in zip(EMOTIONS, precision, recall, f1, actual)}
 
 
+def confidence_figures(probs, y, bins=10):
+    """Negative log-likelihood, expected calibration error (|accuracy − confidence| over 10 confidence bins,
+    weighted by their share of faces), mean confidence and accuracy."""
+    confidence, right = probs.max(axis=1), probs.argmax(axis=1) == y
+    which = np.minimum((confidence * bins).astype(int), bins - 1)
+    ece = sum(abs(right[which == b].mean() - confidence[which == b].mean()) * np.mean(which == b)
+              for b in range(bins) if np.any(which == b))
+    return {"nll": float(-np.mean(np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, 1.0)))), "ece": float(ece),
+            "mean_confidence": float(confidence.mean()), "accuracy": float(right.mean())}
+
+
 def score(y_true, probs):
-    """Accuracy, macro F1, per-class figures and the confusion matrix for N×7 probabilities."""
+    """Accuracy, macro F1, per-class figures, the confusion matrix and how honest the probabilities are
+    (``calibration``: :func:`confidence_figures`) for N×7 probabilities."""
     y_pred = probs.argmax(1)
     cm = confusion(y_true, y_pred)
     classes = per_class(cm)
@@ -37,7 +49,8 @@ def score(y_true, probs):
     return {"accuracy": float(np.mean(y_pred == y_true)),
             "macro_f1": float(np.mean([c["f1"] for c in classes.values()])),
             "balanced_accuracy": float(np.mean(present)) if present else 0.0,
-            "n": int(len(y_true)), "per_class": classes, "confusion": cm.tolist()}
+            "n": int(len(y_true)), "per_class": classes, "confusion": cm.tolist(),
+            **({"calibration": confidence_figures(probs, y_true)} if len(y_true) else {})}
 
 
 def plot_confusion(cm, path, title):
@@ -78,6 +91,17 @@ def _blur_text(blur):
     return f"the network's input blur σ = {blur:g}"
 
 
+def calibration_text(report):
+    """One sentence on how honest the probabilities are (those of the TTA run if scored), or "" for an old report."""
+    key = "tta" if "tta" in report else "plain"
+    c = report[key].get("calibration")
+    if not c:
+        return ""
+    return (f"probabilities{' with flip TTA' if key == 'tta' else ''}: mean confidence "
+            f"{100 * c['mean_confidence']:.1f} % at {100 * c['accuracy']:.2f} % accuracy, calibration error "
+            f"{100 * c['ece']:.1f} points (10 bins), negative log-likelihood {c['nll']:.3f}")
+
+
 def markdown(report):
     lines = [f"# Evaluation: {report['model']}", "",
              f"Data: `{report['data']}`, split **{report['split']}** ({report['plain']['n']} images), "
@@ -86,6 +110,8 @@ def markdown(report):
              "",
              "| run | accuracy | macro F1 | balanced accuracy (mean recall) |", "|---|---|---|---|"]
     lines += _score_rows(report)
+    if calibration_text(report):
+        lines += ["", calibration_text(report)[0].upper() + calibration_text(report)[1:] + "."]
     if "ferplus" in report:
         fp = report["ferplus"]
         lines += ["", f"Against the FER+ majority labels ({fp['kept']} faces; {fp['left_out']} left out whose "
@@ -112,7 +138,9 @@ def _runtime(classifier):
     members = getattr(classifier, "members", [None])
     if len(members) == 1:
         return {"runtime": "LiteRT (TFLite export of the .h5)", "input_blur": classifier.input_blur}
-    return {"runtime": f"LiteRT (TFLite exports of the {len(members)} members, probabilities averaged)",
+    t = getattr(classifier, "temperature", 1.0)
+    tempered = f", then tempered at T = {t:g} (calibrate --temperature)" if t != 1.0 else ""
+    return {"runtime": f"LiteRT (TFLite exports of the {len(members)} members, probabilities averaged{tempered})",
             "members": [str(m) for m in members], "input_blur": list(classifier.input_blurs)}
 
 

@@ -79,3 +79,36 @@ def test_bad_ensembles_are_named(ensemble, tiny_model, tmp_path):
     manifest.write_text("{not json")
     with pytest.raises(ModelError, match="not valid JSON"):
         Classifier(ensemble)
+
+
+def test_an_ensembles_temperature_tempers_the_members_mean_and_keeps_the_labels(ensemble, tiny_model):
+    from emorec.core.classifier import tempered
+    faces = synthetic_faces(6)[0]
+    mean = Classifier(ensemble)(faces)
+    manifest = ensemble / "ensemble.json"
+    record = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps({**record, "temperature": {"t": 0.5}}))
+    sharp = Classifier(ensemble)(faces)
+    np.testing.assert_allclose(sharp, tempered(mean, 0.5), atol=1e-6)
+    assert (sharp.argmax(1) == mean.argmax(1)).all() and (sharp.max(1) >= mean.max(1) - 1e-6).all()
+    np.testing.assert_allclose(Classifier(tiny_model)(faces), Classifier(tiny_model)(faces))   # members untouched
+    for bad in ({"t": 0}, {"t": "hot"}, 0.5, {"t": True}):
+        manifest.write_text(json.dumps({**record, "temperature": bad}))
+        with pytest.raises(ModelError, match='"temperature" must be'):
+            Classifier(ensemble)
+
+
+def test_calibrate_temperature_writes_an_ensembles_into_its_manifest(ensemble, tiny_csv, capsys):
+    member = ensemble / "run" / "emotion_cnn.h5"
+    before = member.read_bytes()
+    assert main(["calibrate", "--model", str(ensemble), "--data", str(tiny_csv), "--temperature"]) == 0
+    assert "applied to the members' mean probabilities" in capsys.readouterr().out
+    record = json.loads((ensemble / "ensemble.json").read_text())["temperature"]
+    assert record["t"] == record["this_step"] and record["after"]["nll"] <= record["before"]["nll"]
+    assert record["after"]["accuracy"] == record["before"]["accuracy"] and len(record["members_sha256"]) == 2
+    assert member.read_bytes() == before                          # no member is rewritten
+    assert Classifier(ensemble).temperature == record["t"]
+    assert main(["evaluate", "--model", str(ensemble), "--data", str(tiny_csv), "--split", "val"]) == 0
+    assert "mean confidence" in capsys.readouterr().out
+    runtime = json.loads((ensemble / "eval_val.json").read_text())["runtime"]
+    assert ("tempered at T" in runtime) == (record["t"] != 1.0)

@@ -96,6 +96,6 @@ def test_calibrate_temperature_builds_it_into_the_last_layer_and_keeps_the_label
     after = Classifier(run_copy).predict(x)                          # a fresh export of the rewritten file
     assert (after.argmax(1) == before.argmax(1)).all()
     assert np.allclose(after, tempered(before, record["t"]), atol=0.02)   # int8 weights
-    assert "built into the last layer" in describe_temperature(record)
+    assert "applied to the last layer's weights" in describe_temperature(record)
     with pytest.raises(ValueError, match="final report"):
         calibrate_temperature(run_copy, dataset, split="test")

@@ -60,3 +60,6 @@ def test_evaluate_accuracy_and_recall_match_a_hand_count(tiny_model, tmp_path):
     assert per["angry"]["recall"] == 1.0 and per["angry"]["precision"] == 2 / 4
     assert per["disgust"]["recall"] == 0.5 and per["happy"]["precision"] == 2 / 5
     assert report["plain"]["confusion"][1] == [1, 1, 0, 0, 0, 0, 0]
+    calibration = report["plain"]["calibration"]      # certain of every answer, right on 9 of 14
+    assert calibration["mean_confidence"] == 1.0 and abs(calibration["ece"] - 5 / 14) < 1e-9
+    assert "calibration error 35.7 points" in (tmp_path / "rep" / "eval_test.md").read_text()
