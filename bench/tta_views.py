@@ -77,7 +77,8 @@ def main():
             probs[model][name] = np.mean(flip_pair(classify, faces), axis=0)
     groups = [(f"{m.parent.name}/{m.name}", [m]) for m in models]
     if len(models) > 1:
-        groups.append((" + ".join(m.parent.name for m in models) + " (averaged)", models))
+        groups.append((" + ".join(m.parent.name for m in models) + " (averaged, without an ensemble's temperature)",
+                       models))
     print(f"PublicTest, {len(y)} faces; every view also mirrored")
     for title, members in groups:
         print(f"\n{title}\n| views | passes per face | accuracy | balanced | worst change of a class's recall |\n"

@@ -149,14 +149,16 @@ def _add_calibrate(sub):
                              "(PublicTest) and build the best into the model file (two fixed layers in "
                              "front of the network). Training does this when a run completes; use this "
                              "for a run that was stopped early.")
-    p.add_argument("--model", required=True, help="model .h5 or run folder")
+    p.add_argument("--model", required=True, help="model .h5 or run folder (with --temperature also an ensemble "
+                                                  "folder)")
     p.add_argument("--data", required=True, help="fer2013.csv(.gz) or class-folder tree (its validation split is used)")
     p.add_argument("--skip-bad-rows", action="store_true", help="leave out malformed rows/files instead of stopping")
     p.add_argument("--temperature", action="store_true",
                    help="instead of the blur: choose the softmax temperature that makes the probabilities honest "
                         "(lowest negative log-likelihood on the validation split) and build it into the last "
-                        "layer (an ensemble's goes into its ensemble.json, applied to the members' mean); labels "
-                        "stay, confidences change. For distilled models and ensembles, which are under-confident")
+                        "layer (an ensemble's goes into its ensemble.json, applied to the members' mean); a single "
+                        "pass's labels stay, confidences change. For distilled models and ensembles, which are "
+                        "under-confident")
 
 
 def _run_calibrate(args):

@@ -1,13 +1,15 @@
 """The face classifier: a saved Keras model run through the LiteRT (TFLite) runtime (its export, kept fresh by
 :func:`emorec.network.files.ensure_export`)."""
 
+import json
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from emorec.common.artifacts import metadata_path
+from emorec.common.artifacts import file_sha256, metadata_path
 from emorec.common.errors import ModelError
 from emorec.common.labels import NUM_CLASSES
 from emorec.common.quiet import silenced_stderr
@@ -36,17 +38,26 @@ def tempered(probs: np.ndarray, t: float) -> np.ndarray:
     return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def ensemble_temperature(manifest: dict, where: Path) -> float:
-    """The softmax temperature an ensemble's manifest applies to its members' mean (``calibrate --temperature``
-    writes it; 1 when there is none). A single network carries its temperature in its last layer instead."""
-    record = manifest.get("temperature")
+def recorded_temperature(meta: dict, where: Path) -> float:
+    """The ``temperature`` record's total T in a model's metadata (1 when there is none; ``calibrate
+    --temperature`` writes it). An ensemble's manifest applies it to its members' mean; a single network's is
+    already in its last layer. A malformed record is refused with the fix."""
+    record = meta.get("temperature")
     if record is None:
         return 1.0
     t = record.get("t") if isinstance(record, dict) else None
-    if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0.05 <= t <= 20:
-        raise ModelError(f"{where}: \"temperature\" must be a record with \"t\", a number from 0.05 to 20 (it is "
-                         f"{record!r}); delete the entry, or run `calibrate --temperature` on the ensemble again.")
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0.05 <= t <= 20:   # NaN fails too
+        raise ModelError(f"{where}: \"temperature\" must be a record whose \"t\" is a number from 0.05 to 20 "
+                         f"(it is {json.dumps(record)}); delete that entry from the file, then run `calibrate "
+                         "--temperature` again to refit it.")
     return float(t)
+
+
+def stale_temperature(meta: dict, members: list[Path]) -> bool:
+    """Whether an ensemble's temperature was fitted for other member files than these (a member retrained or
+    recalibrated since): it then no longer makes the probabilities honest."""
+    fitted_for = (meta.get("temperature") or {}).get("members_sha256")
+    return isinstance(fitted_for, list) and fitted_for != [file_sha256(m) for m in members]
 
 
 class _Network:
@@ -97,7 +108,11 @@ class Classifier:
             if export:
                 raise ModelError(f"{self.model_path} is an ensemble; an export can replace one network only.")
             self.members = ensemble_members(self.model_path)
-            self.temperature = ensemble_temperature(self.metadata, self.model_path)
+            self.temperature = recorded_temperature(self.metadata, self.model_path)
+            if self.temperature != 1.0 and stale_temperature(self.metadata, self.members):
+                warnings.warn(f"{self.model_path}: its temperature was fitted before a member changed; run "
+                              f"`calibrate --model {self.model_path.parent} --temperature` again to refit it",
+                              stacklevel=2)
         else:
             self.members = [self.model_path]
             self.temperature = 1.0     # a single network's is in its last layer
@@ -114,16 +129,15 @@ class Classifier:
         return self.run(to_model_input(as_crops(faces)[0]))
 
     def run(self, x: np.ndarray) -> np.ndarray:
-        """The network alone (the members' mean for an ensemble): an N×48×48×1 float32 tensor (gray values
-        0..255, already preprocessed) → N×7."""
+        """The network alone (for an ensemble the members' mean, tempered by its temperature): an N×48×48×1
+        float32 tensor (gray values 0..255, already preprocessed) → N×7."""
         if len(x) == 0:
             return np.zeros((0, NUM_CLASSES), np.float32)
         probs = self._networks[0](x)
-        if len(self._networks) == 1:
-            return probs
         for network in self._networks[1:]:
             probs += network(x)
-        probs /= len(self._networks)
+        if len(self._networks) > 1:
+            probs /= len(self._networks)
         return tempered(probs, self.temperature) if self.temperature != 1.0 else probs
 
     def predict(self, faces: ArrayLike, batch_size: int = 256, tta: bool = False) -> np.ndarray:

@@ -222,7 +222,8 @@ def load_keras_model(model_path: str | Path) -> Any:
     if is_ensemble(model_path):
         raise ModelError(f"{model_path} is an ensemble (its members' probabilities averaged); this command needs "
                          "one network: give one of its members (" +
-                         ", ".join(str(m) for m in ensemble_members(model_path)) + ").")
+                         ", ".join(str(m) for m in ensemble_members(model_path)) + "). (`calibrate --temperature` "
+                         "takes the ensemble itself.)")
     keras = import_keras(f"loading the Keras model {model_path}")
     try:
         model = keras.models.load_model(model_path, compile=False)

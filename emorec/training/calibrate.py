@@ -30,7 +30,7 @@ import numpy as np
 
 from emorec.common.artifacts import atomic_path, file_sha256, metadata_path, now_iso, write_json
 from emorec.common.errors import InputError, ModelError
-from emorec.core.classifier import Classifier, tempered
+from emorec.core.classifier import Classifier, recorded_temperature, tempered
 from emorec.core.preprocess import flip_pair, to_model_input
 from emorec.network.architectures import blur_matrix, with_input_blur, without_input_blur
 from emorec.network.files import (
@@ -134,6 +134,7 @@ def calibrate_temperature(model_path, dataset, split="val", temperatures=TEMPERA
     as ``temperature`` (the total, if it had one) and return that record. A single network gets it built into
     its last layer; an ensemble's manifest keeps it, and the classifier tempers the members' mean with it."""
     model_path, x, y, meta = _choosing_on(model_path, dataset, split, "the temperature")
+    before = recorded_temperature(meta, metadata_path(model_path))
     ensemble = is_ensemble(model_path)
     if not ensemble:                 # a network without one softmax layer is refused before the scoring
         model = load_keras_model(model_path)
@@ -141,14 +142,15 @@ def calibrate_temperature(model_path, dataset, split="val", temperatures=TEMPERA
     plain, mirrored = flip_pair(Classifier(model_path).predict, x)
     table = temperature_table(plain, mirrored, y, sorted({*temperatures, 1.0}))    # 1.0: as it is, never worse
     t = min(table, key=lambda k: (table[k]["nll"], abs(k - 1)))
-    before = (meta.get("temperature") or {}).get("t", 1.0)
     record = {"t": round(before * t, 4), "this_step": t, "applied_to": "the members' mean probabilities"
               if ensemble else "the last layer's weights", "chosen_on": f"{split} split of {dataset.source} "
               f"({len(y)} images)", "chosen_by": "lowest negative log-likelihood with horizontal-flip TTA through "
               "LiteRT", "date": now_iso(), "before": confidence_figures((plain + mirrored) / 2, y), "after": table[t]}
     if ensemble:
         record["members_sha256"] = [file_sha256(m) for m in ensemble_members(model_path)]
-        write_json(model_path, {**meta, "temperature": record})
+        combine = "mean of the members' probabilities" + (f", tempered at T = {record['t']:g}" if record["t"] != 1
+                                                          else "")
+        write_json(model_path, {**meta, "combine": combine, "temperature": record})
         return record
     blur_was_this_file = isinstance(meta.get("input_blur"), dict) \
         and meta["input_blur"].get("model_sha256") == file_sha256(model_path)

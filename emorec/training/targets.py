@@ -51,7 +51,8 @@ def training_targets(config: TrainConfig, dataset: Dataset) -> np.ndarray:
 def teacher_targets(teacher: str, x: np.ndarray, temperature: float) -> np.ndarray:
     """The teacher model's probabilities for the N×48×48 uint8 training images (each face averaged with its
     mirror, through the model's LiteRT export and its input blur, as the app runs it), softened: p^(1/T),
-    renormalised. Computed once per run (and again on a resume: the same numbers)."""
+    renormalised. Computed once per run, and again on a resume (the same numbers unless the teacher has changed
+    since: the run then warns, see train.prepare)."""
     try:
         classifier = Classifier(teacher)
     except ModelError as e:

@@ -25,7 +25,7 @@ from emorec.common.invocation import command
 from emorec.common.labels import EMOTIONS, INPUT_SIZE, MODEL_FILENAME, shipped_model_name
 from emorec.common.quiet import import_keras
 from emorec.core.preprocess import PREPROCESSING, to_model_input
-from emorec.network.files import resolve_model_path
+from emorec.network.files import model_digest, resolve_model_path
 from emorec.training.batches import epoch_batches, reseeding
 from emorec.training.calibrate import calibrate as choose_blur
 from emorec.training.calibrate import describe as describe_blur
@@ -99,11 +99,15 @@ def prepare(config: TrainConfig, *, resume: bool = False, replace_default: bool 
         saved.devices = config.devices or saved.devices   # but for the devices, which belong to the machine
         config = saved
     device_names = plan(config.devices, config.batch_size)
+    teacher_digest = None
     if config.teacher:
         try:
-            resolve_model_path(config.teacher)
+            teacher_digest = model_digest(resolve_model_path(config.teacher))
         except ModelError as e:
             raise TrainingError(f"--teacher: {e}") from None
+        if record and record.get("teacher_sha256") not in (None, teacher_digest):
+            log.warning(f"the teacher {config.teacher} has changed since this run started (retrained, recalibrated "
+                        "or another member): the targets from here on are not those of its first epochs")
     if dataset is None:
         dataset = load_dataset(config.data, skip_bad=config.skip_bad_rows,
                                val_fraction=config.val_fraction, seed=config.seed)
@@ -142,6 +146,8 @@ def prepare(config: TrainConfig, *, resume: bool = False, replace_default: bool 
         if config.init_from:
             load_initial_weights(base_of(trainer), config.init_from)
     record["config"] = asdict(config)
+    if teacher_digest:
+        record.setdefault("teacher_sha256", teacher_digest)   # what the run started from
     log.info(describe(dataset))
     record["params"] = int(base_of(trainer).count_params())
     record["precision"] = precision_of(trainer)

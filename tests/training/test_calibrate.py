@@ -4,6 +4,7 @@ import shutil
 import numpy as np
 import pytest
 
+from emorec.common.errors import ModelError
 from emorec.core.classifier import Classifier
 from emorec.training.calibrate import SIGMAS, accuracy_by_sigma, best_sigma, calibrate, describe
 from emorec.training.data import load_csv
@@ -99,3 +100,8 @@ def test_calibrate_temperature_builds_it_into_the_last_layer_and_keeps_the_label
     assert "applied to the last layer's weights" in describe_temperature(record)
     with pytest.raises(ValueError, match="final report"):
         calibrate_temperature(run_copy, dataset, split="test")
+    meta = json.loads(run_copy.with_suffix(".json").read_text())
+    for bad in (0.5, {"t": "cold"}, [1]):                              # a hand-edited record: one clear error
+        run_copy.with_suffix(".json").write_text(json.dumps({**meta, "temperature": bad}))
+        with pytest.raises(ModelError, match='"temperature" must be'):
+            calibrate_temperature(run_copy, dataset)

@@ -49,3 +49,27 @@ def test_a_teacher_that_is_not_a_model_is_one_clear_error(tmp_path, data):
     with pytest.raises(TrainingError, match="--teacher: .*not a readable Keras model"), \
             pytest.warns(UserWarning, match="not found"):
         teacher_targets(str(bad), data.split("train")[0], 2.0)
+
+
+def test_a_resumed_run_says_when_its_teacher_has_changed(tiny_model, data, tmp_path, caplog):
+    import json
+    import logging
+
+    from emorec.common.labels import FAST_MODEL_DIR
+    from emorec.network.ensemble import build_ensemble
+    from emorec.training.checkpoint import RECORD
+    from emorec.training.train import prepare, train
+    teacher = tmp_path / "teacher"
+    build_ensemble([str(tiny_model.parent), str(FAST_MODEL_DIR)], teacher)
+    cfg = TrainConfig(data="unused.csv", out=str(tmp_path / "run"), arch="shallow", epochs=1, batch_size=7,
+                      patience=0, teacher=str(teacher))
+    train(cfg, dataset=data, verbose=0, calibrate=False)
+    started_with = json.loads((tmp_path / "run" / RECORD).read_text())["teacher_sha256"]
+    with caplog.at_level(logging.WARNING, logger="emorec.training.train"):
+        prepare(TrainConfig(out=cfg.out, epochs=2), resume=True, dataset=data)
+        assert "has changed" not in caplog.text                   # the same teacher: nothing to say
+        manifest = teacher / "ensemble.json"
+        manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "temperature": {"t": 0.5}}))
+        run = prepare(TrainConfig(out=cfg.out, epochs=2), resume=True, dataset=data)
+    assert "the teacher" in caplog.text and "has changed since this run started" in caplog.text
+    assert run.record["teacher_sha256"] == started_with
