@@ -33,15 +33,15 @@ def main():
     for m in args.models:
         plain, mirrored = flip_pair(Classifier(m).predict, x)
         probs[m] = (plain + mirrored) / 2
-    def recalls(p):
-        return np.array([c["recall"] for c in score(y, p)["per_class"].values()])
+    def recalls(s):
+        return np.array([c["recall"] for c in s["per_class"].values()])
 
-    reference = recalls(probs[args.models[0]])
+    reference = recalls(score(y, probs[args.models[0]]))
     rows = []
     for k in range(1, len(args.models) + 1):
         for subset in itertools.combinations(args.models, k):
             s = score(y, np.mean([probs[m] for m in subset], axis=0))
-            change = 100 * (recalls(np.mean([probs[m] for m in subset], axis=0)) - reference)
+            change = 100 * (recalls(s) - reference)
             drop = f"{change.min():+.1f} ({EMOTIONS[int(change.argmin())]})" if change.min() < 0 else "none"
             worst = min(c["recall"] for c in s["per_class"].values())
             rows.append((s["accuracy"], s["balanced_accuracy"], worst, drop, subset))

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike
 
-from emorec.common.artifacts import file_sha256, metadata_path
+from emorec.common.artifacts import metadata_path
 from emorec.common.errors import ModelError
 from emorec.common.labels import NUM_CLASSES
 from emorec.common.quiet import silenced_stderr
@@ -18,6 +18,7 @@ from emorec.network.files import (
     _check_shapes,
     ensemble_members,
     ensure_export,
+    export_source_sha256,
     input_blur,
     is_ensemble,
     load_metadata,
@@ -53,11 +54,11 @@ def recorded_temperature(meta: dict, where: Path) -> float:
     return float(t)
 
 
-def stale_temperature(meta: dict, members: list[Path]) -> bool:
-    """Whether an ensemble's temperature was fitted for other member files than these (a member retrained or
-    recalibrated since): it then no longer makes the probabilities honest."""
+def stale_temperature(meta: dict, member_digests: list[str | None]) -> bool:
+    """Whether an ensemble's temperature was fitted for other member files than those with these SHA-256s (a
+    member retrained or recalibrated since): it then no longer makes the probabilities honest."""
     fitted_for = (meta.get("temperature") or {}).get("members_sha256")
-    return isinstance(fitted_for, list) and fitted_for != [file_sha256(m) for m in members]
+    return isinstance(fitted_for, list) and fitted_for != member_digests
 
 
 class _Network:
@@ -73,6 +74,7 @@ class _Network:
         inp, out = self._interpreter.get_input_details()[0], self._interpreter.get_output_details()[0]
         _check_shapes(tflite, inp["shape"][1:], out["shape"][1:])
         self._in, self._out = inp["index"], out["index"]
+        self.tflite = tflite
         self._batch: int | None = None
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
@@ -109,10 +111,6 @@ class Classifier:
                 raise ModelError(f"{self.model_path} is an ensemble; an export can replace one network only.")
             self.members = ensemble_members(self.model_path)
             self.temperature = recorded_temperature(self.metadata, self.model_path)
-            if self.temperature != 1.0 and stale_temperature(self.metadata, self.members):
-                warnings.warn(f"{self.model_path}: its temperature was fitted before a member changed; run "
-                              f"`calibrate --model {self.model_path.parent} --temperature` again to refit it",
-                              stacklevel=2)
         else:
             self.members = [self.model_path]
             self.temperature = 1.0     # a single network's is in its last layer
@@ -124,6 +122,11 @@ class Classifier:
             self._networks.append(_Network(Path(export) if export else ensure_export(member, meta),
                                            self.num_threads))
         self.input_blur = self.input_blurs[0]
+        digests = [export_source_sha256(n.tflite) for n in self._networks] if self.temperature != 1.0 else []
+        if digests and stale_temperature(self.metadata, digests):    # the digests ensure_export just checked
+            warnings.warn(f"{self.model_path}: its temperature was fitted before a member changed; run "
+                          f"`calibrate --model {self.model_path.parent} --temperature` again to refit it",
+                          stacklevel=2)
 
     def __call__(self, faces: ArrayLike) -> np.ndarray:
         return self.run(to_model_input(as_crops(faces)[0]))

@@ -169,6 +169,12 @@ def _is_fresh(tflite, stamp, digest):
             and not info.get("added_input_blur"))    # older versions built a blur into some exports
 
 
+def export_source_sha256(tflite: Path) -> str | None:
+    """The SHA-256 of the ``.h5`` that a fresh export (as :func:`ensure_export` returns it) was made from, read
+    from its stamp: the member's digest without hashing the file again."""
+    return read_json(tflite.with_suffix(".tflite.json")).get("source_sha256")
+
+
 def ensure_export(model_path: str | Path, metadata: dict[str, Any] | None = None) -> Path:
     """Return the path of a ``.tflite`` export that matches ``model_path``, (re)building it if needed.
 

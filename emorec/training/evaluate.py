@@ -110,8 +110,9 @@ def markdown(report):
              "",
              "| run | accuracy | macro F1 | balanced accuracy (mean recall) |", "|---|---|---|---|"]
     lines += _score_rows(report)
-    if calibration_text(report):
-        lines += ["", calibration_text(report)[0].upper() + calibration_text(report)[1:] + "."]
+    calibration = calibration_text(report)
+    if calibration:
+        lines += ["", calibration[0].upper() + calibration[1:] + "."]
     if "ferplus" in report:
         fp = report["ferplus"]
         lines += ["", f"Against the FER+ majority labels ({fp['kept']} faces; {fp['left_out']} left out whose "
