@@ -1,14 +1,17 @@
-"""Average the weights of two models of one architecture (a "model soup"; both should be fine-tuned from
-the same weights, so that they lie in one basin) into a new run folder, which `main.py evaluate` then scores.
+"""Average the weights of models of one architecture (a "model soup"; they should be fine-tuned from the same
+weights, so that they lie in one basin) into a new run folder, which `main.py evaluate` then scores.
 
     python bench/model_soup.py model/default model/vgg-wide-r5-mixup --out model/soup-0.5 [--share 0.5]
-        [--recompute-bn --data ../shared/data/fer2013.csv.gz]
+    python bench/model_soup.py model/default runs/dk-a runs/dk-b --shares 0.5 0.3 0.2 --out model/soup3 \
+        [--data ../shared/data/fer2013.csv.gz] [--recompute-bn]
     python main.py evaluate --model model/soup-0.5 --data ../shared/data/fer2013.csv.gz --split val --tta
 
---share: the second model's share. --recompute-bn: set every BatchNorm's moving mean and variance to their
-average over the training images (in training mode, dropout on, seeded) instead of averaging them.
-The new folder gets the first model's metadata, with a "soup" record added (the two models and their shares);
-both models must carry the same input blur.
+--share: with two models, the second one's share; --shares: every model's (they must sum to 1). The networks
+behind their input blurs are averaged; where every model carries the same blur the soup gets it, otherwise
+(or with --data) the blur is chosen again on the validation split, as training does (`main.py calibrate`).
+--recompute-bn: set every BatchNorm's moving mean and variance to their average over the training images
+(in training mode, dropout on, seeded) instead of averaging them. The new folder gets the first model's
+metadata, with a "soup" record added (the models and their shares).
 """
 
 import argparse
@@ -16,10 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-from emorec.common.artifacts import read_json, write_json
+from emorec.common.artifacts import file_sha256, read_json, write_json
 from emorec.common.labels import MODEL_FILENAME
 from emorec.core.preprocess import to_model_input
+from emorec.network.architectures import with_input_blur, without_input_blur
 from emorec.network.files import load_keras_model, resolve_model_path
+from emorec.training.calibrate import calibrate
+from emorec.training.calibrate import describe as describe_blur
+from emorec.training.data import load_dataset
 
 
 def recompute_batchnorm(model, x, batch_size=256):
@@ -40,35 +47,68 @@ def recompute_batchnorm(model, x, batch_size=256):
         layer.momentum = m
 
 
+def _blur_sigma(metadata):
+    blur = metadata.get("input_blur")
+    return float(blur.get("sigma") or 0) if isinstance(blur, dict) and blur.get("in_network") else 0.0
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("first")
-    p.add_argument("second")
+    p.add_argument("models", nargs="+", help="two or more models (.h5 or run folders) of one architecture")
     p.add_argument("--out", required=True, help="new run folder")
-    p.add_argument("--share", type=float, default=0.5, help="the second model's share (default: 0.5)")
+    p.add_argument("--share", type=float, help="with two models: the second model's share (default: 0.5)")
+    p.add_argument("--shares", type=float, nargs="+", help="every model's share, in order (summing to 1)")
     p.add_argument("--recompute-bn", action="store_true", help="BatchNorm statistics from the training images")
-    p.add_argument("--data", help="fer2013.csv(.gz), for --recompute-bn")
+    p.add_argument("--data", help="fer2013.csv(.gz): for --recompute-bn, and to choose the soup's input blur")
     args = p.parse_args()
-    first, second = resolve_model_path(args.first), resolve_model_path(args.second)
-    a, b = load_keras_model(first), load_keras_model(second)
-    wa, wb = a.get_weights(), b.get_weights()
-    if [w.shape for w in wa] != [w.shape for w in wb]:
-        raise SystemExit(f"{first} and {second} are not the same architecture")
-    a.set_weights([(1 - args.share) * x + args.share * y for x, y in zip(wa, wb)])
+    if len(args.models) < 2:
+        raise SystemExit("give two or more models")
+    if args.shares is None:
+        if len(args.models) != 2 and args.share is not None:
+            raise SystemExit("--share is for two models; give --shares for more")
+        share = 0.5 if args.share is None else args.share
+        args.shares = [1 - share, share] if len(args.models) == 2 else [1 / len(args.models)] * len(args.models)
+    if len(args.shares) != len(args.models) or abs(sum(args.shares) - 1) > 1e-6 or min(args.shares) < 0:
+        raise SystemExit(f"--shares needs {len(args.models)} shares of 0..1 summing to 1, got {args.shares}")
+    if args.recompute_bn and not args.data:
+        raise SystemExit("--recompute-bn needs --data")
+    paths = [resolve_model_path(m) for m in args.models]
+    metadata = [read_json(path.with_suffix(".json")) for path in paths]
+    nets = [without_input_blur(load_keras_model(path)) for path in paths]
+    weights = [net.get_weights() for net in nets]
+    if any([w.shape for w in ws] != [w.shape for w in weights[0]] for ws in weights[1:]):
+        raise SystemExit(f"{', '.join(map(str, paths))} are not all the same architecture")
+    soup = nets[0]
+    soup.set_weights([sum(share * ws[i] for share, ws in zip(args.shares, weights))
+                      for i in range(len(weights[0]))])
     if args.recompute_bn:
-        if not args.data:
-            raise SystemExit("--recompute-bn needs --data")
-        from emorec.training.data import load_dataset
-        recompute_batchnorm(a, load_dataset(args.data).split("train")[0])
+        recompute_batchnorm(soup, load_dataset(args.data).split("train")[0])
+    sigmas = {_blur_sigma(m) for m in metadata}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=False)
-    a.save(out / MODEL_FILENAME)
-    metadata = read_json(first.with_suffix(".json"))
-    metadata["soup"] = {"models": [str(first), str(second)], "shares": [1 - args.share, args.share],
-                        "batchnorm": "recomputed on the training images" if args.recompute_bn else "averaged",
-                        "note": "the rest of this file is the first model's (epochs, val_accuracy, input_blur)"}
-    write_json(out / first.with_suffix(".json").name, metadata)
-    print(f"wrote {out / MODEL_FILENAME}: {1 - args.share:g} × {first} + {args.share:g} × {second}"
+    meta = {k: v for k, v in metadata[0].items() if k not in ("input_blur", "inference", "test_accuracy")}
+    meta["soup"] = {"models": [str(path) for path in paths], "shares": args.shares,
+                    "batchnorm": "recomputed on the training images" if args.recompute_bn else "averaged",
+                    "input_blur": "chosen again on the validation split" if args.data or len(sigmas) > 1
+                    else "the models' own",
+                    "note": "the rest of this file is the first model's (epochs, val_accuracy)"}
+    if len(sigmas) == 1 and not args.data:
+        (sigma,) = sigmas
+        with_input_blur(soup, sigma).save(out / MODEL_FILENAME)
+        if "input_blur" in metadata[0]:
+            meta["input_blur"] = metadata[0]["input_blur"]
+            meta["input_blur"]["model_sha256"] = file_sha256(out / MODEL_FILENAME)
+        write_json(out / MODEL_FILENAME.replace(".h5", ".json"), meta)
+    else:
+        if not args.data:
+            raise SystemExit(f"the models carry different input blurs ({sorted(sigmas)}): give --data so "
+                             "that the soup's is chosen on the validation split")
+        soup.save(out / MODEL_FILENAME)
+        write_json(out / MODEL_FILENAME.replace(".h5", ".json"), meta)
+        record = calibrate(out / MODEL_FILENAME, load_dataset(args.data))
+        print(describe_blur(record))
+    print(f"wrote {out / MODEL_FILENAME}: "
+          + " + ".join(f"{share:g} × {path}" for share, path in zip(args.shares, paths))
           + (", BatchNorm statistics recomputed" if args.recompute_bn else ""))
 
 
