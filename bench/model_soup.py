@@ -19,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from emorec.common.artifacts import file_sha256, read_json, write_json
+from emorec.common.artifacts import file_sha256, metadata_path, write_json
 from emorec.common.labels import MODEL_FILENAME
 from emorec.core.preprocess import to_model_input
 from emorec.network.architectures import with_input_blur, without_input_blur
-from emorec.network.files import load_keras_model, resolve_model_path
-from emorec.training.calibrate import calibrate
+from emorec.network.files import input_blur, load_keras_model, load_metadata, resolve_model_path
+from emorec.training.calibrate import calibrate, without_blur_record
 from emorec.training.calibrate import describe as describe_blur
 from emorec.training.data import load_dataset
 
@@ -45,11 +45,6 @@ def recompute_batchnorm(model, x, batch_size=256):
         model(to_model_input(x[order[i:i + batch_size]]), training=True)
     for layer, m in zip(layers, momentum):
         layer.momentum = m
-
-
-def _blur_sigma(metadata):
-    blur = metadata.get("input_blur")
-    return float(blur.get("sigma") or 0) if isinstance(blur, dict) and blur.get("in_network") else 0.0
 
 
 def main():
@@ -73,7 +68,7 @@ def main():
     if args.recompute_bn and not args.data:
         raise SystemExit("--recompute-bn needs --data")
     paths = [resolve_model_path(m) for m in args.models]
-    metadata = [read_json(path.with_suffix(".json")) for path in paths]
+    metadata = [load_metadata(path) for path in paths]
     nets = [without_input_blur(load_keras_model(path)) for path in paths]
     weights = [net.get_weights() for net in nets]
     if any([w.shape for w in ws] != [w.shape for w in weights[0]] for ws in weights[1:]):
@@ -83,10 +78,10 @@ def main():
                       for i in range(len(weights[0]))])
     if args.recompute_bn:
         recompute_batchnorm(soup, load_dataset(args.data).split("train")[0])
-    sigmas = {_blur_sigma(m) for m in metadata}
+    sigmas = {input_blur(m) for m in metadata}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=False)
-    meta = {k: v for k, v in metadata[0].items() if k not in ("input_blur", "inference", "test_accuracy")}
+    meta = without_blur_record(metadata[0])
     meta["soup"] = {"models": [str(path) for path in paths], "shares": args.shares,
                     "batchnorm": "recomputed on the training images" if args.recompute_bn else "averaged",
                     "input_blur": "chosen again on the validation split" if args.data or len(sigmas) > 1
@@ -98,13 +93,13 @@ def main():
         if "input_blur" in metadata[0]:
             meta["input_blur"] = metadata[0]["input_blur"]
             meta["input_blur"]["model_sha256"] = file_sha256(out / MODEL_FILENAME)
-        write_json(out / MODEL_FILENAME.replace(".h5", ".json"), meta)
+        write_json(metadata_path(out / MODEL_FILENAME), meta)
     else:
         if not args.data:
             raise SystemExit(f"the models carry different input blurs ({sorted(sigmas)}): give --data so "
                              "that the soup's is chosen on the validation split")
         soup.save(out / MODEL_FILENAME)
-        write_json(out / MODEL_FILENAME.replace(".h5", ".json"), meta)
+        write_json(metadata_path(out / MODEL_FILENAME), meta)
         record = calibrate(out / MODEL_FILENAME, load_dataset(args.data))
         print(describe_blur(record))
     print(f"wrote {out / MODEL_FILENAME}: "

@@ -85,6 +85,12 @@ def _choosing_on(model_path, dataset, split, what):
     return model_path, x, y, load_metadata(model_path)
 
 
+def without_blur_record(meta):
+    """A model's metadata less what describes its input blur (and a test accuracy that an older version wrote:
+    `main.py evaluate` reports the model's), for a network whose blur is about to be chosen again."""
+    return {k: v for k, v in meta.items() if k not in ("input_blur", "inference", "test_accuracy")}
+
+
 def calibrate(model_path, dataset, split="val", sigmas=SIGMAS):
     """Score each σ on ``split`` with the bare network, build the best into the model file (replacing any blur
     it had), record it in the model's metadata and return that record."""
@@ -93,8 +99,7 @@ def calibrate(model_path, dataset, split="val", sigmas=SIGMAS):
     with tempfile.TemporaryDirectory() as tmp:   # the bare network's own LiteRT export, to score on
         bare_path = Path(tmp) / "emotion_cnn.h5"
         bare.save(bare_path)
-        # (a test accuracy that an older version wrote is dropped: `main.py evaluate` reports the model's)
-        plain_meta = {k: v for k, v in meta.items() if k not in ("input_blur", "inference", "test_accuracy")}
+        plain_meta = without_blur_record(meta)
         write_json(metadata_path(bare_path), plain_meta)
         table = accuracy_by_sigma(Classifier(bare_path).run, x, y, sigmas)
     sigma = best_sigma(table)
